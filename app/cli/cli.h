@@ -1,0 +1,65 @@
+/* cli.h — palilens-cli: the engine's command-line front end.  One file per
+ * mode (cli-info.c, cli-tokenizer.c, cli-run.c, cli-mask.c, cli-batch.c);
+ * cli.c parses the options and dispatches.
+ *
+ * Exit status: 0 success, 2 bad usage, 1 any other error (message on
+ * stderr).  With --json every mode prints exactly one JSON object on
+ * stdout. */
+#pragma once
+
+#include <glib.h>
+
+#include "pali.h"
+
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_ERROR = 1,
+    CLI_EXIT_USAGE = 2,
+};
+
+typedef struct {
+    /* model and run */
+    char *model;
+    char *image;
+    char *prompt;
+    char *task; /* caption, describe, ocr, answer, question, detect, … */
+    char *lang;
+    char *text;         /* question / answer text for tasks that take one */
+    char *objects;      /* "cat ; dog" for detect / segment */
+    int max_new_tokens; /* 0: the task's default */
+    double temperature;
+    int top_k;
+    double top_p;
+    gint64 seed;
+    int threads;
+    char *precision; /* exact | fast */
+    char *weights;   /* bf16 | q8 | q4 */
+    gboolean json;
+    char *dump;
+    gboolean vision_only;
+    gboolean info;
+    char *overlay;
+    char *export_path;
+    char *format; /* coco | voc | yolo | yolo-seg */
+    /* tokenizer mode */
+    char *tokenizer;
+    char *encode_jsonl;
+    char *decode;
+    /* parsing and masks */
+    char *parse;
+    char *image_size; /* WxH */
+    char *vae;
+    char *decode_mask;
+    /* batch */
+    char *batch;
+    char *out;
+} CliOptions;
+
+/* Prints "palilens-cli: message" on stderr and returns CLI_EXIT_ERROR. */
+int cli_fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* The same for an engine error. */
+int cli_fail_engine(const pali_error *err);
+/* Usage error: message and a hint on stderr, returns CLI_EXIT_USAGE. */
+int cli_usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/* Modes, each in its own file. */

@@ -1,0 +1,33 @@
+/* lens-tensor-dump.h — collects named float32 tensors and writes them as a
+ * safetensors file (the format of the golden data), for --dump.  Plugs into
+ * the engine's tensor callback: rows sent with step >= 0 are appended to one
+ * tensor of that name, in step order ([n_steps, ...]). */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+typedef struct _LensTensorDump LensTensorDump;
+
+LensTensorDump *lens_tensor_dump_new(void);
+void lens_tensor_dump_free(LensTensorDump *self);
+
+/* Matches pali_tensor_fn; user_data is the LensTensorDump. */
+void lens_tensor_dump_collect(const char *name, int step, const float *data,
+                              int n_dims, const int64_t *shape,
+                              void *user_data);
+
+/* Adds (or replaces) a tensor; data is copied. */
+void lens_tensor_dump_add(LensTensorDump *self, const char *name,
+                          const float *data, int n_dims, const int64_t *shape);
+gboolean lens_tensor_dump_has(LensTensorDump *self, const char *name);
+
+/* Writes every tensor, names sorted, to `path` (atomically). */
+gboolean lens_tensor_dump_write(LensTensorDump *self, const char *path,
+                                GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LensTensorDump, lens_tensor_dump_free)
+
+G_END_DECLS

@@ -1,0 +1,46 @@
+/* internal.h — helpers shared by every engine file: error reporting,
+ * checked allocation, timing.  Not installed; not part of pali.h. */
+#ifndef PALI_INTERNAL_H
+#define PALI_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pali.h"
+
+#if defined(__GNUC__)
+#define PALI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define PALI_UNUSED       __attribute__((unused))
+#else
+#define PALI_PRINTF(a, b)
+#define PALI_UNUSED
+#endif
+
+#define PALI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Fills `err` (may be NULL) and returns `status`, so callers can write
+ * `return pali_fail(err, PALI_ERR_FORMAT, "%s: ...", path);`. */
+pali_status pali_fail(pali_error *err, pali_status status, const char *fmt, ...)
+    PALI_PRINTF(3, 4);
+
+/* Prepends "prefix: " to an error already filled in. */
+void pali_error_prefix(pali_error *err, const char *fmt, ...) PALI_PRINTF(2, 3);
+
+/* Allocation that refuses size overflow (returns NULL). */
+void *pali_malloc_array(size_t n, size_t size);
+void *pali_calloc_array(size_t n, size_t size);
+/* 64-byte aligned, for vector kernels; released with pali_aligned_free. */
+void *pali_aligned_alloc(size_t size);
+void pali_aligned_free(void *ptr);
+char *pali_strdup(const char *s);
+char *pali_strndup(const char *s, size_t n);
+/* Joins a directory and a file name into a new string. */
+char *pali_path_join(const char *dir, const char *name);
+
+/* Monotonic milliseconds. */
+double pali_now_ms(void);
+
+/* Number of online CPUs (at least 1). */
+int pali_cpu_count(void);
+
+#endif /* PALI_INTERNAL_H */

@@ -1,0 +1,91 @@
+/* model.h — the loaded PaliGemma 2 model: configuration, weight views and
+ * tokenizer.  Immutable after pali_model_load() returns; shared by sessions.
+ *
+ * Matrices stay in the checkpoint's mapping (zero-copy pali_tensor views);
+ * one-dimensional parameters (norm weights, biases) are converted to owned
+ * float32 arrays at load time, since every op reads them as f32. */
+#ifndef PALI_MODEL_H
+#define PALI_MODEL_H
+
+#include <stdbool.h>
+
+#include "pali.h"
+#include "tensor.h"
+
+typedef struct pali_safetensors pali_safetensors; /* safetensors.h */
+
+/* What the checkpoint's processor config says (preprocessor_config.json or
+ * processor_config.json's "image_processor"). */
+typedef struct pali_preprocess_config {
+    int width, height; /* the squashed size S × S */
+    int resample;      /* 3 = bicubic (PIL numbering) */
+    bool do_resize, do_rescale, do_normalize, do_convert_rgb;
+    double rescale_factor;  /* 1/255 */
+    double mean[3], std[3]; /* 0.5 each for PaliGemma */
+} pali_preprocess_config;
+
+typedef struct pali_config {
+    pali_model_info info; /* the public view; strings point into here */
+    char variant[16];
+    char dtype[8];
+    bool *layer_sliding;  /* (text_layers) true: sliding-window layer */
+    bool vision_use_head; /* must be false for PaliGemma */
+    int projection_dim;   /* == text_hidden */
+    pali_preprocess_config pre;
+} pali_config;
+
+typedef struct pali_siglip_layer {
+    const float *ln1_w, *ln1_b;         /* (Dv) */
+    pali_tensor q_w, k_w, v_w, o_w;     /* (Dv, Dv) */
+    const float *q_b, *k_b, *v_b, *o_b; /* (Dv) */
+    const float *ln2_w, *ln2_b;         /* (Dv) */
+    pali_tensor fc1_w;                  /* (Iv, Dv) */
+    const float *fc1_b;                 /* (Iv) */
+    pali_tensor fc2_w;                  /* (Dv, Iv) */
+    const float *fc2_b;                 /* (Dv) */
+} pali_siglip_layer;
+
+typedef struct pali_gemma_layer {
+    const float *input_norm;     /* (Dt) RMSNorm weight, used as 1 + w */
+    pali_tensor q_w;             /* (H·hd, Dt) */
+    pali_tensor k_w, v_w;        /* (KV·hd, Dt) */
+    pali_tensor o_w;             /* (Dt, H·hd) */
+    const float *post_attn_norm; /* (Dt) */
+    const float *pre_ffw_norm;   /* (Dt) */
+    pali_tensor gate_w, up_w;    /* (It, Dt) */
+    pali_tensor down_w;          /* (Dt, It) */
+    const float *post_ffw_norm;  /* (Dt) */
+} pali_gemma_layer;
+
+struct pali_model {
+    pali_config cfg;
+    char *dir;
+
+    /* checkpoint files, kept mapped for the model's lifetime */
+    pali_safetensors **files;
+    int n_files;
+    int n_tensors;
+
+    pali_tokenizer *tokenizer;
+
+    /* SigLIP vision tower */
+    pali_tensor patch_w;       /* (Dv, 3, P, P): a (Dv, 3·P·P) matrix */
+    const float *patch_b;      /* (Dv) */
+    pali_tensor pos_emb;       /* (N, Dv) */
+    pali_siglip_layer *vision; /* (vision_layers) */
+    const float *post_ln_w, *post_ln_b; /* (Dv) */
+
+    /* multi-modal projector */
+    pali_tensor proj_w;  /* (Dt, Dv) */
+    const float *proj_b; /* (Dt) */
+
+    /* Gemma 2 decoder */
+    pali_tensor embed;       /* (V, Dt); also the tied LM head */
+    pali_gemma_layer *text;  /* (text_layers) */
+    const float *final_norm; /* (Dt) */
+
+    /* owned f32 copies of the 1-D parameters above, freed with the model */
+    float *vectors;
+};
+
+#endif /* PALI_MODEL_H */

@@ -1,0 +1,31 @@
+/* testutil.h — shared helpers for the test programs: where the test data
+ * is, reading files and safetensors goldens, comparing float arrays. */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+/* $PALI_TEST_DATA/<relative>, as a new string. */
+char *test_data_path(const char *relative);
+/* Skips (g_test_skip) and returns FALSE when the data file is absent;
+ * used only for data that an optional archive provides. */
+gboolean test_data_exists(const char *relative);
+/* A fresh temporary directory, removed at exit. */
+const char *test_tmpdir(void);
+
+/* Reads a whole file; fails the test when it cannot. */
+GBytes *test_read_file(const char *path);
+
+/* A float32 tensor from a safetensors file (F32 only). */
+typedef struct {
+    float *data;
+    int n_dims;
+    int64_t shape[8];
+    size_t numel;
+} TestTensor;
+gboolean test_safetensors_read(const char *path, const char *name,
+                               TestTensor *out);
+void test_tensor_clear(TestTensor *t);
+
+/* max |a - b| over n values. */
+double test_max_abs_diff(const float *a, const float *b, size_t n);
