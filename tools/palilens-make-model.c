@@ -521,6 +521,8 @@ int main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
         return usage("%s", error->message);
+    g_autofree char *dtype_option = o.dtype;
+    g_autofree char *layout_option = o.layout;
     if (argc != 3)
         return usage("%s", "expected PRESET and OUTDIR");
     const Preset *p = NULL;
@@ -614,7 +616,5 @@ int main(int argc, char **argv)
         g_printerr("wrote %s: %s, %s, %s layout, seed %" G_GINT64_FORMAT "\n",
                    dir, s.preset, s.bf16 ? "bf16" : "f32",
                    s.hub_layout ? "hub" : "transformers", o.seed);
-    g_free(o.dtype);
-    g_free(o.layout);
     return 0;
 }

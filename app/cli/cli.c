@@ -32,6 +32,29 @@ int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* The strings GOption allocated. */
+static void free_options(CliOptions *o)
+{
+    char **strings[] = {
+        &o->model,   &o->image,      &o->prompt,       &o->task,
+        &o->lang,    &o->text,       &o->objects,      &o->precision,
+        &o->weights, &o->dump,       &o->overlay,      &o->export_path,
+        &o->format,  &o->tokenizer,  &o->encode_jsonl, &o->decode,
+        &o->parse,   &o->image_size, &o->vae,          &o->decode_mask,
+        &o->batch,   &o->out,
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
+        g_clear_pointer(strings[i], g_free);
+}
+
+static int dispatch(const CliOptions *opt)
+{
+    if (opt->info)
+        return cli_info(opt);
+    return cli_usage("nothing to do: give --model DIR with --info or "
+                     "--image, --tokenizer, --parse or --decode-mask");
+}
+
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
@@ -114,6 +137,7 @@ int main(int argc, char **argv)
     if (argc > 1)
         return cli_usage("unexpected argument '%s'", argv[1]);
 
-    return cli_usage("nothing to do: give --model DIR with --info or "
-                     "--image, --tokenizer, --parse or --decode-mask");
+    int status = dispatch(&opt);
+    free_options(&opt);
+    return status;
 }

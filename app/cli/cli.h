@@ -63,3 +63,4 @@ int cli_fail_engine(const pali_error *err);
 int cli_usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 /* Modes, each in its own file. */
+int cli_info(const CliOptions *opt); /* --info */
