@@ -8,11 +8,11 @@
  * T+1152.  The pieces: an alphabet of single characters, then merges
  * learnt from make-model-corpus.c by byte-pair encoding (most frequent
  * pair first, the HF BpeTrainer procedure), then "filler" merges joining
- * existing pieces (deterministic pseudo-random) until the vocabulary is
- * full, so real text splits into word-like pieces and large vocabularies
- * have realistic sizes.  The JSON structure (normalizer, pre-tokenizer,
- * post-processor, decoder, added_tokens flags) copies the golden tiny
- * models: tiny-224 for the transformers layout, tiny-224-hubnames (the
+ * existing pieces of one writing system (deterministic pseudo-random) until
+ * the vocabulary is full, so real text splits into word-like pieces and
+ * large vocabularies have realistic sizes.  The JSON structure (normalizer,
+ * pre-tokenizer, post-processor, decoder, added_tokens flags) copies the golden
+ * tiny models: tiny-224 for the transformers layout, tiny-224-hubnames (the
  * hub's) for the hub layout.  The same vocabulary comes out for every seed,
  * like one tokenizer shared by a model family. */
 #include <string.h>
@@ -22,7 +22,7 @@
 /* Pairs seen fewer times than this are not merged (HF's min_frequency). */
 #define BPE_MIN_PAIR_COUNT 2
 /* Filler pieces stay word-sized. */
-#define FILLER_MAX_CHARS 16
+#define FILLER_MAX_CHARS 12
 /* Corpus weight of the word at rank r: ZIPF_SCALE / (r + ZIPF_OFFSET). */
 #define ZIPF_SCALE  100000
 #define ZIPF_OFFSET 10
@@ -356,35 +356,144 @@ static uint64_t splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* A piece index favouring early (frequent) pieces: n · u². */
-static int pick(uint64_t *rng, int n)
+/* Writing systems, so fillers join only pieces of one script. */
+typedef enum {
+    SCRIPT_OTHER, /* digits, punctuation, symbols */
+    SCRIPT_LATIN, /* with U+2581, a word start */
+    SCRIPT_GREEK,
+    SCRIPT_CYRILLIC,
+    SCRIPT_HEBREW,
+    SCRIPT_ARABIC,
+    SCRIPT_DEVANAGARI,
+    SCRIPT_THAI,
+    SCRIPT_KANA,
+    SCRIPT_HAN,
+    SCRIPT_HANGUL,
+    SCRIPT_COUNT
+} Script;
+
+static Script script_of(gunichar c)
 {
-    double u = (double)(splitmix64(rng) >> 11) * 0x1p-53;
-    return (int)(u * u * n);
+    /* accented Latin letters stay out of fillers: joined at random with
+     * English pieces they make no plausible word */
+    if (c == 0x2581 || (c < 0x80 && g_ascii_isalpha((char)c)))
+        return SCRIPT_LATIN;
+    if (g_unichar_isalpha(c)) {
+        if (c >= 0x370 && c < 0x400)
+            return SCRIPT_GREEK;
+        if (c >= 0x400 && c < 0x530)
+            return SCRIPT_CYRILLIC;
+        if (c >= 0x590 && c < 0x600)
+            return SCRIPT_HEBREW;
+        if (c >= 0x600 && c < 0x700)
+            return SCRIPT_ARABIC;
+        if (c >= 0x900 && c < 0x980)
+            return SCRIPT_DEVANAGARI;
+        if (c >= 0xe00 && c < 0xe80)
+            return SCRIPT_THAI;
+        if (c >= 0x3040 && c < 0x3100)
+            return SCRIPT_KANA;
+        if (c >= 0x4e00 && c < 0xa000)
+            return SCRIPT_HAN;
+        if (c >= 0xac00 && c < 0xd7b0)
+            return SCRIPT_HANGUL;
+    }
+    return SCRIPT_OTHER;
 }
 
-static void add_fillers(Vocab *v, int budget, int first_word_piece)
+static Script last_script(const char *piece)
+{
+    const char *last = g_utf8_prev_char(piece + strlen(piece));
+    return script_of(g_utf8_get_char(last));
+}
+
+static Script first_script(const char *piece)
+{
+    return script_of(g_utf8_get_char(piece));
+}
+
+/* How often fillers are drawn from each writing system (percent): mostly
+ * Latin-script words, like the real vocabulary's bulk. */
+static const int script_share[SCRIPT_COUNT] = {
+    [SCRIPT_LATIN] = 70, [SCRIPT_GREEK] = 3,  [SCRIPT_CYRILLIC] = 6,
+    [SCRIPT_HEBREW] = 2, [SCRIPT_ARABIC] = 3, [SCRIPT_DEVANAGARI] = 2,
+    [SCRIPT_THAI] = 2,   [SCRIPT_KANA] = 3,   [SCRIPT_HAN] = 6,
+    [SCRIPT_HANGUL] = 3,
+};
+
+static Script pick_script(uint64_t *rng)
+{
+    int r = (int)(splitmix64(rng) % 100);
+    for (int s = 0; s < SCRIPT_COUNT; s++) {
+        if (r < script_share[s])
+            return (Script)s;
+        r -= script_share[s];
+    }
+    return SCRIPT_LATIN;
+}
+
+/* Pieces by script: `ends` (may start a filler: ends in the script, no
+ * newline) and `starts` (may end one: starts in the script, no word
+ * start). */
+typedef struct {
+    GArray *ends[SCRIPT_COUNT];
+    GArray *starts[SCRIPT_COUNT];
+} ScriptIndex;
+
+static void index_piece(ScriptIndex *ix, const char *text, int id,
+                        bool as_start)
+{
+    if (strchr(text, '\n') != NULL)
+        return;
+    Script last = last_script(text), first = first_script(text);
+    if (last != SCRIPT_OTHER)
+        g_array_append_val(ix->ends[last], id);
+    /* no word start or capital inside a filler */
+    if (as_start && first != SCRIPT_OTHER &&
+        !g_str_has_prefix(text, WORD_START) && !g_ascii_isupper(text[0]))
+        g_array_append_val(ix->starts[first], id);
+}
+
+/* An entry of `list`, favouring early (frequent) pieces: index n · u². */
+static int pick(uint64_t *rng, const GArray *list)
+{
+    double u = (double)(splitmix64(rng) >> 11) * 0x1p-53;
+    return g_array_index(list, int, (guint)(u * u * list->len));
+}
+
+static void add_fillers(Vocab *v, int budget)
 {
     uint64_t rng = FILLER_SEED;
-    int base = (int)v->pieces->len;
+    ScriptIndex ix;
+    for (int s = 0; s < SCRIPT_COUNT; s++) {
+        ix.ends[s] = g_array_new(FALSE, FALSE, sizeof(int));
+        ix.starts[s] = g_array_new(FALSE, FALSE, sizeof(int));
+    }
+    /* fillers grow from any piece but end with a learnt one */
+    for (guint i = 0; i < v->pieces->len; i++)
+        index_piece(&ix, g_ptr_array_index(v->pieces, i), (int)i, true);
     while ((int)v->pieces->len < budget) {
-        int n = (int)v->pieces->len;
-        int a = first_word_piece + pick(&rng, n - first_word_piece);
-        int b = first_word_piece + pick(&rng, base - first_word_piece);
+        Script s = pick_script(&rng);
+        if (ix.ends[s]->len == 0 || ix.starts[s]->len == 0)
+            continue; /* a script the alphabet lacks (small vocabularies) */
+        int a = pick(&rng, ix.ends[s]), b = pick(&rng, ix.starts[s]);
         const char *ta = g_ptr_array_index(v->pieces, a);
         const char *tb = g_ptr_array_index(v->pieces, b);
-        if (g_str_has_prefix(tb, WORD_START) || strchr(ta, '\n') ||
-            strchr(tb, '\n') ||
-            g_utf8_strlen(ta, -1) + g_utf8_strlen(tb, -1) > FILLER_MAX_CHARS)
+        if (g_utf8_strlen(ta, -1) + g_utf8_strlen(tb, -1) > FILLER_MAX_CHARS)
             continue;
         char *text = g_strconcat(ta, tb, NULL);
         if (vocab_taken(v, text)) {
             g_free(text);
             continue;
         }
-        vocab_add(v, text);
+        int id = vocab_add(v, text);
+        index_piece(&ix, text, id, false);
         int pair[2] = { a, b };
         g_array_append_vals(v->merges, pair, 2);
+    }
+    for (int s = 0; s < SCRIPT_COUNT; s++) {
+        g_array_free(ix.ends[s], TRUE);
+        g_array_free(ix.starts[s], TRUE);
     }
 }
 
@@ -583,9 +692,8 @@ gboolean make_model_write_tokenizer(const MakeSpec *spec, const char *dir,
         g_hash_table_insert(v.lookup, name, GINT_TO_POINTER(0));
     }
     add_alphabet(&v, budget);
-    int first_word_piece = 0;
     train(&v, budget);
-    add_fillers(&v, budget, first_word_piece);
+    add_fillers(&v, budget);
     g_assert_cmpint((int)v.pieces->len, ==, budget);
 
     GString *json = render(spec, &v);
