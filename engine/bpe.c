@@ -16,7 +16,16 @@
  *
  * With ignore_merges, a word that is itself in the vocabulary is one
  * token.  The merge loop allocates nothing: its arrays are the caller's
- * per-call scratch, grown to the longest word seen. */
+ * per-call scratch, grown to the longest word seen.
+ *
+ * Speed, without changing a single id: a long word is cut into chunks at
+ * places no merge can reach across — between two characters c1 c2 that
+ * both have vocabulary ids and never appear next to each other inside any
+ * vocabulary token (every merged symbol is a vocabulary token, so none
+ * can span the cut, and the merges on either side never interact).  In
+ * Gemma's vocabulary that is before almost every "▁", so English text
+ * falls into words, and repeated words come from a per-call cache, as
+ * the reference caches words. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,17 +38,29 @@ typedef struct tok_symbol {
     uint32_t len;       /* bytes covered; 0 once merged into the left */
 } tok_symbol;
 
-/* A candidate merge of the symbol at pos with its right neighbour. */
+/* A candidate merge of the symbol at pos with its right neighbour, and
+ * the pair's ids when it was queued. */
 typedef struct tok_merge {
     uint32_t rank;
     uint32_t pos;
     int32_t new_id;
+    int32_t left, right;
 } tok_merge;
+
+/* Chunks up to this many bytes are cached (the reference caches words
+ * under 256 bytes; chunks here are mostly single words). */
+#define TOK_CACHE_MAX_CHUNK 64
+/* Most cached chunks per call: bounds the cache at a few MB. */
+#define TOK_CACHE_MAX_ENTRIES (1u << 17)
+#define TOK_CACHE_MIN_SLOTS   256
 
 void tok_bpe_scratch_free(tok_bpe_scratch *s)
 {
     free(s->symbols);
     free(s->heap);
+    free(s->cache.slots);
+    tok_buf_free(&s->cache.keys);
+    free(s->cache.ids.data);
     memset(s, 0, sizeof(*s));
 }
 
@@ -206,7 +227,8 @@ static void merge_all(const tok_pairmap *merges, tok_symbol *sym,
             tok_pairmap_get(merges, sym[i].id, sym[i + 1].id);
         if (m != NULL)
             heap_push(heap, &n_heap,
-                      (tok_merge){ m->rank, (uint32_t)i, m->new_id });
+                      (tok_merge){ m->rank, (uint32_t)i, m->new_id, sym[i].id,
+                                   sym[i + 1].id });
     }
     while (n_heap > 0) {
         tok_merge top = heap_pop(heap, &n_heap);
@@ -214,9 +236,14 @@ static void merge_all(const tok_pairmap *merges, tok_symbol *sym,
         if (left->len == 0 || left->next < 0)
             continue;
         tok_symbol right = sym[left->next];
-        const tok_pair_slot *now = tok_pairmap_get(merges, left->id, right.id);
-        if (now == NULL || now->new_id != top.new_id)
-            continue; /* stale entry */
+        if (left->id != top.left || right.id != top.right) {
+            /* the pair changed: still valid if it merges into the same
+             * token (the reference compares only the merged id) */
+            const tok_pair_slot *now =
+                tok_pairmap_get(merges, left->id, right.id);
+            if (now == NULL || now->new_id != top.new_id)
+                continue; /* stale entry */
+        }
         /* merge right into left */
         sym[left->next].len = 0;
         left->id = top.new_id;
@@ -230,14 +257,16 @@ static void merge_all(const tok_pairmap *merges, tok_symbol *sym,
             if (m != NULL)
                 heap_push(heap, &n_heap,
                           (tok_merge){ m->rank, (uint32_t)left->prev,
-                                       m->new_id });
+                                       m->new_id, sym[left->prev].id,
+                                       left->id });
         }
         if (left->next >= 0) {
             const tok_pair_slot *m =
                 tok_pairmap_get(merges, left->id, sym[left->next].id);
             if (m != NULL)
                 heap_push(heap, &n_heap,
-                          (tok_merge){ m->rank, top.pos, m->new_id });
+                          (tok_merge){ m->rank, top.pos, m->new_id, left->id,
+                                       sym[left->next].id });
         }
     }
 }
@@ -274,4 +303,123 @@ pali_status tok_bpe_word(const pali_tokenizer *tok, tok_bpe_scratch *s,
                              "tokenizer: out of memory");
     }
     return PALI_OK;
+}
+
+/* ---- chunks and the per-call cache -------------------------------------- */
+
+/* No vocabulary token holds c1 right before c2 (both with their own ids). */
+static inline bool cut_is_safe(const pali_tokenizer *tok, uint32_t c1,
+                               uint32_t c2)
+{
+    if (c2 >= 0x10000 || tok->pred_n[c2] > TOK_PRED_MAX)
+        return false;
+    for (int k = 0; k < tok->pred_n[c2]; k++)
+        if (tok->preds[c2][k] == c1)
+            return false;
+    return true;
+}
+
+static bool cache_grow(tok_chunk_cache *c)
+{
+    uint32_t size = c->slots ? (c->mask + 1) * 2 : TOK_CACHE_MIN_SLOTS;
+    tok_chunk_slot *slots = pali_malloc_array(size, sizeof(*slots));
+    if (slots == NULL)
+        return false;
+    for (uint32_t i = 0; i < size; i++)
+        slots[i].key_off = TOK_NONE;
+    for (uint32_t i = 0; c->slots && i <= c->mask; i++) {
+        if (c->slots[i].key_off == TOK_NONE)
+            continue;
+        uint32_t j = c->slots[i].hash & (size - 1);
+        while (slots[j].key_off != TOK_NONE)
+            j = (j + 1) & (size - 1);
+        slots[j] = c->slots[i];
+    }
+    free(c->slots);
+    c->slots = slots;
+    c->mask = size - 1;
+    return true;
+}
+
+/* One chunk: from the cache, or merged and then cached. */
+static pali_status encode_chunk(const pali_tokenizer *tok, tok_bpe_scratch *s,
+                                const char *w, size_t n, tok_ids *out,
+                                pali_error *err)
+{
+    tok_chunk_cache *c = &s->cache;
+    if (n > TOK_CACHE_MAX_CHUNK)
+        return tok_bpe_word(tok, s, w, n, out, err);
+    if (c->slots == NULL && !cache_grow(c))
+        return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                         "tokenizer: out of memory");
+    uint32_t h = tok_hash_bytes(w, n);
+    uint32_t i = h & c->mask;
+    for (; c->slots[i].key_off != TOK_NONE; i = (i + 1) & c->mask) {
+        const tok_chunk_slot *e = &c->slots[i];
+        if (e->hash == h && e->key_len == n &&
+            memcmp(c->keys.data + e->key_off, w, n) == 0) {
+            for (uint32_t k = 0; k < e->n_ids; k++)
+                if (!tok_ids_push(out, c->ids.data[e->ids_off + k]))
+                    return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                                     "tokenizer: out of memory");
+            return PALI_OK;
+        }
+    }
+    size_t first = out->len;
+    pali_status st = tok_bpe_word(tok, s, w, n, out, err);
+    if (st != PALI_OK || c->count >= TOK_CACHE_MAX_ENTRIES)
+        return st;
+    /* remember it (a failed allocation only means no caching) */
+    tok_chunk_slot e = { .hash = h,
+                         .key_off = (uint32_t)c->keys.len,
+                         .key_len = (uint32_t)n,
+                         .ids_off = (uint32_t)c->ids.len,
+                         .n_ids = (uint32_t)(out->len - first) };
+    if (!tok_buf_append(&c->keys, w, n))
+        return PALI_OK;
+    for (size_t k = first; k < out->len; k++)
+        if (!tok_ids_push(&c->ids, out->data[k]))
+            return PALI_OK;
+    if ((c->count + 1) * 2 > c->mask + 1) {
+        if (!cache_grow(c))
+            return PALI_OK;
+        i = h & c->mask;
+        while (c->slots[i].key_off != TOK_NONE)
+            i = (i + 1) & c->mask;
+    }
+    c->slots[i] = e;
+    c->count++;
+    return PALI_OK;
+}
+
+pali_status tok_bpe_encode(const pali_tokenizer *tok, tok_bpe_scratch *s,
+                           const char *w, size_t n, tok_ids *out,
+                           pali_error *err)
+{
+    /* ignore_merges looks the whole word up first: no cutting */
+    if (tok->ignore_merges)
+        return tok_bpe_word(tok, s, w, n, out, err);
+    const unsigned char *p = (const unsigned char *)w;
+    size_t start = 0, i = 0;
+    uint32_t prev_cp = 0;
+    bool prev_known = false;
+    while (i < n) {
+        uint32_t cp;
+        size_t len = p[i] < 0x80 ? (cp = p[i], 1)
+                                 : tok_utf8_next(p + i, n - i, &cp);
+        if (len == 0)
+            len = 1, cp = 0xFFFD;
+        bool known = char_id(tok, w + i, len, cp) >= 0;
+        if (known && prev_known && i > start && cut_is_safe(tok, prev_cp, cp)) {
+            pali_status st = encode_chunk(tok, s, w + start, i - start, out,
+                                          err);
+            if (st != PALI_OK)
+                return st;
+            start = i;
+        }
+        prev_known = known;
+        prev_cp = cp;
+        i += len;
+    }
+    return encode_chunk(tok, s, w + start, n - start, out, err);
 }

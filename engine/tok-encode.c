@@ -140,7 +140,7 @@ static pali_status pretokenize(enc_ctx *c, int level, const char *s, size_t n)
     if (n == 0)
         return PALI_OK; /* empty pieces are dropped */
     if (level == tok->n_split)
-        return tok_bpe_word(tok, &c->bpe, s, n, &c->ids, c->err);
+        return tok_bpe_encode(tok, &c->bpe, s, n, &c->ids, c->err);
     const tok_split_step *st = &tok->split[level];
     const char *pat = tok_str(tok, st->pattern_off);
     size_t plen = st->pattern_len;

@@ -96,13 +96,11 @@ void tok_strmap_free(tok_strmap *map)
     map->mask = map->count = 0;
 }
 
-int32_t tok_strmap_get(const tok_strmap *map, const tok_pool *pool,
-                       const char *s, size_t n)
+int32_t tok_strmap_get_hashed(const tok_strmap *map, const tok_pool *pool,
+                              const char *s, size_t n, uint32_t h,
+                              uint32_t from)
 {
-    if (map->slots == NULL)
-        return -1;
-    uint32_t h = tok_hash_bytes(s, n);
-    for (uint32_t i = h & map->mask;; i = (i + 1) & map->mask) {
+    for (uint32_t i = from & map->mask;; i = (i + 1) & map->mask) {
         const tok_strmap_slot *slot = &map->slots[i];
         if (slot->key_off == TOK_NONE)
             return -1;
@@ -110,6 +108,26 @@ int32_t tok_strmap_get(const tok_strmap *map, const tok_pool *pool,
             memcmp(pool->data + slot->key_off, s, n) == 0)
             return slot->value;
     }
+}
+
+int32_t tok_strmap_get(const tok_strmap *map, const tok_pool *pool,
+                       const char *s, size_t n)
+{
+    if (map->slots == NULL)
+        return -1;
+    uint32_t h = tok_hash_bytes(s, n);
+    return tok_strmap_get_hashed(map, pool, s, n, h, h);
+}
+
+uint32_t tok_strmap_candidate(const tok_strmap *map, const tok_pool *pool,
+                              uint32_t h)
+{
+    uint32_t i = h & map->mask;
+    while (map->slots[i].key_off != TOK_NONE && map->slots[i].hash != h)
+        i = (i + 1) & map->mask;
+    if (map->slots[i].key_off != TOK_NONE)
+        __builtin_prefetch(pool->data + map->slots[i].key_off);
+    return i;
 }
 
 static bool strmap_grow(tok_strmap *map, const tok_pool *pool)
@@ -180,6 +198,15 @@ void tok_pairmap_free(tok_pairmap *map)
     free(map->slots);
     map->slots = NULL;
     map->mask = map->count = 0;
+}
+
+void tok_pairmap_prefetch(const tok_pairmap *map, int32_t left, int32_t right)
+{
+    uint64_t key = tok_pair_key(left, right);
+    __builtin_prefetch(
+        &map->slots[(uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 32) &
+                    map->mask],
+        1);
 }
 
 /* The table is sized for every merge before insertion starts, so it never

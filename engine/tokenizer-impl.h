@@ -22,6 +22,8 @@
  * real vocabularies are about 262,000 entries; a file with larger ids is
  * refused rather than allocating gigabytes for a corrupt number. */
 #define TOK_MAX_ID ((1 << 22) - 1)
+/* Predecessors remembered per character for safe word cuts (bpe.c). */
+#define TOK_PRED_MAX 4
 /* Deepest Sequence nesting accepted in the pipeline sections. */
 #define TOK_MAX_NESTING 8
 /* Most steps in a normalizer, pre-tokenizer or decoder chain. */
@@ -61,6 +63,19 @@ uint32_t tok_hash_bytes(const char *s, size_t n);
 /* The value stored for key s[0..n), or -1. */
 int32_t tok_strmap_get(const tok_strmap *map, const tok_pool *pool,
                        const char *s, size_t n);
+/* Batched lookups hide cache misses (loading looks up ~1.5 million
+ * strings): tok_strmap_candidate() finds the first slot whose hash
+ * matches h (or the empty slot ending the probe) and prefetches its key;
+ * tok_strmap_get_hashed() then confirms from that slot on. */
+static inline void tok_strmap_prefetch(const tok_strmap *map, uint32_t h)
+{
+    __builtin_prefetch(&map->slots[h & map->mask]);
+}
+uint32_t tok_strmap_candidate(const tok_strmap *map, const tok_pool *pool,
+                              uint32_t h);
+int32_t tok_strmap_get_hashed(const tok_strmap *map, const tok_pool *pool,
+                              const char *s, size_t n, uint32_t h,
+                              uint32_t from);
 /* Inserts key (already in the pool at key_off) → value.  Returns false on
  * OOM; *existing receives the previous value when the key was present (the
  * map is then left unchanged), else -1. */
@@ -85,6 +100,7 @@ bool tok_pairmap_init(tok_pairmap *map, size_t expected);
 void tok_pairmap_free(tok_pairmap *map);
 /* Inserts or overwrites (a later merge of the same pair wins, as in the
  * reference, which collects the merges into a hash map). */
+void tok_pairmap_prefetch(const tok_pairmap *map, int32_t left, int32_t right);
 void tok_pairmap_put(tok_pairmap *map, int32_t left, int32_t right,
                      uint32_t rank, int32_t new_id);
 
@@ -248,6 +264,13 @@ struct pali_tokenizer {
     int32_t n_vocab;   /* entries in model.vocab */
     tok_pairmap merges;
     int32_t *bmp_ids;  /* (0x10000) id of each one-code-point BMP token */
+    /* The characters found right before each BMP character inside
+     * vocabulary tokens, when there are at most TOK_PRED_MAX of them
+     * (pred_n > TOK_PRED_MAX: more).  No merge can join c1|c2 when c1
+     * never precedes c2 inside a token, so a word may be cut there (see
+     * bpe.c). */
+    uint8_t *pred_n;                  /* (0x10000) */
+    uint32_t (*preds)[TOK_PRED_MAX];  /* (0x10000, TOK_PRED_MAX) */
     int32_t byte_ids[256]; /* <0xNN> ids for byte fallback, -1 */
     bool byte_fallback, fuse_unk, ignore_merges;
     bool has_unk;       /* model.unk_token set */
@@ -334,17 +357,39 @@ typedef struct tok_ids {
 
 bool tok_ids_push(tok_ids *ids, int32_t id);
 
-/* Per-call scratch of the merge loop. */
+/* Per-call cache of chunk encodings (a chunk → its ids). */
+typedef struct tok_chunk_slot {
+    uint32_t hash;
+    uint32_t key_off; /* into keys; TOK_NONE: empty */
+    uint32_t key_len;
+    uint32_t ids_off; /* into ids */
+    uint32_t n_ids;
+} tok_chunk_slot;
+
+typedef struct tok_chunk_cache {
+    tok_chunk_slot *slots; /* (mask + 1) */
+    uint32_t mask, count;
+    tok_buf keys;
+    tok_ids ids;
+} tok_chunk_cache;
+
+/* Per-call scratch of the BPE model. */
 typedef struct tok_bpe_scratch {
     struct tok_symbol *symbols;
     size_t symbols_cap;
     struct tok_merge *heap;
     size_t heap_cap;
+    tok_chunk_cache cache;
 } tok_bpe_scratch;
 
 void tok_bpe_scratch_free(tok_bpe_scratch *s);
 /* Encodes one pre-tokenized word w[0..n) (valid UTF-8, n > 0) with the
- * BPE model, appending ids. */
+ * BPE model, appending ids: cut into chunks where no merge can reach
+ * across, each chunk merged on its own (or found in the call's cache). */
+pali_status tok_bpe_encode(const pali_tokenizer *tok, tok_bpe_scratch *s,
+                           const char *w, size_t n, tok_ids *out,
+                           pali_error *err);
+/* The same without cutting or caching: the reference algorithm as is. */
 pali_status tok_bpe_word(const pali_tokenizer *tok, tok_bpe_scratch *s,
                          const char *w, size_t n, tok_ids *out,
                          pali_error *err);

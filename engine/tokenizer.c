@@ -215,6 +215,17 @@ static pali_status merge_halves(pali_tokenizer *tok, const pali_json *m,
     return PALI_OK;
 }
 
+/* Merges are resolved in batches: hashing and prefetching every lookup of
+ * a batch before doing any hides the cache misses of ~1.5 million random
+ * accesses (three lookups and one insertion per merge). */
+#define MERGE_BATCH 64
+
+typedef struct merge_key {
+    const char *s;
+    size_t n;
+    uint32_t hash, slot;
+} merge_key;
+
 static pali_status load_merges(pali_tokenizer *tok, const pali_json *merges,
                                pali_error *err)
 {
@@ -227,38 +238,109 @@ static pali_status load_merges(pali_tokenizer *tok, const pali_json *merges,
     bool legacy = merges->len > 0 &&
                   pali_json_is(&merges->u.items[0], PALI_JSON_STRING);
     tok_buf joined = { 0 };
+    merge_key keys[MERGE_BATCH][3]; /* a, b, a+b */
+    size_t joined_off[MERGE_BATCH];
+    uint32_t index[MERGE_BATCH];
+    int32_t ids[MERGE_BATCH][3];
     uint32_t rank = 0;
     pali_status st = PALI_OK;
-    for (uint32_t i = 0; i < merges->len && st == PALI_OK; i++) {
-        const char *a = NULL, *b = NULL;
-        size_t a_len = 0, b_len = 0;
-        bool skip;
-        st = merge_halves(tok, &merges->u.items[i], i, legacy, &a, &a_len, &b,
-                          &b_len, &skip, err);
-        if (st != PALI_OK || skip)
-            continue;
-        int32_t a_id = tok_strmap_get(&tok->vocab, &tok->pool, a, a_len);
-        int32_t b_id = tok_strmap_get(&tok->vocab, &tok->pool, b, b_len);
+    for (uint32_t base = 0; base < merges->len && st == PALI_OK;
+         base += MERGE_BATCH) {
+        int count = 0;
         joined.len = 0;
-        if (!tok_buf_append(&joined, a, a_len) ||
-            !tok_buf_append(&joined, b, b_len)) {
-            st = oom(tok, err);
-            break;
+        for (uint32_t i = base; i < merges->len && i < base + MERGE_BATCH;
+             i++) {
+            merge_key *k = keys[count];
+            bool skip;
+            st = merge_halves(tok, &merges->u.items[i], i, legacy, &k[0].s,
+                              &k[0].n, &k[1].s, &k[1].n, &skip, err);
+            if (st != PALI_OK)
+                break;
+            if (skip)
+                continue;
+            joined_off[count] = joined.len;
+            if (!tok_buf_append(&joined, k[0].s, k[0].n) ||
+                !tok_buf_append(&joined, k[1].s, k[1].n)) {
+                st = oom(tok, err);
+                break;
+            }
+            k[2].n = k[0].n + k[1].n;
+            index[count++] = i;
         }
-        int32_t new_id =
-            tok_strmap_get(&tok->vocab, &tok->pool, joined.data, joined.len);
-        const char *missing = a_id < 0 ? a : b_id < 0 ? b : joined.data;
-        if (a_id < 0 || b_id < 0 || new_id < 0) {
-            st = pali_fail(err, PALI_ERR_FORMAT,
-                           "%s: model.merges[%u] needs \"%.64s\", which is not "
-                           "in model.vocab",
-                           tok->path, i, missing);
-            break;
+        for (int j = 0; j < count && st == PALI_OK; j++) {
+            keys[j][2].s = joined.data + joined_off[j];
+            for (int k = 0; k < 3; k++) {
+                keys[j][k].hash = tok_hash_bytes(keys[j][k].s, keys[j][k].n);
+                tok_strmap_prefetch(&tok->vocab, keys[j][k].hash);
+            }
         }
-        tok_pairmap_put(&tok->merges, a_id, b_id, rank++, new_id);
+        for (int j = 0; j < count && st == PALI_OK; j++)
+            for (int k = 0; k < 3; k++)
+                keys[j][k].slot = tok_strmap_candidate(&tok->vocab, &tok->pool,
+                                                       keys[j][k].hash);
+        for (int j = 0; j < count && st == PALI_OK; j++) {
+            for (int k = 0; k < 3; k++) {
+                const merge_key *key = &keys[j][k];
+                ids[j][k] = tok_strmap_get_hashed(&tok->vocab, &tok->pool,
+                                                  key->s, key->n, key->hash,
+                                                  key->slot);
+                if (ids[j][k] < 0) {
+                    st = pali_fail(err, PALI_ERR_FORMAT,
+                                   "%s: model.merges[%u] needs \"%.*s\", "
+                                   "which is not in model.vocab",
+                                   tok->path, index[j],
+                                   (int)(key->n < 64 ? key->n : 64), key->s);
+                    break;
+                }
+            }
+            if (st == PALI_OK)
+                tok_pairmap_prefetch(&tok->merges, ids[j][0], ids[j][1]);
+        }
+        for (int j = 0; j < count && st == PALI_OK; j++)
+            tok_pairmap_put(&tok->merges, ids[j][0], ids[j][1], rank++,
+                            ids[j][2]);
     }
     tok_buf_free(&joined);
     return st;
+}
+
+/* Which characters come right before each BMP character inside vocabulary
+ * tokens (up to TOK_PRED_MAX of them; more is only counted). */
+static bool build_pred_table(pali_tokenizer *tok)
+{
+    tok->pred_n = pali_calloc_array(TOK_BMP_SIZE, 1);
+    tok->preds = pali_malloc_array(TOK_BMP_SIZE, sizeof(*tok->preds));
+    if (tok->pred_n == NULL || tok->preds == NULL)
+        return false;
+    for (int32_t id = 0; id < tok->n_ids; id++) {
+        const tok_id_info *info = &tok->info[id];
+        if (!(info->flags & TOK_ID_IN_VOCAB))
+            continue;
+        const unsigned char *s =
+            (const unsigned char *)tok_str(tok, info->str_off);
+        size_t n = info->str_len, i = 0;
+        uint32_t prev = 0;
+        while (i < n) {
+            uint32_t cp;
+            size_t len = tok_utf8_next(s + i, n - i, &cp);
+            if (len == 0)
+                break; /* cannot happen: the JSON reader checked UTF-8 */
+            uint8_t *count = &tok->pred_n[cp < TOK_BMP_SIZE ? cp : 0];
+            if (i > 0 && cp < TOK_BMP_SIZE && *count <= TOK_PRED_MAX) {
+                int k = 0;
+                while (k < *count && tok->preds[cp][k] != prev)
+                    k++;
+                if (k == *count) {
+                    if (*count < TOK_PRED_MAX)
+                        tok->preds[cp][k] = prev;
+                    (*count)++;
+                }
+            }
+            prev = cp;
+            i += len;
+        }
+    }
+    return true;
 }
 
 /* Direct tables for the BPE inner loop: single code points, byte tokens,
@@ -281,6 +363,8 @@ static pali_status build_char_tables(pali_tokenizer *tok, pali_error *err)
             tok_utf8_next(s, info->str_len, &cp) == info->str_len)
             tok->bmp_ids[cp] = id;
     }
+    if (!build_pred_table(tok))
+        return oom(tok, err);
     for (int b = 0; b < 256; b++) {
         char name[8];
         snprintf(name, sizeof(name), "<0x%02X>", b);
@@ -619,6 +703,8 @@ void pali_tokenizer_free(pali_tokenizer *tok)
     tok_strmap_free(&tok->vocab);
     tok_pairmap_free(&tok->merges);
     free(tok->bmp_ids);
+    free(tok->pred_n);
+    free(tok->preds);
     free(tok->added);
     tok_strmap_free(&tok->added_map);
     tok_trie_free(&tok->raw_trie);
