@@ -1,5 +1,6 @@
 /* detok.c — ids to text, as Hugging Face tokenizers' TokenizerImpl::decode:
- * ids become their spellings (added tokens first; unknown ids are dropped;
+ * ids become their spellings (added tokens first, a normalized added token
+ * as its normalized content; unknown ids are dropped;
  * with skip_special the special tokens are dropped here, before the
  * decoder), then the decoder chain runs on the list of strings — per-token
  * Replace/Strip, ByteFallback (a run of "<0xNN>" tokens becomes its bytes
@@ -145,7 +146,7 @@ static bool decode_chain(const pali_tokenizer *tok, const int32_t *ids,
         const tok_id_info *info = &tok->info[id];
         if (skip_special && (info->flags & TOK_ID_SPECIAL))
             continue;
-        ok = list_push(&a, tok_str(tok, info->str_off), info->str_len);
+        ok = list_push(&a, tok_str(tok, info->spell_off), info->spell_len);
     }
     if (ok && !d->present) {
         for (size_t i = 0; ok && i < a.len; i++)
@@ -348,7 +349,8 @@ static bool stream_push(const pali_tokenizer *tok, detok_stream *ds,
     if (!tok->dec.present) {
         bool ok = !ds->any || emit(tok, ds, " ", 1);
         ds->any = true;
-        return ok && emit(tok, ds, tok_str(tok, info->str_off), info->str_len);
+        return ok && emit(tok, ds, tok_str(tok, info->spell_off),
+                          info->spell_len);
     }
     if (info->dec_byte >= 0) {
         char b = (char)info->dec_byte;

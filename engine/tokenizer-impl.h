@@ -237,13 +237,18 @@ typedef struct tok_added {
 
 /* ---- per-id table ----------------------------------------------------------- */
 enum tok_id_flags {
-    TOK_ID_SPECIAL = 1u << 0,  /* skipped by decode(skip_special) */
+    TOK_ID_SPECIAL = 1u << 0,  /* its spelling is a special token's
+                                * content: skipped with skip_special */
     TOK_ID_ADDED = 1u << 1,    /* an added token */
     TOK_ID_IN_VOCAB = 1u << 2, /* in model.vocab */
 };
 
 typedef struct tok_id_info {
-    uint32_t str_off, str_len;     /* spelling (added first); TOK_NONE */
+    uint32_t str_off, str_len;     /* content (added first); TOK_NONE */
+    uint32_t spell_off, spell_len; /* what the decoder is given: the
+                                    * content, or for a normalized added
+                                    * token its normalized content (as
+                                    * the reference's normalized_cache) */
     uint32_t piece_off, piece_len; /* decoded text when not a byte */
     int16_t dec_byte;              /* ByteFallback's byte, or -1 */
     int16_t fallback_byte;         /* produced by byte fallback for, or -1 */

@@ -161,8 +161,8 @@ static pali_status load_vocab(pali_tokenizer *tok, const pali_json *vocab,
             return pali_fail(err, PALI_ERR_FORMAT,
                              "%s: model.vocab lists \"%.64s\" twice",
                              tok->path, key->u.string);
-        info->str_off = off;
-        info->str_len = key->len;
+        info->str_off = info->spell_off = off;
+        info->str_len = info->spell_len = key->len;
         info->flags |= TOK_ID_IN_VOCAB;
     }
     tok->n_vocab = (int32_t)vocab->len;
@@ -423,6 +423,33 @@ static pali_status scan_added(pali_tokenizer *tok, const pali_json *added,
     return PALI_OK;
 }
 
+/* The reference skips a token when decoding with skip_special if its
+ * spelling (see tok_id_info) is the content of a special added token. */
+static pali_status mark_specials(pali_tokenizer *tok, pali_error *err)
+{
+    tok_strmap specials;
+    if (!tok_strmap_init(&specials, (size_t)tok->n_added))
+        return oom(tok, err);
+    pali_status st = PALI_OK;
+    for (int32_t i = 0; i < tok->n_added && st == PALI_OK; i++) {
+        const tok_added *a = &tok->added[i];
+        int32_t existing;
+        if (a->special &&
+            !tok_strmap_put(&specials, &tok->pool, a->content_off,
+                            a->content_len, a->id, &existing))
+            st = oom(tok, err);
+    }
+    for (int32_t id = 0; id < tok->n_ids && st == PALI_OK; id++) {
+        tok_id_info *info = &tok->info[id];
+        if (info->str_off != TOK_NONE &&
+            tok_strmap_get(&specials, &tok->pool,
+                           tok_str(tok, info->spell_off), info->spell_len) >= 0)
+            info->flags |= TOK_ID_SPECIAL;
+    }
+    tok_strmap_free(&specials);
+    return st;
+}
+
 static pali_status load_added(pali_tokenizer *tok, const pali_json *added,
                               pali_error *err)
 {
@@ -431,13 +458,19 @@ static pali_status load_added(pali_tokenizer *tok, const pali_json *added,
     if (tok->added == NULL || !tok_strmap_init(&tok->added_map, n))
         return oom(tok, err);
     int32_t max_added = -1;
-    for (uint32_t i = 0; i < n; i++) {
+    tok_buf norm = { 0 }, tmp = { 0 };
+    pali_status st = PALI_OK;
+    for (uint32_t i = 0; i < n && st == PALI_OK; i++) {
         const pali_json *t = &added->u.items[i];
         const pali_json *content = pali_json_get(t, "content");
         int32_t file_id = (int32_t)pali_json_get(t, "id")->integer;
-        /* the id the reference gives it (AddedVocabulary::add_tokens) */
-        int32_t id = tok_strmap_get(&tok->vocab, &tok->pool, content->u.string,
-                                    content->len);
+        /* the id the reference gives it (AddedVocabulary::add_tokens):
+         * an earlier added token's, the vocabulary's, or the next free */
+        int32_t id = tok_strmap_get(&tok->added_map, &tok->pool,
+                                    content->u.string, content->len);
+        if (id < 0)
+            id = tok_strmap_get(&tok->vocab, &tok->pool, content->u.string,
+                                content->len);
         if (id < 0) {
             if (max_added < 0)
                 id = tok->n_vocab;
@@ -446,23 +479,29 @@ static pali_status load_added(pali_tokenizer *tok, const pali_json *added,
                          ? max_added + 1
                          : tok->n_vocab;
         }
-        if (id != file_id)
-            return pali_fail(err, PALI_ERR_FORMAT,
-                             "%s: added_tokens[%u] (\"%.64s\") has id %d, but "
-                             "the vocabulary gives it id %d",
-                             tok->path, i, content->u.string, file_id, id);
+        if (id != file_id) {
+            st = pali_fail(err, PALI_ERR_FORMAT,
+                           "%s: added_tokens[%u] (\"%.64s\") has id %d, but "
+                           "the vocabulary gives it id %d",
+                           tok->path, i, content->u.string, file_id, id);
+            break;
+        }
         tok_added *a = &tok->added[tok->n_added];
         int32_t existing;
         if (!tok_pool_add(&tok->pool, content->u.string, content->len,
                           &a->content_off) ||
             !tok_strmap_put(&tok->added_map, &tok->pool, a->content_off,
-                            content->len, id, &existing))
-            return oom(tok, err);
-        if (existing >= 0)
-            return pali_fail(err, PALI_ERR_FORMAT,
-                             "%s: added_tokens[%u] (\"%.64s\") repeats an "
-                             "earlier added token",
-                             tok->path, i, content->u.string);
+                            content->len, id, &existing)) {
+            st = oom(tok, err);
+            break;
+        }
+        if (existing >= 0) {
+            st = pali_fail(err, PALI_ERR_FORMAT,
+                           "%s: added_tokens[%u] (\"%.64s\") repeats an "
+                           "earlier added token",
+                           tok->path, i, content->u.string);
+            break;
+        }
         a->id = id;
         a->content_len = content->len;
         a->special = pali_json_is(pali_json_get(t, "special"), PALI_JSON_TRUE);
@@ -474,11 +513,30 @@ static pali_status load_added(pali_tokenizer *tok, const pali_json *added,
         if (id > max_added)
             max_added = id;
         tok_id_info *info = &tok->info[id];
-        info->str_off = a->content_off;
-        info->str_len = a->content_len;
-        info->flags |= TOK_ID_ADDED | (a->special ? TOK_ID_SPECIAL : 0);
+        info->str_off = info->spell_off = a->content_off;
+        info->str_len = info->spell_len = a->content_len;
+        info->flags |= TOK_ID_ADDED;
+        if (a->normalized && tok->n_norm > 0) {
+            /* decoded from its normalized form (normalized_cache) */
+            if (!tok_normalize(tok, content->u.string, content->len, &norm,
+                               &tmp)) {
+                st = oom(tok, err);
+                break;
+            }
+            bool differs = norm.len != content->len ||
+                           memcmp(norm.data, content->u.string, norm.len) != 0;
+            if (differs && !tok_pool_add(&tok->pool, norm.data, norm.len,
+                                         &info->spell_off)) {
+                st = oom(tok, err);
+                break;
+            }
+            if (differs)
+                info->spell_len = (uint32_t)norm.len;
+        }
     }
-    return PALI_OK;
+    tok_buf_free(&norm);
+    tok_buf_free(&tmp);
+    return st == PALI_OK ? mark_specials(tok, err) : st;
 }
 
 /* The two tries: special tokens first, then the others, each in file
@@ -548,6 +606,8 @@ static pali_status build_id_info(pali_tokenizer *tok, pali_error *err)
             info->loc = (int16_t)digits_value(s + 4, 4);
         if (n == 8 && memcmp(s, "<seg", 4) == 0 && s[7] == '>')
             info->seg = (int16_t)digits_value(s + 4, 3);
+        s = tok_str(tok, info->spell_off);
+        n = info->spell_len;
         /* what the decoder chain makes of this token on its own */
         pre.len = piece.len = 0;
         bool ok = tok_apply_dec_steps(tok, d->pre, d->n_pre, s, n, &pre, &t1,
@@ -566,8 +626,8 @@ static pali_status build_id_info(pali_tokenizer *tok, pali_error *err)
         if (byte >= 0) {
             info->piece_off = TOK_NONE;
         } else if (piece.len == n && memcmp(piece.data, s, n) == 0) {
-            info->piece_off = info->str_off;
-            info->piece_len = info->str_len;
+            info->piece_off = info->spell_off;
+            info->piece_len = info->spell_len;
         } else if (!tok_pool_add(&tok->pool, piece.data, piece.len,
                                  &info->piece_off)) {
             st = oom(tok, err);
@@ -641,6 +701,7 @@ static pali_status load_from_json(pali_tokenizer *tok, const pali_json *root,
         return oom(tok, err);
     for (int32_t id = 0; id < tok->n_ids; id++)
         tok->info[id] = (tok_id_info){ .str_off = TOK_NONE,
+                                       .spell_off = TOK_NONE,
                                        .piece_off = TOK_NONE,
                                        .dec_byte = -1,
                                        .fallback_byte = -1,
@@ -650,9 +711,9 @@ static pali_status load_from_json(pali_tokenizer *tok, const pali_json *root,
         (st = load_merges(tok, pali_json_get(model, "merges"), err)) !=
             PALI_OK ||
         (st = build_char_tables(tok, err)) != PALI_OK ||
-        (st = load_added(tok, added, err)) != PALI_OK ||
         (st = tok_parse_normalizer(tok, pali_json_get(root, "normalizer"),
                                    err)) != PALI_OK ||
+        (st = load_added(tok, added, err)) != PALI_OK ||
         (st = tok_parse_pre_tokenizer(tok,
                                       pali_json_get(root, "pre_tokenizer"),
                                       err)) != PALI_OK ||
@@ -748,8 +809,8 @@ const char *pali_tokenizer_id_to_piece(const pali_tokenizer *tok, int32_t id,
 {
     const tok_id_info *info = id_info(tok, id);
     if (len)
-        *len = info ? info->str_len : 0;
-    return info ? tok_str(tok, info->str_off) : NULL;
+        *len = info ? info->spell_len : 0;
+    return info ? tok_str(tok, info->spell_off) : NULL;
 }
 
 bool pali_tokenizer_is_special(const pali_tokenizer *tok, int32_t id)

@@ -41,9 +41,10 @@ pali_status pali_tokenizer_encode_special(const pali_tokenizer *tok,
 
 /* ---- per-id facts ------------------------------------------------------- */
 
-/* The spelling of an id (vocabulary form: "▁the", "<0x0A>", "<bos>"),
- * borrowed from the tokenizer, NUL-terminated, *len bytes (may be NULL);
- * NULL for an id the tokenizer does not know. */
+/* The spelling of an id as the reference's id_to_token gives it
+ * (vocabulary form: "▁the", "<0x0A>", "<bos>"; a normalized added token
+ * in its normalized form), borrowed from the tokenizer, NUL-terminated,
+ * *len bytes (may be NULL); NULL for an id the tokenizer does not know. */
 const char *pali_tokenizer_id_to_piece(const pali_tokenizer *tok, int32_t id,
                                        size_t *len);
 /* A special token (skipped when decoding with skip_special). */
