@@ -114,6 +114,9 @@ int main(int argc, char **argv)
     if (argc > 1)
         return cli_usage("unexpected argument '%s'", argv[1]);
 
+    if (opt.tokenizer || opt.encode_jsonl || opt.decode)
+        return cli_tokenizer(&opt);
+
     return cli_usage("nothing to do: give --model DIR with --info or "
                      "--image, --tokenizer, --parse or --decode-mask");
 }

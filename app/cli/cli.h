@@ -63,3 +63,6 @@ int cli_fail_engine(const pali_error *err);
 int cli_usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 /* Modes, each in its own file. */
+
+/* --tokenizer FILE with --encode-jsonl IN.jsonl or --decode IDS. */
+int cli_tokenizer(const CliOptions *opt);
