@@ -42,7 +42,9 @@ static CliRun run_cli(const char *first, ...)
     g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
                                G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
                                &wait_status, &error));
-    g_assert_true(WIFEXITED(wait_status));
+    if (!WIFEXITED(wait_status))
+        g_error("palilens-cli %s did not exit normally; stderr:\n%s", first,
+                r.err);
     r.status = WEXITSTATUS(wait_status);
     g_ptr_array_free(argv, TRUE);
     return r;
@@ -71,9 +73,9 @@ static void test_encode_jsonl(void)
         const pali_json *want = tok_jsonl_row(&cases, i);
         pali_json_doc *doc = NULL;
         pali_error err = { 0 };
-        g_assert_cmpint(pali_json_parse(lines[i], strlen(lines[i]), "output",
-                                        &doc, &err),
-                        ==, PALI_OK);
+        g_assert_cmpint(
+            pali_json_parse(lines[i], strlen(lines[i]), "output", &doc, &err),
+            ==, PALI_OK);
         const pali_json *got = pali_json_root(doc);
         size_t n_got, n_want;
         g_autofree int32_t *ids =
@@ -97,8 +99,8 @@ static void test_encode_jsonl(void)
 static void test_decode(void)
 {
     g_autofree char *tok = test_data_path(TINY);
-    CliRun r = run_cli("--tokenizer", tok, "--decode", "2,1971, 571,261,2048",
-                       NULL);
+    CliRun r =
+        run_cli("--tokenizer", tok, "--decode", "2,1971, 571,261,2048", NULL);
     g_assert_cmpint(r.status, ==, 0);
     g_assert_cmpstr(r.out, ==, "<bos>caption en\n<loc0000>\n");
     cli_run_clear(&r);
@@ -138,23 +140,27 @@ static void test_errors(void)
         const char *content;
         const char *message;
     } bad_lines[] = {
-        { "{\"text\": \"ok\"}\n{\"text\": 5}\n", ".jsonl:2:10: \"text\" is not a string" },
+        { "{\"text\": \"ok\"}\n{\"text\": 5}\n",
+          ".jsonl:2:10: \"text\" is not a string" },
         { "{\"txt\": \"a\"}\n", ":1:13: no \"text\" member" },
         { "[\"a\"]\n", ":1:1: not a JSON object" },
         { "{\"text\": \"a\"} x\n", "trailing characters" },
         { "{\"text\": \"a\\ud800\"}\n", "high surrogate without a low one" },
         { "{\"text\": \"a\xff\"}\n", ":1:12: not valid UTF-8" },
         { "{\"text\": \"a\"}\n\n{\"text\": \"b\"}\n", ":2:1: empty line" },
-        { "{\"text\": \"a\", \"x\": [1, {\"y\": tru}]}\n", "unexpected character" },
+        { "{\"text\": \"a\", \"x\": [1, {\"y\": tru}]}\n",
+          "unexpected character" },
         { "{\"text\": \"a\"", ":1:13: ',' or '}' expected" },
         { "{\"text\": \"a", ":1:12: unterminated string" },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad_lines); i++) {
         g_autofree char *path =
             g_strdup_printf("%s/bad-%zu.jsonl", test_tmpdir(), i);
-        g_assert_true(g_file_set_contents(path, bad_lines[i].content, -1, NULL));
-        expect_failure(run_cli("--tokenizer", tok, "--encode-jsonl", path, NULL),
-                       1, bad_lines[i].message);
+        g_assert_true(
+            g_file_set_contents(path, bad_lines[i].content, -1, NULL));
+        expect_failure(
+            run_cli("--tokenizer", tok, "--encode-jsonl", path, NULL), 1,
+            bad_lines[i].message);
     }
     /* bad ids */
     expect_failure(run_cli("--tokenizer", tok, "--decode", "1,x", NULL), 1,
@@ -180,9 +186,9 @@ static void test_errors(void)
     expect_failure(run_cli("--tokenizer", tok, "--decode", "1",
                            "--encode-jsonl", "x", NULL),
                    2, "needs exactly one of");
-    expect_failure(run_cli("--tokenizer", tok, "--decode", "1", "--image",
-                           "x.png", NULL),
-                   2, "--image cannot be used");
+    expect_failure(
+        run_cli("--tokenizer", tok, "--decode", "1", "--image", "x.png", NULL),
+        2, "--image cannot be used");
 }
 
 int main(int argc, char **argv)

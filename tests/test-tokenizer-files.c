@@ -11,7 +11,8 @@
 #include "tokenizer-testutil.h"
 #include "tokenizer.h"
 
-/* ---- golden tiny models ---------------------------------------------------- */
+/* ---- golden tiny models ----------------------------------------------------
+ */
 
 typedef struct {
     const char *tokenizer_dir; /* golden/<dir>/tokenizer.json */
@@ -128,8 +129,7 @@ static void test_golden_prompts(void)
             pali_json_doc *doc = read_json(rel);
             const pali_json *c = pali_json_root(doc);
             const pali_json *prompt = pali_json_get(c, "prompt");
-            int n_image =
-                (int)pali_json_get(c, "num_image_tokens")->integer;
+            int n_image = (int)pali_json_get(c, "num_image_tokens")->integer;
             size_t n_want;
             g_autofree int32_t *want =
                 tok_json_ids(pali_json_get(c, "input_ids"), &n_want);
@@ -137,8 +137,8 @@ static void test_golden_prompts(void)
             size_t n = 0;
             pali_error err = { 0 };
             g_assert_cmpint(pali_prompt_ids(tok, n_image, image_id, bos_id,
-                                            prompt->u.string, prompt->len,
-                                            &ids, &n, &err),
+                                            prompt->u.string, prompt->len, &ids,
+                                            &n, &err),
                             ==, PALI_OK);
             g_autofree char *what =
                 g_strdup_printf("%s with %s", rel, gm->tokenizer_dir);
@@ -179,14 +179,14 @@ static void test_golden_prompt_errors(void)
     pali_error err = { 0 };
     /* the prompt must not bring its own image tokens */
     const char *p = "caption <image> en";
-    g_assert_cmpint(pali_prompt_ids(tok, 4, 3200, 2, p, strlen(p), &ids, &n,
-                                    &err),
-                    ==, PALI_ERR_INVALID_ARGUMENT);
+    g_assert_cmpint(
+        pali_prompt_ids(tok, 4, 3200, 2, p, strlen(p), &ids, &n, &err), ==,
+        PALI_ERR_INVALID_ARGUMENT);
     g_assert_nonnull(strstr(err.message, "at byte 8"));
     /* invalid UTF-8 names the offset in the prompt */
-    g_assert_cmpint(pali_prompt_ids(tok, 4, 3200, 2, "ab\xff", 3, &ids, &n,
-                                    &err),
-                    ==, PALI_ERR_ENCODING);
+    g_assert_cmpint(
+        pali_prompt_ids(tok, 4, 3200, 2, "ab\xff", 3, &ids, &n, &err), ==,
+        PALI_ERR_ENCODING);
     g_assert_nonnull(strstr(err.message, "offset 2"));
     /* an id without a spelling, a bad count */
     g_assert_cmpint(pali_prompt_ids(tok, 4, 99999, 2, "a", 1, &ids, &n, &err),
@@ -210,8 +210,8 @@ static void test_golden_prompt_errors(void)
     g_assert_null(ids);
     g_test_message("%s", err.message);
     /* no image tokens at all: <bos> prompt \n */
-    g_assert_cmpint(pali_prompt_ids(tok, 0, 3200, 2, "", 0, &ids, &n, &err),
-                    ==, PALI_OK);
+    g_assert_cmpint(pali_prompt_ids(tok, 0, 3200, 2, "", 0, &ids, &n, &err), ==,
+                    PALI_OK);
     g_assert_cmpuint(n, ==, 2);
     g_assert_cmpint(ids[0], ==, 2);
     g_assert_cmpint(ids[1], ==, pali_tokenizer_token_id(tok, "\n"));
@@ -222,7 +222,8 @@ static void test_golden_prompt_errors(void)
 static void test_golden_classify(void)
 {
     pali_tokenizer *tok = tok_load_data("golden/tiny-224/tokenizer.json");
-    pali_tokenizer *hub = tok_load_data("golden/tiny-224-hubnames/tokenizer.json");
+    pali_tokenizer *hub =
+        tok_load_data("golden/tiny-224-hubnames/tokenizer.json");
     pali_tokenizer *both[] = { tok, hub };
     for (int k = 0; k < 2; k++) {
         pali_tokenizer *t = both[k];
@@ -262,7 +263,8 @@ static void test_golden_classify(void)
     pali_tokenizer_free(hub);
 }
 
-/* ---- variants: the reference on other features ------------------------------ */
+/* ---- variants: the reference on other features ------------------------------
+ */
 
 static void test_variants(void)
 {
@@ -302,10 +304,10 @@ static void test_variants(void)
                                 ==, PALI_OK);
                 failures += !tok_ids_equal(what, got, n, ids, n_ids);
                 pali_free(got);
-                g_assert_cmpint(pali_tokenizer_encode_special(
-                                    tok, text->u.string, text->len, &got, &n,
-                                    NULL),
-                                ==, PALI_OK);
+                g_assert_cmpint(
+                    pali_tokenizer_encode_special(tok, text->u.string,
+                                                  text->len, &got, &n, NULL),
+                    ==, PALI_OK);
                 g_autofree char *what_sp =
                     g_strdup_printf("%s (add_special_tokens)", what);
                 failures += !tok_ids_equal(what_sp, got, n, sp, n_sp);
@@ -331,7 +333,8 @@ static void test_variants(void)
     g_assert_cmpint(failures, ==, 0);
 }
 
-/* ---- malformed and unsupported files --------------------------------------- */
+/* ---- malformed and unsupported files ---------------------------------------
+ */
 
 /* Pieces of a small valid tokenizer.json; each case replaces one. */
 typedef struct {
@@ -342,14 +345,14 @@ typedef struct {
     const char *model; /* the model object */
 } TokParts;
 
-#define ADDED_UNK                                                           \
-    "{\"id\":0,\"content\":\"<unk>\",\"single_word\":false,\"lstrip\":false," \
+#define ADDED_UNK                                                              \
+    "{\"id\":0,\"content\":\"<unk>\",\"single_word\":false,\"lstrip\":false,"  \
     "\"rstrip\":false,\"normalized\":false,\"special\":true}"
-#define MODEL_OPTS                                                          \
-    "\"type\":\"BPE\",\"dropout\":null,\"unk_token\":\"<unk>\","             \
-    "\"continuing_subword_prefix\":null,\"end_of_word_suffix\":null,"       \
+#define MODEL_OPTS                                                             \
+    "\"type\":\"BPE\",\"dropout\":null,\"unk_token\":\"<unk>\","               \
+    "\"continuing_subword_prefix\":null,\"end_of_word_suffix\":null,"          \
     "\"fuse_unk\":false,\"byte_fallback\":false"
-#define VOCAB "\"vocab\":{\"<unk>\":0,\"a\":1,\"b\":2,\"ab\":3}"
+#define VOCAB    "\"vocab\":{\"<unk>\":0,\"a\":1,\"b\":2,\"ab\":3}"
 #define MODEL_OK "{" MODEL_OPTS "," VOCAB ",\"merges\":[[\"a\",\"b\"]]}"
 
 static const TokParts parts_ok = {
@@ -387,9 +390,8 @@ static void test_minimal(void)
         int32_t ids[4];
         size_t n;
     } cases[] = {
-        { "ab", { 3 }, 1 },       { "aab", { 1, 3 }, 2 },
-        { "abab", { 3, 3 }, 2 },  { "c", { 0 }, 1 },
-        { "cc", { 0, 0 }, 2 }, /* fuse_unk false */
+        { "ab", { 3 }, 1 }, { "aab", { 1, 3 }, 2 }, { "abab", { 3, 3 }, 2 },
+        { "c", { 0 }, 1 },  { "cc", { 0, 0 }, 2 }, /* fuse_unk false */
         { "", { 0 }, 0 },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -406,13 +408,12 @@ static void test_minimal(void)
     /* no decoder: spellings joined by spaces */
     int32_t ids[] = { 1, 0, 3 };
     char *text = NULL;
-    g_assert_cmpint(pali_tokenizer_decode(tok, ids, 3, false, &text, NULL,
-                                          &err),
-                    ==, PALI_OK);
+    g_assert_cmpint(
+        pali_tokenizer_decode(tok, ids, 3, false, &text, NULL, &err), ==,
+        PALI_OK);
     g_assert_cmpstr(text, ==, "a <unk> ab");
     pali_free(text);
-    g_assert_cmpint(pali_tokenizer_decode(tok, ids, 3, true, &text, NULL,
-                                          &err),
+    g_assert_cmpint(pali_tokenizer_decode(tok, ids, 3, true, &text, NULL, &err),
                     ==, PALI_OK);
     g_assert_cmpstr(text, ==, "a ab");
     pali_free(text);
@@ -425,166 +426,224 @@ typedef struct {
     const char *message; /* a substring of the error */
 } BadCase;
 
-#define ADDED_TOKEN(id, content, flags)                                     \
+#define ADDED_TOKEN(id, content, flags)                                        \
     "{\"id\":" #id ",\"content\":\"" content "\"," flags "}"
-#define FLAGS_PLAIN                                                         \
-    "\"single_word\":false,\"lstrip\":false,\"rstrip\":false,"              \
+#define FLAGS_PLAIN                                                            \
+    "\"single_word\":false,\"lstrip\":false,\"rstrip\":false,"                 \
     "\"normalized\":false,\"special\":false"
-#define TEMPLATE(single, specials)                                          \
-    "{\"type\":\"TemplateProcessing\",\"single\":" single ",\"pair\":"      \
-    single ",\"special_tokens\":" specials "}"
+#define TEMPLATE(single, specials)                                             \
+    "{\"type\":\"TemplateProcessing\",\"single\":" single ",\"pair\":" single  \
+    ",\"special_tokens\":" specials "}"
 
 static void test_malformed(void)
 {
     static const BadCase cases[] = {
         /* model */
-        { .parts.model = "[]", .status = PALI_ERR_FORMAT, .message = "\"model\" is missing" },
+        { .parts.model = "[]",
+          .status = PALI_ERR_FORMAT,
+          .message = "\"model\" is missing" },
         { .parts.model = "{\"type\":\"Unigram\",\"vocab\":[]}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "model type \"Unigram\"" },
-        { .parts.model = "{\"type\":\"BPE\",\"merges\":[]}", .status = PALI_ERR_FORMAT,
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "model type \"Unigram\"" },
+        { .parts.model = "{\"type\":\"BPE\",\"merges\":[]}",
+          .status = PALI_ERR_FORMAT,
           .message = "model.vocab is missing" },
         { .parts.model = "{" MODEL_OPTS ",\"vocab\":{\"a\":\"1\"},"
                          "\"merges\":[]}",
-          .status = PALI_ERR_FORMAT, .message = "model.vocab[\"a\"] is not an integer id" },
+          .status = PALI_ERR_FORMAT,
+          .message = "model.vocab[\"a\"] is not an integer id" },
         { .parts.model = "{" MODEL_OPTS ",\"vocab\":{\"a\":-1},\"merges\":[]}",
-          .status = PALI_ERR_FORMAT, .message = "is not an integer id" },
+          .status = PALI_ERR_FORMAT,
+          .message = "is not an integer id" },
         { .parts.model = "{" MODEL_OPTS ",\"vocab\":{\"a\":5000000},"
                          "\"merges\":[]}",
-          .status = PALI_ERR_FORMAT, .message = "is not an integer id in 0.." },
+          .status = PALI_ERR_FORMAT,
+          .message = "is not an integer id in 0.." },
         { .parts.model = "{" MODEL_OPTS ",\"vocab\":{\"a\":0,\"b\":0},"
                          "\"merges\":[]}",
-          .status = PALI_ERR_FORMAT, .message = "gives id 0 to both \"a\" and \"b\"" },
+          .status = PALI_ERR_FORMAT,
+          .message = "gives id 0 to both \"a\" and \"b\"" },
         { .parts.model = "{" MODEL_OPTS ",\"vocab\":{\"a\":0,\"a\":1},"
                          "\"merges\":[]}",
-          .status = PALI_ERR_FORMAT, .message = "lists \"a\" twice" },
-        { .parts.model = "{" MODEL_OPTS "," VOCAB "}", .status = PALI_ERR_FORMAT,
+          .status = PALI_ERR_FORMAT,
+          .message = "lists \"a\" twice" },
+        { .parts.model = "{" MODEL_OPTS "," VOCAB "}",
+          .status = PALI_ERR_FORMAT,
           .message = "model.merges is missing" },
         { .parts.model = "{" MODEL_OPTS "," VOCAB ",\"merges\":{}}",
-          .status = PALI_ERR_FORMAT, .message = "model.merges is missing or not an array" },
+          .status = PALI_ERR_FORMAT,
+          .message = "model.merges is missing or not an array" },
         { .parts.model = "{" MODEL_OPTS "," VOCAB
                          ",\"merges\":[[\"a\",\"b\"],[\"a\",\"z\"]]}",
-          .status = PALI_ERR_FORMAT, .message = "model.merges[1] needs \"z\", which is not in" },
-        { .parts.model = "{" MODEL_OPTS "," VOCAB ",\"merges\":[[\"b\",\"a\"]]}",
-          .status = PALI_ERR_FORMAT, .message = "model.merges[0] needs \"ba\"" },
+          .status = PALI_ERR_FORMAT,
+          .message = "model.merges[1] needs \"z\", which is not in" },
+        { .parts.model =
+              "{" MODEL_OPTS "," VOCAB ",\"merges\":[[\"b\",\"a\"]]}",
+          .status = PALI_ERR_FORMAT,
+          .message = "model.merges[0] needs \"ba\"" },
         { .parts.model = "{" MODEL_OPTS "," VOCAB ",\"merges\":[\"a b c\"]}",
-          .status = PALI_ERR_FORMAT, .message = "is not two tokens separated by one space" },
+          .status = PALI_ERR_FORMAT,
+          .message = "is not two tokens separated by one space" },
         { .parts.model = "{" MODEL_OPTS "," VOCAB ",\"merges\":[\"ab\"]}",
-          .status = PALI_ERR_FORMAT, .message = "model.merges[0] \"ab\" is not two tokens" },
-        { .parts.model = "{" MODEL_OPTS "," VOCAB
-                         ",\"merges\":[[\"a\",\"b\"],\"a b\"]}",
-          .status = PALI_ERR_FORMAT, .message = "model.merges[1] is not a pair of strings" },
-        { .parts.model = "{" MODEL_OPTS "," VOCAB ",\"merges\":[\"a b\",[1,2]]}",
-          .status = PALI_ERR_FORMAT, .message = "model.merges[1] is not a string" },
+          .status = PALI_ERR_FORMAT,
+          .message = "model.merges[0] \"ab\" is not two tokens" },
+        { .parts.model =
+              "{" MODEL_OPTS "," VOCAB ",\"merges\":[[\"a\",\"b\"],\"a b\"]}",
+          .status = PALI_ERR_FORMAT,
+          .message = "model.merges[1] is not a pair of strings" },
+        { .parts.model =
+              "{" MODEL_OPTS "," VOCAB ",\"merges\":[\"a b\",[1,2]]}",
+          .status = PALI_ERR_FORMAT,
+          .message = "model.merges[1] is not a string" },
         { .parts.model = "{" MODEL_OPTS "," VOCAB ",\"merges\":[[\"a\"]]}",
-          .status = PALI_ERR_FORMAT, .message = "model.merges[0] is not a pair of strings" },
-        { .parts.model = "{\"type\":\"BPE\",\"dropout\":0.1," VOCAB
-                         ",\"merges\":[]}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "model.dropout 0.1 is not supported" },
-        { .parts.model = "{\"type\":\"BPE\",\"dropout\":2," VOCAB
-                         ",\"merges\":[]}",
-          .status = PALI_ERR_FORMAT, .message = "model.dropout must be null or in [0, 1]" },
+          .status = PALI_ERR_FORMAT,
+          .message = "model.merges[0] is not a pair of strings" },
+        { .parts.model =
+              "{\"type\":\"BPE\",\"dropout\":0.1," VOCAB ",\"merges\":[]}",
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "model.dropout 0.1 is not supported" },
+        { .parts.model =
+              "{\"type\":\"BPE\",\"dropout\":2," VOCAB ",\"merges\":[]}",
+          .status = PALI_ERR_FORMAT,
+          .message = "model.dropout must be null or in [0, 1]" },
         { .parts.model = "{\"type\":\"BPE\",\"continuing_subword_prefix\":"
                          "\"##\"," VOCAB ",\"merges\":[]}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "model.continuing_subword_prefix" },
-        { .parts.model = "{\"type\":\"BPE\",\"end_of_word_suffix\":\"</w>\","
-                         VOCAB ",\"merges\":[]}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "model.end_of_word_suffix" },
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "model.continuing_subword_prefix" },
+        { .parts.model =
+              "{\"type\":\"BPE\",\"end_of_word_suffix\":\"</w>\"," VOCAB
+              ",\"merges\":[]}",
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "model.end_of_word_suffix" },
         { .parts.model = "{\"type\":\"BPE\",\"byte_fallback\":\"yes\"," VOCAB
                          ",\"merges\":[]}",
-          .status = PALI_ERR_FORMAT, .message = "model.byte_fallback is not a boolean" },
-        { .parts.model = "{\"type\":\"BPE\",\"unk_token\":7," VOCAB
-                         ",\"merges\":[]}",
-          .status = PALI_ERR_FORMAT, .message = "model.unk_token is not a string" },
+          .status = PALI_ERR_FORMAT,
+          .message = "model.byte_fallback is not a boolean" },
+        { .parts.model =
+              "{\"type\":\"BPE\",\"unk_token\":7," VOCAB ",\"merges\":[]}",
+          .status = PALI_ERR_FORMAT,
+          .message = "model.unk_token is not a string" },
         /* added tokens */
-        { .parts.added = "{}", .status = PALI_ERR_FORMAT, .message = "added_tokens is not an array" },
-        { .parts.added = "[{\"id\":0}]", .status = PALI_ERR_FORMAT,
+        { .parts.added = "{}",
+          .status = PALI_ERR_FORMAT,
+          .message = "added_tokens is not an array" },
+        { .parts.added = "[{\"id\":0}]",
+          .status = PALI_ERR_FORMAT,
           .message = "added_tokens[0] needs a non-empty string \"content\"" },
         { .parts.added = "[" ADDED_TOKEN(4, "", FLAGS_PLAIN) "]",
-          .status = PALI_ERR_FORMAT, .message = "needs a non-empty string \"content\"" },
-        { .parts.added = "[{\"content\":\"x\"}]", .status = PALI_ERR_FORMAT,
+          .status = PALI_ERR_FORMAT,
+          .message = "needs a non-empty string \"content\"" },
+        { .parts.added = "[{\"content\":\"x\"}]",
+          .status = PALI_ERR_FORMAT,
           .message = "added_tokens[0] needs an integer \"id\"" },
         { .parts.added = "[{\"id\":4,\"content\":\"x\",\"special\":true}]",
-          .status = PALI_ERR_FORMAT, .message = "added_tokens[0] (\"x\") needs a boolean" },
+          .status = PALI_ERR_FORMAT,
+          .message = "added_tokens[0] (\"x\") needs a boolean" },
         { .parts.added = "[" ADDED_TOKEN(
               4, "x",
               "\"single_word\":true,\"lstrip\":false,\"rstrip\":false,"
               "\"normalized\":false,\"special\":false") "]",
-          .status = PALI_ERR_UNSUPPORTED, .message = "single_word is not supported" },
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "single_word is not supported" },
         { .parts.added = "[" ADDED_TOKEN(7, "x", FLAGS_PLAIN) "]",
-          .status = PALI_ERR_FORMAT, .message = "(\"x\") has id 7, but the vocabulary gives it id 4" },
+          .status = PALI_ERR_FORMAT,
+          .message = "(\"x\") has id 7, but the vocabulary gives it id 4" },
         { .parts.added = "[" ADDED_TOKEN(2, "a", FLAGS_PLAIN) "]",
-          .status = PALI_ERR_FORMAT, .message = "has id 2, but the vocabulary gives it id 1" },
+          .status = PALI_ERR_FORMAT,
+          .message = "has id 2, but the vocabulary gives it id 1" },
         { .parts.added = "[" ADDED_TOKEN(4, "x", FLAGS_PLAIN) "," ADDED_TOKEN(
               4, "x", FLAGS_PLAIN) "]",
-          .status = PALI_ERR_FORMAT, .message = "added_tokens[1] (\"x\") repeats" },
+          .status = PALI_ERR_FORMAT,
+          .message = "added_tokens[1] (\"x\") repeats" },
         /* pipeline */
-        { .parts.normalizer = "{\"type\":\"NFKC\"}", .status = PALI_ERR_UNSUPPORTED,
+        { .parts.normalizer = "{\"type\":\"NFKC\"}",
+          .status = PALI_ERR_UNSUPPORTED,
           .message = "normalizer: normalizer type \"NFKC\" is not supported" },
         { .parts.normalizer = "{\"type\":\"Sequence\",\"normalizers\":[{\"type"
                               "\":\"Lowercase\"}]}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "normalizer.normalizers[0]: normalizer type" },
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "normalizer.normalizers[0]: normalizer type" },
         { .parts.normalizer = "{\"type\":\"Replace\",\"pattern\":{\"Regex\":"
                               "\" +\"},\"content\":\"x\"}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "Regex patterns are not supported" },
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "Regex patterns are not supported" },
         { .parts.normalizer = "{\"type\":\"Replace\",\"pattern\":{\"String\":"
                               "\" \"}}",
-          .status = PALI_ERR_FORMAT, .message = "normalizer needs a string \"content\"" },
-        { .parts.normalizer = "{\"pattern\":1}", .status = PALI_ERR_FORMAT,
+          .status = PALI_ERR_FORMAT,
+          .message = "normalizer needs a string \"content\"" },
+        { .parts.normalizer = "{\"pattern\":1}",
+          .status = PALI_ERR_FORMAT,
           .message = "normalizer must be an object with a \"type\"" },
-        { .parts.normalizer = "{\"type\":\"Sequence\"}", .status = PALI_ERR_FORMAT,
+        { .parts.normalizer = "{\"type\":\"Sequence\"}",
+          .status = PALI_ERR_FORMAT,
           .message = "normalizer needs an array \"normalizers\"" },
         { .parts.pre_tokenizer = "{\"type\":\"Metaspace\",\"replacement\":"
                                  "\"x\"}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "pre_tokenizer type \"Metaspace\"" },
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "pre_tokenizer type \"Metaspace\"" },
         { .parts.pre_tokenizer = "{\"type\":\"Split\",\"pattern\":{\"String\":"
                                  "\" \"},\"behavior\":\"Sideways\"}",
-          .status = PALI_ERR_FORMAT, .message = "has an unknown \"behavior\"" },
+          .status = PALI_ERR_FORMAT,
+          .message = "has an unknown \"behavior\"" },
         { .parts.pre_tokenizer = "{\"type\":\"Split\",\"pattern\":{\"String\":"
                                  "\"\"},\"behavior\":\"Isolated\"}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "an empty String pattern" },
-        { .parts.decoder = "{\"type\":\"Metaspace\"}", .status = PALI_ERR_UNSUPPORTED,
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "an empty String pattern" },
+        { .parts.decoder = "{\"type\":\"Metaspace\"}",
+          .status = PALI_ERR_UNSUPPORTED,
           .message = "decoder type \"Metaspace\" is not supported" },
         { .parts.decoder = "{\"type\":\"Sequence\",\"decoders\":[{\"type\":"
                            "\"Fuse\"},{\"type\":\"Replace\",\"pattern\":{"
                            "\"String\":\"a\"},\"content\":\"b\"}]}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "decoder.decoders[1]: only Strip is supported "
-                                "after Fuse" },
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "decoder.decoders[1]: only Strip is supported "
+                     "after Fuse" },
         { .parts.decoder = "{\"type\":\"Sequence\",\"decoders\":[{\"type\":"
                            "\"ByteFallback\"},{\"type\":\"ByteFallback\"}]}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "a second ByteFallback" },
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "a second ByteFallback" },
         { .parts.decoder = "{\"type\":\"Strip\",\"content\":\"ab\",\"start\":1,"
                            "\"stop\":0}",
-          .status = PALI_ERR_FORMAT, .message = "needs a one-character \"content\"" },
+          .status = PALI_ERR_FORMAT,
+          .message = "needs a one-character \"content\"" },
         { .parts.decoder = "{\"type\":\"Strip\",\"content\":\"a\",\"start\":-1,"
                            "\"stop\":0}",
-          .status = PALI_ERR_FORMAT, .message = "needs a non-negative integer \"start\"" },
+          .status = PALI_ERR_FORMAT,
+          .message = "needs a non-negative integer \"start\"" },
         { .parts.post_processor = "{\"type\":\"RobertaProcessing\"}",
-          .status = PALI_ERR_UNSUPPORTED, .message = "post_processor type \"RobertaProcessing\"" },
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "post_processor type \"RobertaProcessing\"" },
         { .parts.post_processor =
               TEMPLATE("[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},"
                        "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}]",
                        "{}"),
-          .status = PALI_ERR_FORMAT, .message = "uses SpecialToken \"<s>\", missing from" },
+          .status = PALI_ERR_FORMAT,
+          .message = "uses SpecialToken \"<s>\", missing from" },
         { .parts.post_processor =
               TEMPLATE("[{\"Sequence\":{\"id\":\"B\",\"type_id\":0}}]", "{}"),
-          .status = PALI_ERR_FORMAT, .message = "post_processor.single (single) uses $B" },
+          .status = PALI_ERR_FORMAT,
+          .message = "post_processor.single (single) uses $B" },
         { .parts.post_processor =
               TEMPLATE("[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}}]",
                        "{\"<s>\":{\"id\":\"<s>\",\"ids\":[77],\"tokens\":"
                        "[\"<s>\"]}}"),
-          .status = PALI_ERR_FORMAT, .message = "id that is not a known token" },
+          .status = PALI_ERR_FORMAT,
+          .message = "id that is not a known token" },
         /* top level */
-        { .parts.top = "\"truncation\":{\"max_length\":5},", .status = PALI_ERR_UNSUPPORTED,
+        { .parts.top = "\"truncation\":{\"max_length\":5},",
+          .status = PALI_ERR_UNSUPPORTED,
           .message = "\"truncation\" is not supported" },
         { .parts.top = "\"padding\":{\"strategy\":\"BatchLongest\"},",
-          .status = PALI_ERR_UNSUPPORTED, .message = "\"padding\" is not supported" },
-        { .parts.top = "\"version\":\"2.0\",", .status = PALI_ERR_UNSUPPORTED,
+          .status = PALI_ERR_UNSUPPORTED,
+          .message = "\"padding\" is not supported" },
+        { .parts.top = "\"version\":\"2.0\",",
+          .status = PALI_ERR_UNSUPPORTED,
           .message = "version is not \"1.0\"" },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         TokParts p = parts_ok;
-#define PICK(f)                                                             \
-    if (cases[i].parts.f)                                                   \
+#define PICK(f)                                                                \
+    if (cases[i].parts.f)                                                      \
         p.f = cases[i].parts.f;
         PICK(top);
         PICK(added);
@@ -619,8 +678,8 @@ static void test_bad_files(void)
     g_assert_cmpint(pali_tokenizer_load(test_tmpdir(), &tok, &err), !=,
                     PALI_OK);
     g_assert_null(tok);
-    static const char *const texts[] = { "", "{", "[]", "{\"model\":",
-                                         "\xff{}" };
+    static const char *const texts[] = { "", "{", "[]",
+                                         "{\"model\":", "\xff{}" };
     for (size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
         g_autofree char *path =
             g_strdup_printf("%s/bad-%zu.json", test_tmpdir(), i);

@@ -87,8 +87,8 @@ int main(int argc, char **argv)
            repeats, len, n_ids, (double)len / best / 1e6);
     char *back = NULL;
     size_t back_len = 0;
-    if (pali_tokenizer_decode(tok, ids, n_ids, false, &back, &back_len,
-                              &err) != PALI_OK ||
+    if (pali_tokenizer_decode(tok, ids, n_ids, false, &back, &back_len, &err) !=
+            PALI_OK ||
         back_len != len || memcmp(back, text, len) != 0) {
         fprintf(stderr, "decode does not give the text back\n");
         return 1;

@@ -253,7 +253,8 @@ static GString *line_text(const char *line, size_t len, const char **error,
     return text;
 }
 
-/* ---- output ------------------------------------------------------------------ */
+/* ---- output
+ * ------------------------------------------------------------------ */
 
 static gboolean decode_both(const pali_tokenizer *tok, const int32_t *ids,
                             size_t n, char **keep, size_t *keep_len,
@@ -315,8 +316,8 @@ static int encode_jsonl(const pali_tokenizer *tok, const char *path)
         char *keep = NULL, *skip = NULL;
         size_t keep_len = 0, skip_len = 0;
         pali_error err = { 0 };
-        if (pali_tokenizer_encode(tok, text->str, text->len, &ids, &n,
-                                  &err) != PALI_OK ||
+        if (pali_tokenizer_encode(tok, text->str, text->len, &ids, &n, &err) !=
+                PALI_OK ||
             !decode_both(tok, ids, n, &keep, &keep_len, &skip, &skip_len,
                          &err)) {
             g_string_free(text, TRUE);
