@@ -1,5 +1,6 @@
 /* tokenizer-impl.h — the layout of a loaded pali_tokenizer, shared by the
- * files that implement it: tokenizer.c (loading tokenizer.json),
+ * files that implement it: tokenizer.c (loading tokenizer.json, added
+ * tokens, per-id facts), tok-model.c (the BPE model section),
  * tok-pipeline.c (normalizer, pre-tokenizer, decoder and post-processor
  * configuration), tok-tables.c (hash maps, the added-token trie, UTF-8),
  * bpe.c (the merge loop), tok-encode.c (encoding, prompt ids) and detok.c
@@ -313,13 +314,40 @@ static inline const char *tok_str(const pali_tokenizer *tok, uint32_t off)
     return tok->pool.data + off;
 }
 
+/* ---- loading (tokenizer.c, tok-model.c) ------------------------------------
+ */
+
+/* Code points with a direct id table (the Basic Multilingual Plane). */
+#define TOK_BMP_SIZE 0x10000
+
+struct pali_json;
+pali_status tok_oom(const pali_tokenizer *tok, pali_error *err);
+/* A boolean member: absent → dflt; false when it is not true/false. */
+bool tok_json_bool(const struct pali_json *obj, const char *key, bool dflt,
+                   bool *out);
+bool tok_json_null_or_absent(const struct pali_json *v);
+/* An integer in 0..TOK_MAX_ID. */
+bool tok_json_valid_id(const struct pali_json *v);
+
+/* The model's options, then the vocabulary in two passes (types and the
+ * largest id; then, with tok->info allocated, the entries), the merges
+ * and the direct tables of the merge loop. */
+pali_status tok_model_options(pali_tokenizer *tok,
+                              const struct pali_json *model, pali_error *err);
+pali_status tok_scan_vocab(pali_tokenizer *tok, const struct pali_json *vocab,
+                           int32_t *max_id, pali_error *err);
+pali_status tok_load_vocab(pali_tokenizer *tok, const struct pali_json *vocab,
+                           pali_error *err);
+pali_status tok_load_merges(pali_tokenizer *tok, const struct pali_json *merges,
+                            pali_error *err);
+pali_status tok_build_char_tables(pali_tokenizer *tok, pali_error *err);
+
 /* ---- tok-pipeline.c ---------------------------------------------------------
  */
 
 /* Parse the "normalizer", "pre_tokenizer", "decoder" and "post_processor"
  * sections (each may be absent or null) into tok.  The post-processor
  * needs the added tokens and vocabulary loaded first. */
-struct pali_json;
 pali_status tok_parse_normalizer(pali_tokenizer *tok, const struct pali_json *v,
                                  pali_error *err);
 pali_status tok_parse_pre_tokenizer(pali_tokenizer *tok,
