@@ -136,8 +136,7 @@ static inline tok_merge heap_pop(tok_merge *heap, size_t *n)
     return top;
 }
 
-/* ---- the word
- * ------------------------------------------------------------------- */
+/* ---- the word ------------------------------------------------------------ */
 
 static inline void add_symbol(tok_symbol *sym, size_t *n, int32_t id,
                               uint32_t len)
@@ -304,7 +303,7 @@ pali_status tok_bpe_word(const pali_tokenizer *tok, tok_bpe_scratch *s,
     return PALI_OK;
 }
 
-/* ---- chunks and the per-call cache -------------------------------------- */
+/* ---- chunks and the per-call cache --------------------------------------- */
 
 /* No vocabulary token holds c1 right before c2 (both with their own ids). */
 static inline bool cut_is_safe(const pali_tokenizer *tok, uint32_t c1,

@@ -210,8 +210,7 @@ pali_status pali_tokenizer_decode(const pali_tokenizer *tok, const int32_t *ids,
     return PALI_OK;
 }
 
-/* ---- streaming
- * ------------------------------------------------------------------ */
+/* ---- streaming ----------------------------------------------------------- */
 
 /* One final Strip step's state (Strip after Fuse works on the whole text). */
 typedef struct strip_state {

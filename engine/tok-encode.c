@@ -177,8 +177,7 @@ static pali_status pretokenize(enc_ctx *c, int level, const char *s, size_t n)
     return PALI_OK;
 }
 
-/* ---- added tokens
- * ------------------------------------------------------------ */
+/* ---- added tokens -------------------------------------------------------- */
 
 /* Start of the white space that ends s[0..n) (n when there is none). */
 static size_t white_space_tail(const char *s, size_t n)
@@ -285,8 +284,7 @@ static pali_status check_utf8(const char *what, const char *text, size_t len,
                      (unsigned char)text[bad], bad);
 }
 
-/* ---- public entry points
- * ---------------------------------------------------------- */
+/* ---- public entry points ------------------------------------------------- */
 
 static pali_status finish(enc_ctx *c, pali_status st, int32_t **ids,
                           size_t *n_ids)

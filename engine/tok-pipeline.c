@@ -104,8 +104,7 @@ static pali_status sequence_items(const pali_tokenizer *tok, const pali_json *v,
     return PALI_OK;
 }
 
-/* ---- normalizer
- * ---------------------------------------------------------------- */
+/* ---- normalizer ---------------------------------------------------------- */
 
 static pali_status parse_norm(pali_tokenizer *tok, const pali_json *v,
                               const char *where, int depth, pali_error *err)
@@ -162,8 +161,7 @@ pali_status tok_parse_normalizer(pali_tokenizer *tok, const pali_json *v,
     return parse_norm(tok, v, "normalizer", 0, err);
 }
 
-/* ---- pre-tokenizer
- * ---------------------------------------------------------------- */
+/* ---- pre-tokenizer ------------------------------------------------------- */
 
 static pali_status parse_pre(pali_tokenizer *tok, const pali_json *v,
                              const char *where, int depth, pali_error *err)
@@ -235,8 +233,7 @@ pali_status tok_parse_pre_tokenizer(pali_tokenizer *tok, const pali_json *v,
     return parse_pre(tok, v, "pre_tokenizer", 0, err);
 }
 
-/* ---- decoder
- * ------------------------------------------------------------------------ */
+/* ---- decoder ------------------------------------------------------------- */
 
 /* Where the steps go while reading the chain. */
 typedef struct dec_state {
@@ -569,8 +566,7 @@ pali_status tok_parse_post_processor(pali_tokenizer *tok, const pali_json *v,
     return PALI_OK;
 }
 
-/* ---- applying steps
- * ---------------------------------------------------------------------- */
+/* ---- applying steps ------------------------------------------------------ */
 
 /* Appends s[0..n) to out with every (non-overlapping, leftmost) occurrence
  * of pat replaced by rep — a literal-string Replace. */

@@ -41,8 +41,7 @@ bool tok_pool_add(tok_pool *pool, const char *s, size_t n, uint32_t *off)
     return true;
 }
 
-/* ---- hashing
- * ----------------------------------------------------------------- */
+/* ---- hashing ------------------------------------------------------------- */
 
 static inline uint64_t mix64(uint64_t x)
 {
@@ -76,8 +75,7 @@ static uint32_t table_size(size_t expected)
     return size > (1u << 30) ? 0 : (uint32_t)size;
 }
 
-/* ---- string map
- * -------------------------------------------------------------- */
+/* ---- string map ---------------------------------------------------------- */
 
 bool tok_strmap_init(tok_strmap *map, size_t expected)
 {
@@ -182,8 +180,7 @@ bool tok_strmap_put(tok_strmap *map, const tok_pool *pool, uint32_t key_off,
     return true;
 }
 
-/* ---- pair map
- * ------------------------------------------------------------------- */
+/* ---- pair map ------------------------------------------------------------ */
 
 bool tok_pairmap_init(tok_pairmap *map, size_t expected)
 {
@@ -229,8 +226,7 @@ void tok_pairmap_put(tok_pairmap *map, int32_t left, int32_t right,
         (tok_pair_slot){ .key = key, .rank = rank, .new_id = new_id };
 }
 
-/* ---- trie
- * -------------------------------------------------------------------------- */
+/* ---- trie ---------------------------------------------------------------- */
 
 bool tok_trie_init(tok_trie *trie)
 {
@@ -386,9 +382,7 @@ int32_t tok_trie_find(const tok_trie *trie, const char *s, size_t n)
     return node;
 }
 
-/* ---- UTF-8
- * ----------------------------------------------------------------------------
- */
+/* ---- UTF-8 --------------------------------------------------------------- */
 
 size_t tok_utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
 {
@@ -461,8 +455,7 @@ bool tok_is_white_space(uint32_t cp)
            cp == 0x3000;
 }
 
-/* ---- scratch buffers
- * ----------------------------------------------------------------------- */
+/* ---- scratch buffers ----------------------------------------------------- */
 
 bool tok_buf_reserve(tok_buf *b, size_t extra)
 {

@@ -45,7 +45,7 @@ typedef struct tok_pool {
  * when the pool would pass 4 GiB. */
 bool tok_pool_add(tok_pool *pool, const char *s, size_t n, uint32_t *off);
 
-/* ---- string → id map (open addressing, keys in the pool) ---------------- */
+/* ---- string → id map (open addressing, keys in the pool) ----------------- */
 typedef struct tok_strmap_slot {
     uint32_t hash;
     uint32_t key_off; /* TOK_NONE: empty slot */
@@ -384,8 +384,7 @@ void tok_strip_range(const tok_dec_step *step, const char *s, size_t n,
 /* ByteFallback's reading of a token: its byte, or -1. */
 int tok_parse_byte_token(const char *s, size_t n);
 
-/* ---- bpe.c
- * ------------------------------------------------------------------- */
+/* ---- bpe.c --------------------------------------------------------------- */
 
 /* Growable id list. */
 typedef struct tok_ids {

@@ -22,7 +22,7 @@
 /* Largest tokenizer.json read (the Gemma 3 one is 33 MB). */
 #define TOK_FILE_MAX_BYTES (1024u * 1024u * 1024u)
 
-/* ---- JSON helpers (shared with tok-model.c) ----------------------------- */
+/* ---- JSON helpers (shared with tok-model.c) ------------------------------ */
 
 pali_status tok_oom(const pali_tokenizer *tok, pali_error *err)
 {
@@ -253,8 +253,7 @@ static pali_status build_tries(pali_tokenizer *tok, pali_error *err)
     return st;
 }
 
-/* ---- per-id facts
- * --------------------------------------------------------------- */
+/* ---- per-id facts -------------------------------------------------------- */
 
 static int digits_value(const char *s, size_t n)
 {
@@ -330,8 +329,7 @@ static pali_status build_id_info(pali_tokenizer *tok, pali_error *err)
     return st;
 }
 
-/* ---- the whole file
- * ---------------------------------------------------------------- */
+/* ---- the whole file ------------------------------------------------------ */
 
 static pali_status check_top_level(pali_tokenizer *tok, const pali_json *root,
                                    pali_error *err)
@@ -457,8 +455,7 @@ void pali_tokenizer_free(pali_tokenizer *tok)
     free(tok);
 }
 
-/* ---- queries
- * ------------------------------------------------------------------------ */
+/* ---- queries ------------------------------------------------------------- */
 
 int pali_tokenizer_size(const pali_tokenizer *tok)
 {

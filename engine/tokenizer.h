@@ -15,7 +15,7 @@
 
 #include "pali.h"
 
-/* ---- prompt ----------------------------------------------------------- */
+/* ---- prompt -------------------------------------------------------------- */
 
 /* The input ids of PaliGemmaProcessor for one image: the encoding of
  * "<image>"·n_image_tokens + "<bos>" + prompt + "\n", where "<image>" and
@@ -39,7 +39,7 @@ pali_status pali_tokenizer_encode_special(const pali_tokenizer *tok,
                                           int32_t **ids, size_t *n_ids,
                                           pali_error *err);
 
-/* ---- per-id facts ------------------------------------------------------- */
+/* ---- per-id facts -------------------------------------------------------- */
 
 /* The spelling of an id as the reference's id_to_token gives it
  * (vocabulary form: "▁the", "<0x0A>", "<bos>"; a normalized added token

@@ -4,9 +4,11 @@
  * UTF-8 rows, lookups, the post-processor, threads, a long word, and the
  * streaming detokenizer against decode on random id sequences.  The file
  * is loaded once for the whole program (it is 33 MB). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
+#include "tokenizer-impl.h"
 #include "tokenizer-testutil.h"
 #include "tokenizer.h"
 
@@ -15,6 +17,8 @@
 #define N_THREADS 4
 /* Random sequences fed to the streaming detokenizer. */
 #define N_STREAM_SEQUENCES 3000
+/* Random words encoded with and without cutting. */
+#define N_CUT_WORDS 3000
 
 static pali_tokenizer *gemma3;
 
@@ -332,8 +336,66 @@ static void test_long_word(void)
     g_free(text);
 }
 
-/* ---- streaming detokenizer
- * --------------------------------------------------- */
+/* ---- cutting words is exact ---------------------------------------------- */
+
+static void test_cuts_exact(void)
+{
+    /* Words (normalized text: "▁" for spaces) built from pieces around the
+     * places where bpe.c cuts, and the one Gemma token with "▁" inside
+     * (">▁</"): cutting and caching must give the plain merge loop's ids. */
+    static const char *const pieces[] = {
+        "\xe2\x96\x81",
+        "\xe2\x96\x81\xe2\x96\x81",
+        ">",
+        "</",
+        "<",
+        "a",
+        "the",
+        "ing",
+        "e",
+        "7",
+        "42",
+        "\xc3\xa9",
+        "\xe6\xbc\xa2\xe5\xad\x97",
+        "\xf0\x9f\x99\x82",
+        "\xc2\xa0",
+        "\r",
+        ".",
+        "Hello",
+        "\xe2\x96\x81<",
+        ">\xe2\x96\x81</",
+        "div>",
+        "x\xe2\x96\x81y",
+        "\xf0\xa0\x80\x80",
+    };
+    GRand *rand = g_rand_new_with_seed(7);
+    tok_bpe_scratch cut = { 0 }, plain = { 0 };
+    tok_ids a = { 0 }, b = { 0 };
+    for (int w = 0; w < N_CUT_WORDS; w++) {
+        GString *word = g_string_new(NULL);
+        int n = g_rand_int_range(rand, 1, 40);
+        for (int i = 0; i < n; i++)
+            g_string_append(
+                word, pieces[g_rand_int_range(rand, 0, G_N_ELEMENTS(pieces))]);
+        a.len = b.len = 0;
+        g_assert_cmpint(
+            tok_bpe_encode(gemma3, &cut, word->str, word->len, &a, NULL), ==,
+            PALI_OK);
+        g_assert_cmpint(
+            tok_bpe_word(gemma3, &plain, word->str, word->len, &b, NULL), ==,
+            PALI_OK);
+        g_autofree char *shown = tok_show(word->str, word->len);
+        g_assert_true(tok_ids_equal(shown, a.data, a.len, b.data, b.len));
+        g_string_free(word, TRUE);
+    }
+    free(a.data);
+    free(b.data);
+    tok_bpe_scratch_free(&cut);
+    tok_bpe_scratch_free(&plain);
+    g_rand_free(rand);
+}
+
+/* ---- streaming detokenizer ----------------------------------------------- */
 
 /* Feeds ids one by one; checks the pieces against decode(skip=true) and
  * the text with specials against decode(skip=false). */
@@ -464,6 +526,7 @@ int main(int argc, char **argv)
                     test_post_processor);
     g_test_add_func("/engine/tokenizer/gemma3/threads", test_threads);
     g_test_add_func("/engine/tokenizer/gemma3/long-word", test_long_word);
+    g_test_add_func("/engine/tokenizer/gemma3/cuts-exact", test_cuts_exact);
     g_test_add_func("/engine/tokenizer/gemma3/stream-random",
                     test_stream_random);
     g_test_add_func("/engine/tokenizer/gemma3/stream-held-back",

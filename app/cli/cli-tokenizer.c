@@ -253,8 +253,7 @@ static GString *line_text(const char *line, size_t len, const char **error,
     return text;
 }
 
-/* ---- output
- * ------------------------------------------------------------------ */
+/* ---- output -------------------------------------------------------------- */
 
 static gboolean decode_both(const pali_tokenizer *tok, const int32_t *ids,
                             size_t n, char **keep, size_t *keep_len,
