@@ -558,7 +558,6 @@ pali_status tok_parse_post_processor(pali_tokenizer *tok, const pali_json *v,
         free(after.data);
         return r;
     }
-    tok->has_post = v != NULL && !pali_json_is(v, PALI_JSON_NULL);
     tok->post_before = before.data;
     tok->n_post_before = (int)before.len;
     tok->post_after = after.data;

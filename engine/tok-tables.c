@@ -352,8 +352,6 @@ bool tok_trie_add(tok_trie *trie, const char *s, size_t n, int32_t index,
     }
     trie->node_token[node] = index;
     trie->n_tokens++;
-    if (n > trie->max_len)
-        trie->max_len = n;
     return true;
 }
 

@@ -4,7 +4,7 @@
  * tok-pipeline.c (normalizer, pre-tokenizer, decoder and post-processor
  * configuration), tok-tables.c (hash maps, the added-token trie, UTF-8),
  * bpe.c (the merge loop), tok-encode.c (encoding, prompt ids) and detok.c
- * (decoding, streaming).  Nothing outside those files includes it.
+ * (decoding, streaming).  Outside them only the tests include it.
  *
  * Everything here is written once by pali_tokenizer_load() and only read
  * afterwards, so one tokenizer may serve any number of threads; every call
@@ -143,7 +143,6 @@ typedef struct tok_trie {
     uint32_t edge_mask, n_edges;
     int32_t root_child[256]; /* first-byte table, -1: none */
     int32_t n_tokens;        /* tokens inserted */
-    size_t max_len;          /* longest content, bytes */
 } tok_trie;
 
 bool tok_trie_init(tok_trie *trie);
@@ -299,9 +298,8 @@ struct pali_tokenizer {
     tok_split_step *split; /* (n_split) */
     int n_split;
     tok_decoder dec;
-    /* post-processor: ids around the sequence for a single input
-     * (TemplateProcessing single template) */
-    bool has_post;
+    /* post-processor: the special ids around a single input's encoding
+     * when special tokens are added (see tok-pipeline.c) */
     int32_t *post_before, *post_after; /* (n_post_before), (n_post_after) */
     int n_post_before, n_post_after;
 
