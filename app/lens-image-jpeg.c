@@ -9,9 +9,10 @@
  * assumes Adobe's inverted polarity) and converted with Pillow's cmyk2rgb:
  * R = clip(K' − K'·C/255) with K' = 255 − K, using its MULDIV255 rounding.
  * libjpeg's corrupt-data warnings are ignored, as Pillow ignores them; data
- * that ends before the last scanline is an error ("image file is truncated"
- * in Pillow).  The orientation comes from the first APP1 "Exif" segment, the
- * one Pillow keeps. */
+ * that ends early is an error, even when only the final EOI marker is
+ * missing (libjpeg meets the end while finishing the last rows; Pillow
+ * says "image file is truncated" for both).  The orientation comes from the
+ * first APP1 "Exif" segment, the one Pillow keeps. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -192,7 +193,8 @@ gboolean lens_jpeg_decode(const guint8 *data, gsize len, const char *name,
         g_strlcpy(jerr.message, "premature end of data", sizeof(jerr.message));
         longjmp(jerr.jump, 1);
     }
-    /* A missing EOI after the last scanline is harmless: do not read on. */
+    /* Every scanline is in; whatever follows (EOI, trailing bytes) is not
+     * read, as Pillow stops there too. */
     jpeg_abort_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
 

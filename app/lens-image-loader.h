@@ -17,22 +17,29 @@
  *    assumes and converted with Pillow's cmyk2rgb.  Corrupt-data warnings
  *    are ignored as Pillow ignores them; a truncated file is an error, as
  *    Pillow's "image file is truncated".
- *  - Other formats (GIF first frame, TIFF, BMP, WebP where the loader is
- *    installed, …) go through GdkPixbuf, alpha dropped; these are not
- *    checked against Pillow byte for byte (GdkPixbuf gives transparent GIF
- *    pixels as black where Pillow keeps their palette colour).
+ *  - Other formats go through GdkPixbuf, alpha dropped.  Checked equal to
+ *    Pillow: GIF (first frame), BMP (24-bit, 32-bit, palette), TIFF (raw,
+ *    LZW, deflate, JPEG, gray), WebP (lossy, lossless, with alpha; needs
+ *    webp-pixbuf-loader), PPM, TGA.  Known to differ: transparent GIF
+ *    pixels (GdkPixbuf gives 0, 0, 0; Pillow the palette colour), TIFF
+ *    pixels with alpha below 255 (libtiff premultiplies them), CMYK TIFF
+ *    (libtiff's conversion rounds differently: ±1).
  *
  * EXIF orientation.  transformers 5's processor does not apply it: a PIL
  * image is used as stored, and a path is decoded by torchvision's
  * decode_image(apply_exif_orientation=False).  Only transformers'
  * load_image() (used by its pipelines) calls ImageOps.exif_transpose.  So
  * the orientation is applied only when asked (LENS_IMAGE_LOAD_ORIENT):
- * without it the pixels are those of processor(images=Image.open(path));
- * with it, those of the pipelines and of what an image viewer shows, which
- * is what the application and the CLI use, so that boxes and masks land on
- * the picture the user sees.  Orientation is read from JPEG APP1 Exif and
- * the PNG eXIf chunk (as exif_transpose does), and for other formats from
- * what GdkPixbuf reports (TIFF's Orientation tag).
+ * without it the pixels are exactly those of
+ * processor(images=Image.open(path)); with it, those of transformers'
+ * pipelines and of what an image viewer shows.  Pass it wherever a person
+ * sees the picture (the application, overlays), so that boxes and masks
+ * land on the upright image; leave it out to reproduce the processor.  For
+ * a file without an orientation tag both are the same.  Orientation is read
+ * from JPEG APP1 Exif and the PNG eXIf chunk (as exif_transpose does).
+ * TIFF is the exception: its Orientation tag is always applied, because
+ * Pillow's TIFF plugin applies it itself when it loads the file.  EXIF in
+ * other formats (WebP, …) is not read.
  *
  * Limits: files above LENS_IMAGE_MAX_FILE_BYTES and images above
  * LENS_IMAGE_MAX_PIXELS (the engine's PALI_IMAGE_MAX_PIXELS) are refused

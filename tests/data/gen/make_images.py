@@ -233,6 +233,7 @@ bad_file("bad_truncated.jpg", j[: len(j) * 2 // 3], "TRUNCATED")
 with open(os.path.join(OUT, "jpeg_progressive.jpg"), "rb") as f:
     j = f.read()
 bad_file("bad_truncated_progressive.jpg", j[: len(j) * 2 // 3], "TRUNCATED")
+bad_file("bad_no_eoi.jpg", j[:-2], "TRUNCATED")
 bad_file("bad_empty.png", b"", "EMPTY")
 bad_file("bad_huge.png", b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0))
          + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""), "TOO_LARGE")
