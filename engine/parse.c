@@ -16,6 +16,7 @@
  * them to these spellings when special tokens are kept) and ill-formed
  * UTF-8 is replaced by U+FFFD, so neither reaches user-visible text. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,13 +28,29 @@
 /* The Space maps a location token to [0, 1] by dividing by 1024. */
 #define LOC_SCALE 1024.0
 
+/* Slots of the unique-name set at first (a power of two; it doubles). */
+#define NAME_SET_INITIAL 64
+
 static const char *const special_tokens[] = { "<eos>", "<bos>", "<pad>" };
+
+typedef struct {
+    const char *key; /* NULL: empty slot */
+    size_t len;
+    int hint; /* key + j primes is taken for every j < hint */
+} name_slot;
+
+typedef struct {
+    name_slot *slots; /* open addressing, cap a power of two */
+    size_t cap, used;
+} name_set;
 
 typedef struct {
     pali_result *r;
     size_t cap;
     const pali_vae *vae;
+    name_set names; /* unique names given so far */
     bool seen_null; /* a nameless object kept a NULL unique name */
+    int null_hint;  /* primes to try first for the next nameless object */
     uint8_t m64[PALI_MASK_SIZE * PALI_MASK_SIZE]; /* scratch, (64, 64) */
 } builder;
 
@@ -105,47 +122,98 @@ static pali_object *new_span(builder *b, pali_span_kind kind, const char *text,
     return o;
 }
 
-static bool seen_name(const builder *b, const char *name, size_t upto)
+/* ---- unique names ------------------------------------------------------
+ * The Space's loop `while name in seen: name = (name or '') + "'"` is
+ * quadratic; a hash set of the names seen, each with a hint "name + j
+ * primes is taken for every j below this", gives the same names in about
+ * one lookup per object. */
+
+static uint64_t hash_name(const char *s, size_t n)
 {
-    if (name == NULL)
-        return b->seen_null;
-    for (size_t i = 0; i < upto; i++) {
-        const pali_object *o = &b->r->spans[i];
-        if (o->kind == PALI_SPAN_OBJECT && o->unique_name != NULL &&
-            strcmp(o->unique_name, name) == 0)
-            return true;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static name_slot *set_find(const name_set *set, const char *key, size_t len)
+{
+    size_t mask = set->cap - 1;
+    for (size_t i = hash_name(key, len) & mask;; i = (i + 1) & mask) {
+        name_slot *s = &set->slots[i];
+        if (s->key == NULL || (s->len == len && memcmp(s->key, key, len) == 0))
+            return s;
     }
-    return false;
+}
+
+/* Adds a key (borrowed: the object's unique_name) that is not there. */
+static bool set_insert(name_set *set, const char *key)
+{
+    if (2 * (set->used + 1) > set->cap) {
+        size_t cap = 2 * set->cap;
+        name_slot *old = set->slots;
+        size_t old_cap = set->cap;
+        set->slots = calloc(cap, sizeof(name_slot));
+        if (set->slots == NULL) {
+            set->slots = old;
+            return false;
+        }
+        set->cap = cap;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i].key != NULL)
+                *set_find(set, old[i].key, old[i].len) = old[i];
+        free(old);
+    }
+    size_t len = strlen(key);
+    name_slot *s = set_find(set, key, len);
+    s->key = key;
+    s->len = len;
+    s->hint = 1;
+    set->used++;
+    return true;
 }
 
 /* unique_labels=True: while name in seen: name = (name or '') + "'". */
 static bool make_unique_name(builder *b, pali_object *o)
 {
-    size_t upto = b->r->n_spans - 1;
-    if (!seen_name(b, o->name, upto)) {
-        if (o->name == NULL) {
+    name_set *set = &b->names;
+    const char *base = o->name ? o->name : "";
+    size_t blen = strlen(base);
+    int j;
+    if (o->name == NULL) {
+        if (!b->seen_null) {
             b->seen_null = true;
             return true;
         }
-        return (o->unique_name = pali_strdup(o->name)) != NULL;
+        j = b->null_hint;
+    } else {
+        name_slot *s = set_find(set, base, blen);
+        if (s->key == NULL)
+            return (o->unique_name = pali_strdup(base)) != NULL &&
+                   set_insert(set, o->unique_name);
+        j = s->hint;
     }
-    size_t len = o->name ? strlen(o->name) : 0;
-    char *u = malloc(len + 2);
-    if (u == NULL)
-        return false;
-    memcpy(u, o->name ? o->name : "", len);
-    strcpy(u + len, "'");
-    while (seen_name(b, u, upto)) {
-        len++;
-        char *v = realloc(u, len + 2);
+    char *u = NULL;
+    for (;; j++) {
+        char *v = realloc(u, blen + (size_t)j + 1);
         if (v == NULL) {
             free(u);
             return false;
         }
         u = v;
-        strcpy(u + len, "'");
+        memcpy(u, base, blen);
+        memset(u + blen, '\'', (size_t)j);
+        u[blen + (size_t)j] = 0;
+        if (set_find(set, u, blen + (size_t)j)->key == NULL)
+            break;
     }
     o->unique_name = u;
+    if (!set_insert(set, u))
+        return false;
+    if (o->name == NULL)
+        b->null_hint = j + 1;
+    else
+        set_find(set, base, blen)->hint = j + 1;
     return true;
 }
 
@@ -313,13 +381,22 @@ pali_status pali_result_parse(const char *text, int width, int height,
         stripped ? pali_utf8_sanitize(stripped, stripped_len, &len) : NULL;
     free(stripped);
     builder *b = calloc(1, sizeof(*b));
-    if (t == NULL || b == NULL ||
-        (b->r = calloc(1, sizeof(pali_result))) == NULL) {
+    if (b != NULL) {
+        b->names.cap = NAME_SET_INITIAL;
+        b->names.slots = calloc(b->names.cap, sizeof(name_slot));
+        b->r = calloc(1, sizeof(pali_result));
+    }
+    if (t == NULL || b == NULL || b->names.slots == NULL || b->r == NULL) {
         free(t);
+        if (b != NULL) {
+            free(b->names.slots);
+            free(b->r);
+        }
         free(b);
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "parse: out of memory");
     }
     b->vae = vae;
+    b->null_hint = 1;
     b->r->width = width;
     b->r->height = height;
 
@@ -341,6 +418,7 @@ pali_status pali_result_parse(const char *text, int width, int height,
         st = pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "parse: out of memory");
     free(t);
     pali_result *r = b->r;
+    free(b->names.slots);
     free(b);
     if (st != PALI_OK) {
         pali_result_free(r);

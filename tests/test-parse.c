@@ -62,7 +62,8 @@ static void check_mask(const char *id, const pali_json *want,
         sum += o->mask[i];
         nonzero += o->mask[i] != 0;
     }
-    int64_t want_sum = jint(want, "u8_sum"), want_nz = jint(want, "nonzero_count");
+    int64_t want_sum = jint(want, "u8_sum"),
+            want_nz = jint(want, "nonzero_count");
     g_test_message("%s: mask sum %" G_GINT64_FORMAT " (golden %" G_GINT64_FORMAT
                    "), nonzero %" G_GINT64_FORMAT " (golden %" G_GINT64_FORMAT
                    ")",
@@ -165,19 +166,18 @@ static pali_result *parse(const char *text, int w, int h)
 {
     pali_result *r = NULL;
     pali_error err = { 0 };
-    g_assert_cmpint(pali_result_parse(text, w, h, NULL, &r, &err), ==,
-                    PALI_OK);
+    g_assert_cmpint(pali_result_parse(text, w, h, NULL, &r, &err), ==, PALI_OK);
     return r;
 }
 
-#define BOX "<loc0100><loc0200><loc0300><loc0400>"
+#define BOX   "<loc0100><loc0200><loc0300><loc0400>"
 #define SEGS8 "<seg001><seg002><seg003><seg004><seg005><seg006><seg007><seg008>"
 
 static void test_special_tokens(void)
 {
     /* Special tokens never reach user-visible text. */
-    pali_result *r = parse("<bos>" BOX " cat ; " BOX "<pad> dog<eos><pad>",
-                           640, 480);
+    pali_result *r =
+        parse("<bos>" BOX " cat ; " BOX "<pad> dog<eos><pad>", 640, 480);
     g_assert_cmpuint(r->n_spans, ==, 2);
     g_assert_cmpstr(r->spans[0].name, ==, "cat ");
     g_assert_cmpstr(r->spans[1].name, ==, "dog");
@@ -205,19 +205,19 @@ static void test_truncated(void)
     } cases[] = {
         { BOX " cat", false },
         { BOX " cat<eos>", false },
-        { BOX, true },                       /* label not generated yet */
-        { BOX "<eos>", false },              /* the model chose no label */
-        { BOX " cat ; ", true },             /* next object not generated */
+        { BOX, true },           /* label not generated yet */
+        { BOX "<eos>", false },  /* the model chose no label */
+        { BOX " cat ; ", true }, /* next object not generated */
         { BOX " cat ; <loc0001><loc0002>", true },
         { BOX " cat ; <loc0001><loc00", true },
         { BOX " cat ; <lo", true },
-        { BOX SEGS8, true },                 /* 8 of 16 seg codes */
+        { BOX SEGS8, true }, /* 8 of 16 seg codes */
         { BOX SEGS8 " ", true },
-        { BOX SEGS8 SEGS8, true },           /* codes, no label yet */
+        { BOX SEGS8 SEGS8, true }, /* codes, no label yet */
         { BOX SEGS8 SEGS8 " cat", false },
         { BOX SEGS8 "<seg0", true },
-        { BOX SEGS8 " cat", false },         /* malformed but complete */
-        { "A cat sitting", false },          /* plain text: not an object */
+        { BOX SEGS8 " cat", false }, /* malformed but complete */
+        { "A cat sitting", false },  /* plain text: not an object */
         { "the <b>", false },
         { "", false },
     };
@@ -245,9 +245,9 @@ static void test_flags(void)
     g_assert_false(r->spans[1].flags & PALI_OBJECT_BOX_OUTSIDE);
     g_assert_cmpuint(r->flags & PALI_RESULT_MASKS_MISSING, ==, 0);
     pali_result_free(r);
-    r = parse(BOX SEGS8 SEGS8 " a ; " BOX
-              "<seg200>" SEGS8 "<seg001><seg002><seg003><seg004><seg005>"
-              "<seg006><seg007> b",
+    r = parse(BOX SEGS8 SEGS8 " a ; " BOX "<seg200>" SEGS8
+                              "<seg001><seg002><seg003><seg004><seg005>"
+                              "<seg006><seg007> b",
               640, 480);
     g_assert_cmpuint(r->n_spans, ==, 2);
     g_assert_true(r->spans[0].flags & PALI_OBJECT_MASK_MISSING);
@@ -262,10 +262,10 @@ static void test_mask_geometry(void)
 {
     /* A box half outside the image: the mask covers the part inside, and
      * equals the same rows/columns of the box resized whole. */
-    const char *outside = "<loc0512><loc0768><loc1536><loc1280>" SEGS8 SEGS8
-                          " half";
-    const char *inside = "<loc0000><loc0000><loc1024><loc1024>" SEGS8 SEGS8
-                         " whole";
+    const char *outside =
+        "<loc0512><loc0768><loc1536><loc1280>" SEGS8 SEGS8 " half";
+    const char *inside =
+        "<loc0000><loc0000><loc1024><loc1024>" SEGS8 SEGS8 " whole";
     pali_result *a = NULL, *b = NULL;
     pali_error err = { 0 };
     g_assert_cmpint(pali_result_parse(outside, 400, 200, vae, &a, &err), ==,
@@ -289,8 +289,7 @@ static void test_mask_geometry(void)
     /* the evaluator's binary mask has the same geometry */
     uint8_t *bin = g_malloc(100 * 100), *bin_full = g_malloc(200 * 200);
     g_assert_cmpint(pali_object_binary_mask(o, bin, &err), ==, PALI_OK);
-    g_assert_cmpint(pali_object_binary_mask(full, bin_full, &err), ==,
-                    PALI_OK);
+    g_assert_cmpint(pali_object_binary_mask(full, bin_full, &err), ==, PALI_OK);
     int ones = 0;
     for (int y = 0; y < 100; y++) {
         g_assert_cmpmem(bin + y * 100, 100, bin_full + y * 200, 100);
@@ -305,10 +304,11 @@ static void test_mask_geometry(void)
     g_free(bin_full);
     /* a box entirely outside: a mask of no pixels */
     pali_result *c = NULL;
-    g_assert_cmpint(pali_result_parse("<loc2000><loc2000><loc3000><loc3000>"
-                                      SEGS8 SEGS8 " gone",
-                                      100, 100, vae, &c, &err),
-                    ==, PALI_OK);
+    g_assert_cmpint(
+        pali_result_parse("<loc2000><loc2000><loc3000><loc3000>" SEGS8 SEGS8
+                          " gone",
+                          100, 100, vae, &c, &err),
+        ==, PALI_OK);
     g_assert_nonnull(c->spans[0].mask);
     g_assert_cmpint(c->spans[0].mask_w * c->spans[0].mask_h, ==, 0);
     uint8_t dummy = 7;

@@ -40,8 +40,10 @@ static void test_placement(void)
         const pali_json *c = &cases->u.items[i];
         const char *name = pali_json_get(c, "name")->u.string;
         const pali_json *xyxy = pali_json_get(c, "demo_xyxy");
-        int x1 = (int)xyxy->u.items[0].integer, y1 = (int)xyxy->u.items[1].integer;
-        int x2 = (int)xyxy->u.items[2].integer, y2 = (int)xyxy->u.items[3].integer;
+        int x1 = (int)xyxy->u.items[0].integer,
+            y1 = (int)xyxy->u.items[1].integer;
+        int x2 = (int)xyxy->u.items[2].integer,
+            y2 = (int)xyxy->u.items[3].integer;
         int width = (int)pali_json_get(c, "width")->integer;
         int height = (int)pali_json_get(c, "height")->integer;
         int bw = x2 - x1, bh = y2 - y1;
@@ -67,7 +69,8 @@ static void test_placement(void)
         g_assert_cmpint(sum, ==, pali_json_get(c, "full_u8_sum")->integer);
 
         /* the evaluator: float BILINEAR of the raw mask into its own box */
-        SegTensor raw = tensor(name, "m64_raw"), bvf = tensor(name, "bv_box_f32");
+        SegTensor raw = tensor(name, "m64_raw"),
+                  bvf = tensor(name, "bv_box_f32");
         SegTensor bvb = tensor(name, "bv_box_bin");
         int ew = (int)bvf.shape[1], eh = (int)bvf.shape[0];
         float *f = g_malloc((size_t)ew * eh * sizeof(float));
@@ -149,8 +152,10 @@ static void test_windows(void)
         srcf[i] = (float)g_rand_double_range(rng, -2, 2);
     }
     for (int iter = 0; iter < 60; iter++) {
-        int sw = g_rand_int_range(rng, 1, 65), sh = g_rand_int_range(rng, 1, 65);
-        int dw = g_rand_int_range(rng, 1, 300), dh = g_rand_int_range(rng, 1, 300);
+        int sw = g_rand_int_range(rng, 1, 65),
+            sh = g_rand_int_range(rng, 1, 65);
+        int dw = g_rand_int_range(rng, 1, 300),
+            dh = g_rand_int_range(rng, 1, 300);
         if (iter % 10 == 0) {
             dw = sw; /* one axis unchanged: that pass is skipped */
         }
@@ -159,19 +164,20 @@ static void test_windows(void)
         uint8_t *whole = g_malloc((size_t)dw * dh);
         float *wholef = g_malloc((size_t)dw * dh * sizeof(float));
         pali_error err = { 0 };
-        g_assert_cmpint(pali_resize_u8(src, sw, sh, dw, dh, 0, 0, dw, dh, filter,
-                                       whole, &err),
+        g_assert_cmpint(pali_resize_u8(src, sw, sh, dw, dh, 0, 0, dw, dh,
+                                       filter, whole, &err),
                         ==, PALI_OK);
         g_assert_cmpint(pali_resize_f32(srcf, sw, sh, dw, dh, 0, 0, dw, dh,
                                         filter, wholef, &err),
                         ==, PALI_OK);
-        int x0 = g_rand_int_range(rng, 0, dw), y0 = g_rand_int_range(rng, 0, dh);
+        int x0 = g_rand_int_range(rng, 0, dw),
+            y0 = g_rand_int_range(rng, 0, dh);
         int w = g_rand_int_range(rng, 0, dw - x0 + 1);
         int h = g_rand_int_range(rng, 0, dh - y0 + 1);
         uint8_t *part = g_malloc((size_t)w * h + 1);
         float *partf = g_malloc(((size_t)w * h + 1) * sizeof(float));
-        g_assert_cmpint(pali_resize_u8(src, sw, sh, dw, dh, x0, y0, w, h, filter,
-                                       part, &err),
+        g_assert_cmpint(pali_resize_u8(src, sw, sh, dw, dh, x0, y0, w, h,
+                                       filter, part, &err),
                         ==, PALI_OK);
         g_assert_cmpint(pali_resize_f32(srcf, sw, sh, dw, dh, x0, y0, w, h,
                                         filter, partf, &err),
