@@ -105,6 +105,21 @@ void lens_tensor_dump_collect(const char *name, int step, const float *data,
     t->shape[0]++;
 }
 
+const float *lens_tensor_dump_get(LensTensorDump *self, const char *name,
+                                  gsize *numel, int *n_dims, int64_t *shape)
+{
+    DumpTensor *t = g_hash_table_lookup(self->tensors, name);
+    if (t == NULL)
+        return NULL;
+    if (numel)
+        *numel = t->data->len / sizeof(float);
+    if (n_dims)
+        *n_dims = t->n_dims;
+    if (shape)
+        memcpy(shape, t->shape, (gsize)t->n_dims * sizeof(int64_t));
+    return (const float *)t->data->data;
+}
+
 static gint compare_names(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
