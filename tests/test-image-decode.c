@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "lens-image-decode.h"
 #include "lens-image-loader.h"
 #include "testutil.h"
 
@@ -237,6 +238,34 @@ static void test_mutations(void)
     g_test_message("%u mutated files decoded, %u refused", decoded, refused);
 }
 
+/* The EXIF Orientation reader on hand-made TIFF blocks: both byte orders,
+ * SHORT and LONG values, a tag that is not first, and malformed blocks. */
+static void test_exif_orientation(void)
+{
+    /* II, 42, IFD0 at 8; 2 entries: 0x0100 (width), 0x0112 SHORT 6 */
+    const guint8 ii[] = { 'I', 'I', 42, 0, 8, 0, 0,  0, 2, 0, 0x00, 0x01,
+                          3,   0,   1,  0, 0, 0, 64, 0, 0, 0, 0x12, 0x01,
+                          3,   0,   1,  0, 0, 0, 6,  0, 0, 0 };
+    g_assert_cmpint(lens_exif_orientation(ii, sizeof(ii)), ==, 6);
+    /* MM, LONG 8 */
+    const guint8 mm[] = { 'M',  'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01,
+                          0x12, 0,   4, 0,  0, 0, 1, 0, 0, 0, 8 };
+    g_assert_cmpint(lens_exif_orientation(mm, sizeof(mm)), ==, 8);
+    /* cut inside the entry, value 9, bad magic, IFD past the end */
+    g_assert_cmpint(lens_exif_orientation(ii, sizeof(ii) - 1), ==, 1);
+    guint8 bad[sizeof(ii)];
+    memcpy(bad, ii, sizeof(ii));
+    bad[30] = 9;
+    g_assert_cmpint(lens_exif_orientation(bad, sizeof(bad)), ==, 1);
+    memcpy(bad, ii, sizeof(ii));
+    bad[2] = 43;
+    g_assert_cmpint(lens_exif_orientation(bad, sizeof(bad)), ==, 1);
+    memcpy(bad, ii, sizeof(ii));
+    bad[4] = 200;
+    g_assert_cmpint(lens_exif_orientation(bad, sizeof(bad)), ==, 1);
+    g_assert_cmpint(lens_exif_orientation(NULL, 0), ==, 1);
+}
+
 static void test_from_pixbuf(void)
 {
     /* RGBA pixbuf with a padded rowstride: alpha dropped, rows packed */
@@ -327,6 +356,8 @@ int main(int argc, char **argv)
     g_test_add_func("/app/image-loader/bytes-truncations",
                     test_bytes_truncations);
     g_test_add_func("/app/image-loader/mutations", test_mutations);
+    g_test_add_func("/app/image-loader/exif-orientation",
+                    test_exif_orientation);
     g_test_add_func("/app/image-loader/from-pixbuf", test_from_pixbuf);
     return g_test_run();
 }
