@@ -164,11 +164,11 @@ static void test_truncated_everywhere(void)
 
 static void test_flipped_everywhere(void)
 {
-    /* Every byte of both files, xor'ed with three patterns: the reader
+    /* Every byte of both files, xor'ed with two patterns: the reader
      * either reads the file (a flip in a field it does not need) or
      * reports an error; it never reads out of bounds (ASan build). */
     const char *files[] = { "stored.npz", "compressed.npz" };
-    const guint8 patterns[] = { 0xff, 0x01, 0x80 };
+    const guint8 patterns[] = { 0xff, 0x01 };
     int failures = 0, total = 0;
     for (size_t f = 0; f < G_N_ELEMENTS(files); f++) {
         g_autoptr(GBytes) bytes = read_data(files[f]);

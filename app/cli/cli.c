@@ -114,6 +114,11 @@ int main(int argc, char **argv)
     if (argc > 1)
         return cli_usage("unexpected argument '%s'", argv[1]);
 
+    if (opt.parse != NULL)
+        return cli_mask_parse(&opt);
+    if (opt.decode_mask != NULL)
+        return cli_mask_decode(&opt);
+
     return cli_usage("nothing to do: give --model DIR with --info or "
                      "--image, --tokenizer, --parse or --decode-mask");
 }

@@ -63,3 +63,6 @@ int cli_fail_engine(const pali_error *err);
 int cli_usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 /* Modes, each in its own file. */
+/* cli-mask.c: --parse TEXT, --decode-mask CODES */
+int cli_mask_parse(const CliOptions *opt);
+int cli_mask_decode(const CliOptions *opt);
