@@ -49,8 +49,10 @@ static GPtrArray *kept_objects(const pali_result *r)
         const pali_object *o = &r->spans[i];
         if (o->kind != PALI_SPAN_OBJECT)
             continue;
-        int x1 = CLAMP(o->box[0], 0, r->width), x2 = CLAMP(o->box[2], 0, r->width);
-        int y1 = CLAMP(o->box[1], 0, r->height), y2 = CLAMP(o->box[3], 0, r->height);
+        int x1 = CLAMP(o->box[0], 0, r->width),
+            x2 = CLAMP(o->box[2], 0, r->width);
+        int y1 = CLAMP(o->box[1], 0, r->height),
+            y2 = CLAMP(o->box[3], 0, r->height);
         if (x2 > x1 && y2 > y1)
             g_ptr_array_add(a, (gpointer)o);
     }
@@ -109,20 +111,13 @@ static guint8 *rle_decode(const pali_json *seg, int w, int h)
     return m;
 }
 
-static gboolean in_polygon(const double *xy, int n, double px, double py)
+static int cmp_double(const void *a, const void *b)
 {
-    gboolean in = FALSE;
-    for (int i = 0, j = n - 1; i < n; j = i++) {
-        double xi = xy[2 * i], yi = xy[2 * i + 1];
-        double xj = xy[2 * j], yj = xy[2 * j + 1];
-        if ((yi > py) != (yj > py) &&
-            px < (xj - xi) * (py - yi) / (yj - yi) + xi)
-            in = !in;
-    }
-    return in;
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
-/* Union of polygons filled at pixel centres. */
+/* Union of polygons, each filled even-odd at pixel centres (scanlines). */
 static guint8 *polygons_fill(GPtrArray *polys, int w, int h)
 {
     guint8 *m = g_malloc0((gsize)w * h);
@@ -130,10 +125,26 @@ static guint8 *polygons_fill(GPtrArray *polys, int w, int h)
         GArray *poly = g_ptr_array_index(polys, p);
         const double *xy = (const double *)(void *)poly->data;
         int n = (int)poly->len / 2;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                if (in_polygon(xy, n, x + 0.5, y + 0.5))
+        double *cross = g_new(double, n + 1);
+        for (int y = 0; y < h; y++) {
+            double py = y + 0.5;
+            int nc = 0;
+            for (int i = 0, j = n - 1; i < n; j = i++) {
+                double xi = xy[2 * i], yi = xy[2 * i + 1];
+                double xj = xy[2 * j], yj = xy[2 * j + 1];
+                if ((yi > py) != (yj > py))
+                    cross[nc++] = xi + (py - yi) * (xj - xi) / (yj - yi);
+            }
+            g_assert_cmpint(nc % 2, ==, 0);
+            qsort(cross, (size_t)nc, sizeof(double), cmp_double);
+            for (int k = 0; k < nc; k += 2) {
+                int x0 = (int)floor(cross[k] - 0.5) + 1;
+                int x1 = (int)ceil(cross[k + 1] - 0.5) - 1;
+                for (int x = MAX(x0, 0); x <= MIN(x1, w - 1); x++)
                     m[y * w + x] = 1;
+            }
+        }
+        g_free(cross);
     }
     return m;
 }
@@ -143,7 +154,8 @@ static guint8 *polygons_fill(GPtrArray *polys, int w, int h)
 static guint8 *holes_filled(const guint8 *mask, int w, int h)
 {
     g_autoptr(GPtrArray) cs = lens_contour_trace(mask, w, h, w, 1);
-    GPtrArray *polys = g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
+    GPtrArray *polys =
+        g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
     for (guint k = 0; k < cs->len; k++) {
         const LensContour *c = g_ptr_array_index(cs, k);
         if (c->hole)
@@ -240,8 +252,8 @@ static void check_coco(gboolean rle)
             g_assert_cmpmem(m, IMG_W * IMG_H, full, IMG_W * IMG_H);
             g_free(m);
         } else {
-            GPtrArray *polys = g_ptr_array_new_with_free_func(
-                (GDestroyNotify)g_array_unref);
+            GPtrArray *polys =
+                g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
             for (uint32_t p = 0; p < seg->len; p++) {
                 const pali_json *poly = &seg->u.items[p];
                 g_assert_cmpuint(poly->len % 2, ==, 0);
@@ -283,8 +295,8 @@ static void test_coco_polygons(void)
 
 typedef struct {
     GString *text;
-    GPtrArray *names;   /* object names */
-    GArray *numbers;    /* xmin ymin xmax ymax truncated per object */
+    GPtrArray *names; /* object names */
+    GArray *numbers;  /* xmin ymin xmax ymax truncated per object */
     int width, height;
     char *filename;
 } VocRead;
@@ -335,8 +347,12 @@ static void test_voc(void)
     g_autofree char *xml = NULL;
     gsize len;
     g_assert_true(g_file_get_contents(path, &xml, &len, NULL));
-    VocRead v = { g_string_new(NULL), g_ptr_array_new_with_free_func(g_free),
-                  g_array_new(FALSE, FALSE, sizeof(int)), 0, 0, NULL };
+    VocRead v = { g_string_new(NULL),
+                  g_ptr_array_new_with_free_func(g_free),
+                  g_array_new(FALSE, FALSE, sizeof(int)),
+                  0,
+                  0,
+                  NULL };
     GMarkupParser parser = { voc_start, voc_end, voc_text, NULL, NULL };
     GMarkupParseContext *ctx = g_markup_parse_context_new(&parser, 0, &v, NULL);
     g_assert_true(g_markup_parse_context_parse(ctx, xml, (gssize)len, &error));
@@ -438,15 +454,17 @@ static void test_yolo_seg(void)
             v *= k % 2 ? IMG_W : IMG_H;
             g_array_append_val(xy, v);
         }
-        GPtrArray *polys = g_ptr_array_new_with_free_func(
-            (GDestroyNotify)g_array_unref);
+        GPtrArray *polys =
+            g_ptr_array_new_with_free_func((GDestroyNotify)g_array_unref);
         g_ptr_array_add(polys, xy);
         guint8 *m = polygons_fill(polys, IMG_W, IMG_H);
         guint8 *full = full_binary(o, IMG_W, IMG_H);
         if (o->mask_raw == NULL) {
             /* the box's rectangle */
-            int x1 = CLAMP(o->box[0], 0, IMG_W), y1 = CLAMP(o->box[1], 0, IMG_H);
-            int x2 = CLAMP(o->box[2], 0, IMG_W), y2 = CLAMP(o->box[3], 0, IMG_H);
+            int x1 = CLAMP(o->box[0], 0, IMG_W),
+                y1 = CLAMP(o->box[1], 0, IMG_H);
+            int x2 = CLAMP(o->box[2], 0, IMG_W),
+                y2 = CLAMP(o->box[3], 0, IMG_H);
             g_assert_cmpint(count_ones(m, IMG_W * IMG_H), ==,
                             (gint64)(x2 - x1) * (y2 - y1));
         } else {

@@ -92,7 +92,10 @@ static void pixel(cairo_surface_t *s, int x, int y, int rgb[3])
 {
     cairo_surface_flush(s);
     const guint8 *d = cairo_image_surface_get_data(s);
-    guint32 v = *(const guint32 *)(const void *)(d + y * cairo_image_surface_get_stride(s) + 4 * x);
+    guint32 v =
+        *(const guint32 *)(const void *)(d +
+                                         y * cairo_image_surface_get_stride(s) +
+                                         4 * x);
     rgb[0] = (int)(v >> 16 & 0xff);
     rgb[1] = (int)(v >> 8 & 0xff);
     rgb[2] = (int)(v & 0xff);
@@ -256,10 +259,11 @@ static void test_hit_test(void)
     g_autoptr(LensOverlay) ov = lens_overlay_new(r);
     free_result(r);
     g_assert_cmpint(lens_overlay_hit_test(ov, 30.5, 22.5), ==, 0); /* mask */
-    g_assert_cmpint(lens_overlay_hit_test(ov, 15, 30), ==, -1); /* box, no mask */
+    g_assert_cmpint(lens_overlay_hit_test(ov, 15, 30), ==,
+                    -1); /* box, no mask */
     g_assert_cmpint(lens_overlay_hit_test(ov, 10.2, 10.2), ==, -1); /* faint */
-    g_assert_cmpint(lens_overlay_hit_test(ov, 65, 25), ==, 1); /* dog */
-    g_assert_cmpint(lens_overlay_hit_test(ov, 75, 35), ==, 2); /* smaller */
+    g_assert_cmpint(lens_overlay_hit_test(ov, 65, 25), ==, 1);      /* dog */
+    g_assert_cmpint(lens_overlay_hit_test(ov, 75, 35), ==, 2);  /* smaller */
     g_assert_cmpint(lens_overlay_hit_test(ov, 90, 35), ==, -1); /* x2 out */
     g_assert_cmpint(lens_overlay_hit_test(ov, 25, 65), ==, -1); /* empty */
     g_assert_cmpint(lens_overlay_hit_test(ov, -5, -5), ==, -1);
@@ -283,7 +287,8 @@ static void test_render_png(void)
     g_assert_cmpint(gdk_pixbuf_get_width(back), ==, IMG_W);
     g_assert_cmpint(gdk_pixbuf_get_height(back), ==, IMG_H);
     const guint8 *px = gdk_pixbuf_read_pixels(back);
-    int rs = gdk_pixbuf_get_rowstride(back), nc = gdk_pixbuf_get_n_channels(back);
+    int rs = gdk_pixbuf_get_rowstride(back),
+        nc = gdk_pixbuf_get_n_channels(back);
     /* the image shows where nothing is drawn, the box colour on the edge */
     const guint8 *bg = px + 5 * rs + 5 * nc;
     g_assert_cmpint(bg[0], ==, 0x33);
@@ -294,8 +299,8 @@ static void test_render_png(void)
     g_assert_cmpint(abs(edge[0] - (int)lround(dog->color.red * 255)), <=, 1);
     g_object_unref(back);
     /* an unwritable path fails cleanly */
-    g_assert_false(lens_overlay_save_png(ov, img, &st, "/nonexistent/x.png",
-                                         &error));
+    g_assert_false(
+        lens_overlay_save_png(ov, img, &st, "/nonexistent/x.png", &error));
     g_assert_nonnull(error);
     g_object_unref(img);
 }
@@ -328,8 +333,8 @@ static void test_real_masks(void)
     for (int y = 0; y < 240; y += 3)
         for (int x = 0; x < 320; x += 3) {
             int v = 0;
-            if (x >= o->mask_x && x < o->mask_x + o->mask_w &&
-                y >= o->mask_y && y < o->mask_y + o->mask_h)
+            if (x >= o->mask_x && x < o->mask_x + o->mask_w && y >= o->mask_y &&
+                y < o->mask_y + o->mask_h)
                 v = o->mask[(y - o->mask_y) * o->mask_w + x - o->mask_x];
             assert_color(s, x, y, lens_overlay_get_object(ov, 0)->color,
                          0.5 * v / 255.0, 2);
