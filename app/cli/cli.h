@@ -55,6 +55,10 @@ typedef struct {
     char *out;
 } CliOptions;
 
+/* Frees the option strings GOption allocated (g_auto(CliOptions)). */
+void cli_options_clear(CliOptions *opt);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
+
 /* Prints "palilens-cli: message" on stderr and returns CLI_EXIT_ERROR. */
 int cli_fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* The same for an engine error. */
