@@ -321,9 +321,10 @@ typedef struct pali_vae pali_vae;
 pali_status pali_vae_load(const char *npz_path, pali_vae **out,
                           pali_error *err);
 void pali_vae_free(pali_vae *vae);
-/* Looks for vae-oid.npz beside the model, then in the user data directory
- * (~/.local/share/palilens/).  Writes the path into buf; PALI_ERR_NOT_FOUND
- * when there is none. */
+/* Looks for vae-oid.npz beside the model (model_dir may be NULL), then in
+ * the user data directory ($XDG_DATA_HOME/palilens/, by default
+ * ~/.local/share/palilens/).  Writes the path into buf; PALI_ERR_NOT_FOUND
+ * when there is none, PALI_ERR_INVALID_ARGUMENT when buf is too small. */
 pali_status pali_vae_find(const char *model_dir, char *buf, size_t size,
                           pali_error *err);
 /* Decodes 16 codes (0..127) to the raw 64×64 mask, row-major [y][x].
