@@ -67,6 +67,9 @@ int cli_fail_engine(const pali_error *err);
 int cli_usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 /* Modes, each in its own file. */
+int cli_run(const CliOptions *opt);
+gboolean cli_parse_precision(const char *s, pali_precision *out);
+gboolean cli_parse_weights(const char *s, pali_weights *out);
 /* cli-mask.c: --parse TEXT, --decode-mask CODES */
 int cli_mask_parse(const CliOptions *opt);
 int cli_mask_decode(const CliOptions *opt);
