@@ -21,6 +21,7 @@
 #include "model.h"
 #include "safetensors.h"
 #include "strmap.h"
+#include "tokenizer.h"
 
 /* 1-D parameters start on 64-byte boundaries (16 floats) for the vector
  * kernels that read them. */
@@ -489,6 +490,21 @@ static pali_status check_weights_param(const pali_model *m,
                      m->dir, m->cfg.dtype, name);
 }
 
+/* tokenizer.json beside the weights; its size bounds the ids the model
+ * may generate (padding rows of the embedding are never chosen). */
+static pali_status load_tokenizer(pali_model *m, pali_error *err)
+{
+    char *path = pali_path_join(m->dir, "tokenizer.json");
+    if (path == NULL)
+        return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
+    pali_status s = pali_tokenizer_load(path, &m->tokenizer, err);
+    free(path);
+    if (s != PALI_OK)
+        return s;
+    m->cfg.info.tokenizer_size = pali_tokenizer_size(m->tokenizer);
+    return PALI_OK;
+}
+
 pali_status pali_model_load(const char *dir, const pali_model_params *params,
                             pali_model **out, pali_error *err)
 {
@@ -511,6 +527,8 @@ pali_status pali_model_load(const char *dir, const pali_model_params *params,
         s = bind_weights(m, err);
     if (s == PALI_OK)
         s = check_weights_param(m, p, err);
+    if (s == PALI_OK)
+        s = load_tokenizer(m, err);
     if (s != PALI_OK) {
         pali_model_free(m);
         return s;
@@ -524,6 +542,7 @@ void pali_model_free(pali_model *model)
 {
     if (model == NULL)
         return;
+    pali_tokenizer_free(model->tokenizer);
     pali_safetensors_close_all(model->files, model->n_files);
     pali_aligned_free(model->vectors);
     free(model->vision);
@@ -531,6 +550,11 @@ void pali_model_free(pali_model *model)
     pali_config_clear(&model->cfg);
     free(model->dir);
     free(model);
+}
+
+const pali_tokenizer *pali_model_get_tokenizer(const pali_model *model)
+{
+    return model ? model->tokenizer : NULL;
 }
 
 const pali_model_info *pali_model_get_info(const pali_model *model)

@@ -32,33 +32,24 @@ int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-/* The strings GOption allocated. */
-static void free_options(CliOptions *o)
+void cli_options_clear(CliOptions *opt)
 {
     char **strings[] = {
-        &o->model,   &o->image,      &o->prompt,       &o->task,
-        &o->lang,    &o->text,       &o->objects,      &o->precision,
-        &o->weights, &o->dump,       &o->overlay,      &o->export_path,
-        &o->format,  &o->tokenizer,  &o->encode_jsonl, &o->decode,
-        &o->parse,   &o->image_size, &o->vae,          &o->decode_mask,
-        &o->batch,   &o->out,
+        &opt->model,   &opt->image,      &opt->prompt,       &opt->task,
+        &opt->lang,    &opt->text,       &opt->objects,      &opt->precision,
+        &opt->weights, &opt->dump,       &opt->overlay,      &opt->export_path,
+        &opt->format,  &opt->tokenizer,  &opt->encode_jsonl, &opt->decode,
+        &opt->parse,   &opt->image_size, &opt->vae,          &opt->decode_mask,
+        &opt->batch,   &opt->out,
     };
-    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
+    for (gsize i = 0; i < G_N_ELEMENTS(strings); i++)
         g_clear_pointer(strings[i], g_free);
-}
-
-static int dispatch(const CliOptions *opt)
-{
-    if (opt->info)
-        return cli_info(opt);
-    return cli_usage("nothing to do: give --model DIR with --info or "
-                     "--image, --tokenizer, --parse or --decode-mask");
 }
 
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
-    CliOptions opt = {
+    g_auto(CliOptions) opt = {
         .temperature = 0.0,
         .top_p = 1.0,
         .threads = 0,
@@ -137,7 +128,19 @@ int main(int argc, char **argv)
     if (argc > 1)
         return cli_usage("unexpected argument '%s'", argv[1]);
 
-    int status = dispatch(&opt);
-    free_options(&opt);
-    return status;
+    if (opt.tokenizer || opt.encode_jsonl || opt.decode)
+        return cli_tokenizer(&opt);
+    if (opt.parse != NULL)
+        return cli_mask_parse(&opt);
+    if (opt.decode_mask != NULL)
+        return cli_mask_decode(&opt);
+
+    if (opt.batch)
+        return cli_batch(&opt);
+    if (opt.info)
+        return cli_info(&opt);
+    if (opt.model)
+        return cli_run(&opt);
+    return cli_usage("nothing to do: give --model DIR with --info or "
+                     "--image, --tokenizer, --parse or --decode-mask");
 }
