@@ -135,6 +135,8 @@ int main(int argc, char **argv)
     if (opt.decode_mask != NULL)
         return cli_mask_decode(&opt);
 
+    if (opt.batch)
+        return cli_batch(&opt);
     if (opt.model)
         return cli_run(&opt);
     return cli_usage("nothing to do: give --model DIR with --info or "
