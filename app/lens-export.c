@@ -187,30 +187,25 @@ const char *lens_export_get_category(const LensExport *self, int index)
     return g_ptr_array_index(self->categories, index);
 }
 
-static gboolean mask_at(const ExportObject *o, int x, int y)
-{
-    int mx = x - o->mask_x, my = y - o->mask_y;
-    return mx >= 0 && my >= 0 && mx < o->mask_w && my < o->mask_h &&
-           o->mask[(gsize)my * o->mask_w + mx];
-}
-
-/* COCO uncompressed RLE over the whole image, column-major. */
-static void write_rle(LensJson *json, const ExportImage *im,
-                      const ExportObject *o)
+void lens_export_json_rle(LensJson *json, const guint8 *mask, int mask_x,
+                          int mask_y, int mask_w, int mask_h, int width,
+                          int height)
 {
     lens_json_begin_object(json);
     lens_json_key(json, "size");
     lens_json_begin_array(json);
-    lens_json_int(json, im->height);
-    lens_json_int(json, im->width);
+    lens_json_int(json, height);
+    lens_json_int(json, width);
     lens_json_end_array(json);
     lens_json_key(json, "counts");
     lens_json_begin_array(json);
     gboolean value = FALSE; /* runs start with zeros */
     gint64 run = 0;
-    for (int x = 0; x < im->width; x++)
-        for (int y = 0; y < im->height; y++) {
-            gboolean v = mask_at(o, x, y);
+    for (int x = 0; x < width; x++)
+        for (int y = 0; y < height; y++) {
+            int mx = x - mask_x, my = y - mask_y;
+            gboolean v = mx >= 0 && my >= 0 && mx < mask_w && my < mask_h &&
+                         mask[(gsize)my * mask_w + mx];
             if (v != value) {
                 lens_json_int(json, run);
                 value = v;
@@ -221,6 +216,13 @@ static void write_rle(LensJson *json, const ExportImage *im,
     lens_json_int(json, run);
     lens_json_end_array(json);
     lens_json_end_object(json);
+}
+
+static void write_rle(LensJson *json, const ExportImage *im,
+                      const ExportObject *o)
+{
+    lens_export_json_rle(json, o->mask, o->mask_x, o->mask_y, o->mask_w,
+                         o->mask_h, im->width, im->height);
 }
 
 static GPtrArray *trace_mask(const ExportObject *o)

@@ -18,6 +18,7 @@
 
 #include <glib.h>
 
+#include "lens-json.h"
 #include "pali.h"
 
 G_BEGIN_DECLS
@@ -68,6 +69,14 @@ gboolean lens_export_write_yolo_classes(const LensExport *self,
  * and "classes.txt" in the same directory.  Uses the first image. */
 gboolean lens_export_save(const LensExport *self, LensExportFormat format,
                           const char *path, GError **error);
+
+/* Writes a binary mask (mask_w × mask_h bytes, non-zero = inside, placed
+ * at mask_x, mask_y of a width × height image) as COCO's uncompressed RLE
+ * {"size": [height, width], "counts": [...]}: column-major run lengths,
+ * starting with a run of zeros. */
+void lens_export_json_rle(LensJson *json, const guint8 *mask, int mask_x,
+                          int mask_y, int mask_w, int mask_h, int width,
+                          int height);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LensExport, lens_export_free)
 

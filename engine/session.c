@@ -369,8 +369,9 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
                             s->logits, s->work, cb, err);
     if (st != PALI_OK)
         return st;
-    double t_prev = pali_now_ms();
-    s->out.timings.prefill_ms = t_prev - t0;
+    // token 0 comes with the prefill: its time counts from the start
+    double t_prev = t0;
+    s->out.timings.prefill_ms = pali_now_ms() - t0;
     s->out.stop = PALI_STOP_MAX_TOKENS;
 
     for (int step = 0;; step++) {

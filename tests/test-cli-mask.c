@@ -16,31 +16,6 @@
 #define TOL_NONZERO_FRAC 1e-3
 #define TOL_RAW          1e-4
 
-static char *cli_path(void)
-{
-    const char *root = g_getenv("PALI_BUILD_ROOT");
-    g_assert_nonnull(root);
-    return g_build_filename(root, "app", "palilens-cli", NULL);
-}
-
-/* Runs the CLI; returns its exit status, stdout and stderr. */
-static int run_cli(const char *const *args, char **out, char **errout)
-{
-    g_autofree char *cli = cli_path();
-    GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, cli);
-    for (int i = 0; args[i] != NULL; i++)
-        g_ptr_array_add(argv, (gpointer)args[i]);
-    g_ptr_array_add(argv, NULL);
-    int status = 0;
-    g_autoptr(GError) error = NULL;
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
-                      NULL, out, errout, &status, &error))
-        g_error("%s", error->message);
-    g_ptr_array_unref(argv);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static const char *jstr(const pali_json *o, const char *key)
 {
     const pali_json *v = pali_json_get(o, key);
@@ -116,7 +91,7 @@ static void test_parse_cases(void)
                                    "--vae",        vae,
                                    "--json",       NULL };
             g_autofree char *out = NULL, *err = NULL;
-            int rc = run_cli(args, &out, &err);
+            int rc = test_run_cli(args, &out, &err);
             if (rc != 0)
                 g_error("%s: exit %d: %s", jstr(c, "id"), rc, err);
             pali_json_doc *got = NULL;
@@ -151,7 +126,7 @@ static void test_decode_dump(void)
         const char *args[] = { "--vae",  vae,  "--decode-mask", list->str,
                                "--dump", dump, "--json",        NULL };
         g_autofree char *out = NULL, *err = NULL;
-        g_assert_cmpint(run_cli(args, &out, &err), ==, 0);
+        g_assert_cmpint(test_run_cli(args, &out, &err), ==, 0);
         g_assert_nonnull(strstr(out, "\"u8_sum\""));
         SegTensor r, m;
         g_assert_true(seg_safetensors_read(dump, "mask_raw", &r));
@@ -187,7 +162,7 @@ static void test_table_and_outputs(void)
                        "<loc0500><loc0600> dog";
     g_autofree char *out = NULL, *err = NULL;
     const char *plain[] = { "--parse", text, "--image-size", "320x240", NULL };
-    g_assert_cmpint(run_cli(plain, &out, &err), ==, 0);
+    g_assert_cmpint(test_run_cli(plain, &out, &err), ==, 0);
     g_assert_nonnull(strstr(out, "\"Here: \""));
     g_assert_nonnull(strstr(out, "\"cat \""));
     g_assert_nonnull(strstr(out, "[mask_missing]"));
@@ -207,7 +182,7 @@ static void test_table_and_outputs(void)
                            "--json",   NULL };
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
-    g_assert_cmpint(run_cli(full, &out, &err), ==, 0);
+    g_assert_cmpint(test_run_cli(full, &out, &err), ==, 0);
     g_assert_nonnull(strstr(out, "\"width\": 320"));
     GdkPixbuf *back = gdk_pixbuf_new_from_file(ov, NULL);
     g_assert_nonnull(back);
@@ -227,7 +202,7 @@ static void test_table_and_outputs(void)
 static void expect_exit(const char *const *args, int code, const char *needle)
 {
     g_autofree char *out = NULL, *err = NULL;
-    g_assert_cmpint(run_cli(args, &out, &err), ==, code);
+    g_assert_cmpint(test_run_cli(args, &out, &err), ==, code);
     g_test_message("%s", err);
     g_assert_nonnull(strstr(err, needle));
 }

@@ -26,27 +26,16 @@ static void cli_run_clear(CliRun *r)
 /* Runs palilens-cli with the NULL-terminated arguments. */
 static CliRun run_cli(const char *first, ...)
 {
-    const char *root = g_getenv("PALI_BUILD_ROOT");
-    g_assert_nonnull(root);
-    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-    g_ptr_array_add(argv, g_build_filename(root, "app", "palilens-cli", NULL));
+    GPtrArray *args = g_ptr_array_new();
     va_list ap;
     va_start(ap, first);
     for (const char *a = first; a != NULL; a = va_arg(ap, const char *))
-        g_ptr_array_add(argv, g_strdup(a));
+        g_ptr_array_add(args, (gpointer)a);
     va_end(ap);
-    g_ptr_array_add(argv, NULL);
+    g_ptr_array_add(args, NULL);
     CliRun r = { 0 };
-    int wait_status = 0;
-    g_autoptr(GError) error = NULL;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-                               G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                               &wait_status, &error));
-    if (!WIFEXITED(wait_status))
-        g_error("palilens-cli %s did not exit normally; stderr:\n%s", first,
-                r.err);
-    r.status = WEXITSTATUS(wait_status);
-    g_ptr_array_free(argv, TRUE);
+    r.status = test_run_cli((const char *const *)args->pdata, &r.out, &r.err);
+    g_ptr_array_free(args, TRUE);
     return r;
 }
 
