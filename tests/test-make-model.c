@@ -446,6 +446,7 @@ static void test_cli_info(void)
         { "image_token_id", 3200 },
         { "weight_bytes", 1931008 / 2 },
         { "rope_theta", 10000 },
+        { "tokenizer_size", 3201 }, /* 3200 pieces and <image> */
     };
     for (size_t i = 0; i < G_N_ELEMENTS(ints); i++) {
         const pali_json *v = pali_json_get(o, ints[i].key);
