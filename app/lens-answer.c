@@ -40,8 +40,7 @@ struct _LensAnswer {
     pali_stop_reason stop;
 };
 
-G_DEFINE_BOXED_TYPE(LensAnswer, lens_answer, lens_answer_ref,
-                    lens_answer_unref)
+G_DEFINE_BOXED_TYPE(LensAnswer, lens_answer, lens_answer_ref, lens_answer_unref)
 
 static void lens_mask_clear(gpointer data)
 {
@@ -113,12 +112,19 @@ static LensMask *mask_for(LensMaskCache *cache, const pali_object *object,
 static char *make_display_text(const pali_result *result)
 {
     GString *s = g_string_new(NULL);
+    gboolean after_object = FALSE;
     for (size_t i = 0; i < result->n_spans; i++) {
         const pali_object *span = &result->spans[i];
-        if (span->kind == PALI_SPAN_TEXT)
+        if (span->kind == PALI_SPAN_TEXT) {
             g_string_append(s, span->content ? span->content : "");
-        else if (span->name != NULL)
+            after_object = FALSE;
+        } else if (span->name != NULL) {
+            /* the " ; " between objects belongs to the object before */
+            if (after_object)
+                g_string_append(s, " ; ");
             g_string_append(s, span->name);
+            after_object = TRUE;
+        }
     }
     return g_string_free(s, FALSE);
 }
@@ -140,8 +146,8 @@ LensAnswer *lens_answer_new(const char *text, int width, int height,
     answer->display_text = make_display_text(parsed);
     answer->masks = g_ptr_array_new_with_free_func(lens_mask_release);
     answer->view = *parsed;
-    answer->view.spans = g_memdup2(parsed->spans,
-                                   parsed->n_spans * sizeof(pali_object));
+    answer->view.spans =
+        g_memdup2(parsed->spans, parsed->n_spans * sizeof(pali_object));
     gboolean all_masks = TRUE;
     for (size_t i = 0; i < parsed->n_spans; i++) {
         pali_object *span = &answer->view.spans[i];

@@ -30,12 +30,13 @@ G_DEFINE_FINAL_TYPE(LensApplication, lens_application, GTK_TYPE_APPLICATION)
 
 /* Screenshot mode: time for the last frame to be laid out after the run
  * ends, and how long the whole thing may take before giving up. */
-#define SCREENSHOT_SETTLE_MS  300
-#define SCREENSHOT_TIMEOUT_S  600
+#define SCREENSHOT_SETTLE_MS 300
+#define SCREENSHOT_TIMEOUT_S 600
 
 static LensWindow *get_window(LensApplication *self)
 {
-    GtkWindow *window = gtk_application_get_active_window(GTK_APPLICATION(self));
+    GtkWindow *window =
+        gtk_application_get_active_window(GTK_APPLICATION(self));
     if (window == NULL) {
         window = GTK_WINDOW(lens_window_new(GTK_APPLICATION(self), NULL));
         const char *dir = self->model_dir;
@@ -155,8 +156,8 @@ static void lens_application_activate(GApplication *app)
         start_screenshot_mode(self, window);
 }
 
-static void lens_application_open(GApplication *app, GFile **files,
-                                  int n_files, const char *hint)
+static void lens_application_open(GApplication *app, GFile **files, int n_files,
+                                  const char *hint)
 {
     LensApplication *self = LENS_APPLICATION(app);
     LensWindow *window = get_window(self);
@@ -167,8 +168,7 @@ static void lens_application_open(GApplication *app, GFile **files,
         start_screenshot_mode(self, window);
 }
 
-static void about_action(GSimpleAction *action, GVariant *param,
-                         gpointer data)
+static void about_action(GSimpleAction *action, GVariant *param, gpointer data)
 {
     GtkApplication *app = data;
     static const char *const authors[] = { "The PaliLens developers", NULL };
@@ -221,9 +221,8 @@ static void lens_application_startup(GApplication *app)
         { "win.copy-image", { "<Control><Shift>c", NULL } },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(accels); i++)
-        gtk_application_set_accels_for_action(GTK_APPLICATION(app),
-                                              accels[i].action,
-                                              accels[i].accels);
+        gtk_application_set_accels_for_action(
+            GTK_APPLICATION(app), accels[i].action, accels[i].accels);
 
     g_autoptr(GtkCssProvider) css = gtk_css_provider_new();
     gtk_css_provider_load_from_resource(css,

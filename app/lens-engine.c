@@ -43,7 +43,7 @@ struct _LensEngine {
 };
 
 G_DEFINE_FINAL_TYPE(LensEngine, lens_engine, G_TYPE_OBJECT)
-G_DEFINE_QUARK(lens-engine-error-quark, lens_engine_error)
+G_DEFINE_QUARK(lens - engine - error - quark, lens_engine_error)
 
 enum {
     PROP_0,
@@ -255,8 +255,8 @@ static gboolean worker_load_model(Job *job, GError **error)
         set_error_from_pali(error, &err);
         return FALSE;
     }
-    if (pali_session_new(job->new_model, &job->params, &job->session,
-                         &err) != PALI_OK) {
+    if (pali_session_new(job->new_model, &job->params, &job->session, &err) !=
+        PALI_OK) {
         set_error_from_pali(error, &err);
         return FALSE;
     }
@@ -324,15 +324,15 @@ static LensAnswer *worker_generate(Job *job, GError **error)
                             : pali_task_max_new_tokens(job->task, job->text);
     pali_callbacks cb = job_callbacks(job, TRUE);
     const pali_output *output = NULL;
-    if (pali_session_generate(job->session, prompt, &gp, &cb, &output,
-                              &err) != PALI_OK) {
+    if (pali_session_generate(job->session, prompt, &gp, &cb, &output, &err) !=
+        PALI_OK) {
         set_error_from_pali(error, &err);
         return NULL;
     }
     if (g_cancellable_set_error_if_cancelled(job->cancellable, error))
         return NULL;
-    return lens_answer_new(output->text_with_special, job->width,
-                           job->height, job->masks, output, error);
+    return lens_answer_new(output->text_with_special, job->width, job->height,
+                           job->masks, output, error);
 }
 
 static void job_thread(GTask *task, gpointer source, gpointer data,
@@ -374,9 +374,14 @@ static void job_done(GObject *source, GAsyncResult *result, gpointer data)
     Job *job = data;
     LensEngine *self = job->engine;
 
-    /* Last updates first, so a "partial" never follows the answer. */
-    deliver_updates(job);
+    /* No update may follow the answer: stop the source, drop a pending
+     * partial answer (the final one supersedes it) and deliver the last
+     * progress now. */
     g_source_destroy(job->source);
+    g_mutex_lock(&job->lock);
+    g_clear_pointer(&job->partial, lens_answer_unref);
+    g_mutex_unlock(&job->lock);
+    deliver_updates(job);
 
     GError *error = NULL;
     if (job->kind == JOB_LOAD_MODEL) {

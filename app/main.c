@@ -19,8 +19,7 @@ int main(int argc, char **argv)
 {
     gboolean uninstalled = running_uninstalled();
     setlocale(LC_ALL, "");
-    bindtextdomain(GETTEXT_PACKAGE,
-                   uninstalled ? BUILD_LOCALEDIR : LOCALEDIR);
+    bindtextdomain(GETTEXT_PACKAGE, uninstalled ? BUILD_LOCALEDIR : LOCALEDIR);
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
     textdomain(GETTEXT_PACKAGE);
     if (uninstalled)

@@ -25,7 +25,7 @@ struct _LensImageView {
     gboolean fit;
     guint hscroll_policy : 1;
     guint vscroll_policy : 1;
-    double pointer_x, pointer_y; /* widget px; < 0 when outside */
+    double pointer_x, pointer_y;       /* widget px; < 0 when outside */
     double drag_start_x, drag_start_y; /* scroll at the start of a drag */
     double pinch_start_zoom;
 };
@@ -304,8 +304,7 @@ static void on_pinch_scale_changed(GtkGestureZoom *gesture, double scale,
 
 /* ---- actions ---------------------------------------------------------- */
 
-static void zoom_in_action(GtkWidget *widget, const char *name,
-                           GVariant *param)
+static void zoom_in_action(GtkWidget *widget, const char *name, GVariant *param)
 {
     LensImageView *self = LENS_IMAGE_VIEW(widget);
     lens_image_view_zoom_at(self, lens_view_zoom_step(self->view.zoom, 1),
@@ -386,8 +385,7 @@ static void lens_image_view_get_property(GObject *object, guint prop_id,
 }
 
 static void lens_image_view_set_property(GObject *object, guint prop_id,
-                                         const GValue *value,
-                                         GParamSpec *pspec)
+                                         const GValue *value, GParamSpec *pspec)
 {
     LensImageView *self = LENS_IMAGE_VIEW(object);
     switch (prop_id) {
@@ -445,10 +443,9 @@ static void lens_image_view_class_init(LensImageViewClass *klass)
     widget_class->measure = lens_image_view_measure;
     widget_class->size_allocate = lens_image_view_size_allocate;
 
-    properties[PROP_TEXTURE] =
-        g_param_spec_object("texture", NULL, NULL, GDK_TYPE_TEXTURE,
-                            G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
-                                G_PARAM_STATIC_STRINGS);
+    properties[PROP_TEXTURE] = g_param_spec_object(
+        "texture", NULL, NULL, GDK_TYPE_TEXTURE,
+        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
     properties[PROP_ZOOM] = g_param_spec_double(
         "zoom", NULL, NULL, LENS_VIEW_ZOOM_MIN, LENS_VIEW_ZOOM_MAX, 1.0,
         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -491,9 +488,8 @@ static void lens_image_view_class_init(LensImageViewClass *klass)
     for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
         gtk_widget_class_add_binding_action(widget_class, keys[i].key, 0,
                                             keys[i].action, NULL);
-        gtk_widget_class_add_binding_action(widget_class, keys[i].key,
-                                            GDK_CONTROL_MASK, keys[i].action,
-                                            NULL);
+        gtk_widget_class_add_binding_action(
+            widget_class, keys[i].key, GDK_CONTROL_MASK, keys[i].action, NULL);
     }
 
     gtk_widget_class_set_css_name(widget_class, "lens-image-view");
@@ -508,8 +504,8 @@ static void lens_image_view_init(LensImageView *self)
     gtk_widget_set_focusable(widget, TRUE);
     gtk_widget_set_overflow(widget, GTK_OVERFLOW_HIDDEN);
 
-    GtkEventController *scroll = gtk_event_controller_scroll_new(
-        GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
+    GtkEventController *scroll =
+        gtk_event_controller_scroll_new(GTK_EVENT_CONTROLLER_SCROLL_VERTICAL);
     g_signal_connect(scroll, "scroll", G_CALLBACK(on_scroll), self);
     gtk_widget_add_controller(widget, scroll);
 
@@ -527,8 +523,8 @@ static void lens_image_view_init(LensImageView *self)
 
     GtkGesture *pinch = gtk_gesture_zoom_new();
     g_signal_connect(pinch, "begin", G_CALLBACK(on_pinch_begin), self);
-    g_signal_connect(pinch, "scale-changed",
-                     G_CALLBACK(on_pinch_scale_changed), self);
+    g_signal_connect(pinch, "scale-changed", G_CALLBACK(on_pinch_scale_changed),
+                     self);
     gtk_widget_add_controller(widget, GTK_EVENT_CONTROLLER(pinch));
 
     update_actions(self);

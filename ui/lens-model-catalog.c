@@ -86,11 +86,12 @@ static guint64 estimate_memory(LensModelSize size, int resolution,
                  sizes[size].head_dim * context * F32_BYTES;
     /* the widest activations live at once: the vision MLP over the image
      * tokens, and the text MLP over the prefix */
-    guint64 vision = image_tokens * (VISION_INTERMEDIATE + 4 * VISION_HIDDEN) *
-                     F32_BYTES;
-    guint64 text = context *
-                   (sizes[size].intermediate * 2ull + 4ull * sizes[size].hidden) *
-                   F32_BYTES;
+    guint64 vision =
+        image_tokens * (VISION_INTERMEDIATE + 4 * VISION_HIDDEN) * F32_BYTES;
+    guint64 text =
+        context *
+        (sizes[size].intermediate * 2ull + 4ull * sizes[size].hidden) *
+        F32_BYTES;
     return disk_bytes + kv + MAX(vision, text);
 }
 
@@ -185,8 +186,7 @@ LensModelEntry *lens_model_catalog_examine(const char *dir)
     if (!classify_by_name(dir, entry))
         classify_by_config(config, entry);
     entry->disk_bytes = disk;
-    entry->memory_bytes = estimate_memory(entry->size, entry->resolution,
-                                          disk);
+    entry->memory_bytes = estimate_memory(entry->size, entry->resolution, disk);
     entry->has_mask_decoder = mask_decoder_exists(dir);
     return entry;
 }
@@ -273,8 +273,7 @@ void lens_model_catalog_scan_async(const char *const *dirs,
     g_task_run_in_thread(task, scan_thread);
 }
 
-GPtrArray *lens_model_catalog_scan_finish(GAsyncResult *result,
-                                          GError **error)
+GPtrArray *lens_model_catalog_scan_finish(GAsyncResult *result, GError **error)
 {
     return g_task_propagate_pointer(G_TASK(result), error);
 }

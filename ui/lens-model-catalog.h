@@ -24,8 +24,8 @@ extern const int lens_model_resolutions[LENS_N_RESOLUTIONS]; /* 224 448 896 */
 typedef struct {
     char *dir;
     LensModelSize size;
-    int resolution;   /* image px, 0 when unknown */
-    char *flavour;    /* "pt", "mix" or NULL */
+    int resolution;       /* image px, 0 when unknown */
+    char *flavour;        /* "pt", "mix" or NULL */
     guint64 disk_bytes;   /* safetensors files */
     guint64 memory_bytes; /* weights + KV cache + activations, estimated */
     gboolean has_mask_decoder;
@@ -54,7 +54,6 @@ void lens_model_catalog_scan_async(const char *const *dirs,
                                    GCancellable *cancellable,
                                    GAsyncReadyCallback callback,
                                    gpointer user_data);
-GPtrArray *lens_model_catalog_scan_finish(GAsyncResult *result,
-                                          GError **error);
+GPtrArray *lens_model_catalog_scan_finish(GAsyncResult *result, GError **error);
 
 G_END_DECLS

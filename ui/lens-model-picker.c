@@ -123,15 +123,14 @@ static void rebuild(LensModelPicker *self)
     for (int size = 0; size <= LENS_MODEL_SIZE_CUSTOM; size++) {
         gboolean any = FALSE;
         for (guint i = 0; self->entries && i < self->entries->len; i++)
-            any |= ((LensModelEntry *)g_ptr_array_index(self->entries, i))
-                       ->size == (LensModelSize)size;
+            any |=
+                ((LensModelEntry *)g_ptr_array_index(self->entries, i))->size ==
+                (LensModelSize)size;
         if (size == LENS_MODEL_SIZE_CUSTOM && !any)
             continue;
-        gtk_list_box_append(self->list,
-                            header_row(lens_model_size_name(size)));
-        for (int r = 0; r < LENS_N_RESOLUTIONS || size ==
-                                                      LENS_MODEL_SIZE_CUSTOM;
-             r++) {
+        gtk_list_box_append(self->list, header_row(lens_model_size_name(size)));
+        for (int r = 0;
+             r < LENS_N_RESOLUTIONS || size == LENS_MODEL_SIZE_CUSTOM; r++) {
             gboolean found = FALSE;
             for (guint i = 0; self->entries && i < self->entries->len; i++) {
                 LensModelEntry *e = g_ptr_array_index(self->entries, i);
@@ -148,9 +147,8 @@ static void rebuild(LensModelPicker *self)
             if (size == LENS_MODEL_SIZE_CUSTOM)
                 break;
             if (!found)
-                gtk_list_box_append(self->list,
-                                    missing_row(size,
-                                                lens_model_resolutions[r]));
+                gtk_list_box_append(
+                    self->list, missing_row(size, lens_model_resolutions[r]));
         }
     }
     if (select != NULL)
@@ -177,25 +175,23 @@ static void scan(LensModelPicker *self)
     self->cancellable = g_cancellable_new();
     g_auto(GStrv) dirs = g_settings_get_strv(self->settings, "model-dirs");
     gtk_spinner_start(self->spinner);
-    lens_model_catalog_scan_async((const char *const *)dirs,
-                                  self->cancellable, on_scanned, self);
+    lens_model_catalog_scan_async((const char *const *)dirs, self->cancellable,
+                                  on_scanned, self);
 }
 
 static void on_row_selected(LensModelPicker *self, GtkListBoxRow *row)
 {
     const char *dir = row ? g_object_get_data(G_OBJECT(row), ROW_DIR) : NULL;
-    int size = row ? GPOINTER_TO_INT(g_object_get_data(G_OBJECT(row),
-                                                       ROW_SIZE)) -
-                         1
-                   : -1;
-    gtk_widget_action_set_enabled(GTK_WIDGET(self), "picker.load",
-                                  dir != NULL);
+    int size =
+        row ? GPOINTER_TO_INT(g_object_get_data(G_OBJECT(row), ROW_SIZE)) - 1
+            : -1;
+    gtk_widget_action_set_enabled(GTK_WIDGET(self), "picker.load", dir != NULL);
     if (size < 0) {
         gtk_revealer_set_reveal_child(self->howto_revealer, FALSE);
         return;
     }
-    int resolution = GPOINTER_TO_INT(
-        g_object_get_data(G_OBJECT(row), ROW_RESOLUTION));
+    int resolution =
+        GPOINTER_TO_INT(g_object_get_data(G_OBJECT(row), ROW_RESOLUTION));
     g_autofree char *hub = lens_model_hub_name(size, resolution);
     g_autofree char *command = lens_model_download_command(size, resolution);
     g_autofree char *text = g_strdup_printf(
@@ -270,16 +266,15 @@ static void add_folder_action(GtkWidget *widget, const char *name,
     GtkFileChooserNative *dialog = gtk_file_chooser_native_new(
         _("Add Model Folder"), GTK_WINDOW(self),
         GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Add"), _("_Cancel"));
-    g_signal_connect(dialog, "response", G_CALLBACK(on_folder_response),
-                     self);
+    g_signal_connect(dialog, "response", G_CALLBACK(on_folder_response), self);
     gtk_native_dialog_show(GTK_NATIVE_DIALOG(dialog));
 }
 
 LensModelPicker *lens_model_picker_new(GtkWindow *parent, GSettings *settings,
                                        const char *current)
 {
-    LensModelPicker *self = g_object_new(LENS_TYPE_MODEL_PICKER,
-                                         "transient-for", parent, NULL);
+    LensModelPicker *self =
+        g_object_new(LENS_TYPE_MODEL_PICKER, "transient-for", parent, NULL);
     self->settings = g_object_ref(settings);
     self->current = g_strdup(current);
     scan(self);
@@ -305,10 +300,9 @@ static void lens_model_picker_class_init(LensModelPickerClass *klass)
 
     object_class->dispose = lens_model_picker_dispose;
 
-    signals[SIGNAL_MODEL_CHOSEN] =
-        g_signal_new("model-chosen", G_TYPE_FROM_CLASS(klass),
-                     G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
-                     G_TYPE_STRING);
+    signals[SIGNAL_MODEL_CHOSEN] = g_signal_new(
+        "model-chosen", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+        NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
     gtk_widget_class_set_template_from_resource(
         widget_class, "/org/palilens/PaliLens/lens-model-picker.ui");

@@ -52,9 +52,8 @@ static LensPicture *picture_new(GBytes *pixels, int width, int height,
     picture->width = width;
     picture->height = height;
     picture->stride = stride;
-    picture->texture = gdk_memory_texture_new(width, height,
-                                              GDK_MEMORY_R8G8B8, pixels,
-                                              stride);
+    picture->texture = gdk_memory_texture_new(width, height, GDK_MEMORY_R8G8B8,
+                                              pixels, stride);
     return picture;
 }
 
@@ -86,8 +85,7 @@ static void load_thread(GTask *task, gpointer source, gpointer data,
     GFile *file = data;
     g_autofree char *name = g_file_get_parse_name(file);
     GError *error = NULL;
-    g_autoptr(GFileInputStream) stream = g_file_read(file, cancellable,
-                                                     &error);
+    g_autoptr(GFileInputStream) stream = g_file_read(file, cancellable, &error);
     if (stream == NULL) {
         g_task_return_new_error(task, error->domain, error->code,
                                 _("Could not open “%s”: %s"), name,
@@ -105,10 +103,10 @@ static void load_thread(GTask *task, gpointer source, gpointer data,
     gboolean closed = gdk_pixbuf_loader_close(loader, error ? NULL : &error);
     GdkPixbuf *decoded = gdk_pixbuf_loader_get_pixbuf(loader);
     if (error != NULL || !closed || decoded == NULL) {
-        g_task_return_new_error(
-            task, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_CORRUPT_IMAGE,
-            _("Could not read “%s” as an image: %s"), name,
-            error ? error->message : _("no image data"));
+        g_task_return_new_error(task, GDK_PIXBUF_ERROR,
+                                GDK_PIXBUF_ERROR_CORRUPT_IMAGE,
+                                _("Could not read “%s” as an image: %s"), name,
+                                error ? error->message : _("no image data"));
         g_clear_error(&error);
         return;
     }
@@ -117,10 +115,9 @@ static void load_thread(GTask *task, gpointer source, gpointer data,
     int width = gdk_pixbuf_get_width(pixbuf);
     int height = gdk_pixbuf_get_height(pixbuf);
     if ((long long)width * height > PALI_IMAGE_MAX_PIXELS) {
-        g_task_return_new_error(task, GDK_PIXBUF_ERROR,
-                                GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
-                                _("“%s” is too large (%d × %d pixels)"), name,
-                                width, height);
+        g_task_return_new_error(
+            task, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
+            _("“%s” is too large (%d × %d pixels)"), name, width, height);
         return;
     }
     LensPicture *picture = picture_new(pixbuf_to_rgb(pixbuf), width, height,

@@ -91,7 +91,7 @@ static void lens_preferences_class_init(LensPreferencesClass *klass)
 
     gtk_widget_class_set_template_from_resource(
         widget_class, "/org/palilens/PaliLens/lens-preferences.ui");
-#define BIND(name) \
+#define BIND(name)                                                             \
     gtk_widget_class_bind_template_child(widget_class, LensPreferences, name)
     BIND(threads_spin);
     BIND(tokens_spin);

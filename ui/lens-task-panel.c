@@ -62,8 +62,7 @@ static const char *task_placeholder(pali_task task)
 static void update_for_task(LensTaskPanel *self)
 {
     pali_task task = lens_task_panel_get_task(self);
-    gtk_widget_set_visible(GTK_WIDGET(self->text_entry),
-                           task_takes_text(task));
+    gtk_widget_set_visible(GTK_WIDGET(self->text_entry), task_takes_text(task));
     gtk_widget_set_visible(GTK_WIDGET(self->language_dropdown),
                            task_takes_language(task));
     gtk_entry_set_placeholder_text(self->text_entry, task_placeholder(task));
@@ -139,8 +138,7 @@ void lens_task_panel_set_language(LensTaskPanel *self, const char *code)
 
 void lens_task_panel_set_running(LensTaskPanel *self, gboolean running)
 {
-    gtk_stack_set_visible_child_name(self->run_stack,
-                                     running ? "stop" : "run");
+    gtk_stack_set_visible_child_name(self->run_stack, running ? "stop" : "run");
 }
 
 gboolean lens_task_panel_is_ready(LensTaskPanel *self)
@@ -148,7 +146,8 @@ gboolean lens_task_panel_is_ready(LensTaskPanel *self)
     pali_task task = lens_task_panel_get_task(self);
     if (!task_takes_text(task))
         return TRUE;
-    g_autofree char *text = g_strstrip(g_strdup(lens_task_panel_get_text(self)));
+    g_autofree char *text =
+        g_strstrip(g_strdup(lens_task_panel_get_text(self)));
     return text[0] != '\0';
 }
 
@@ -182,8 +181,7 @@ static void lens_task_panel_get_property(GObject *object, guint prop_id,
 }
 
 static void lens_task_panel_set_property(GObject *object, guint prop_id,
-                                         const GValue *value,
-                                         GParamSpec *pspec)
+                                         const GValue *value, GParamSpec *pspec)
 {
     LensTaskPanel *self = LENS_TASK_PANEL(object);
     switch (prop_id) {

@@ -125,19 +125,17 @@ static const char *engine_error_hint(const GError *error)
         return _("Shorten the text or lower the maximum of new tokens in "
                  "the preferences.");
     case PALI_ERR_INVALID_ARGUMENT:
-    case PALI_ERR_ENCODING:
-        return _("Check the task’s text and language.");
+    case PALI_ERR_ENCODING: return _("Check the task’s text and language.");
     default: return NULL;
     }
 }
 
-static void show_error(LensWindow *self, const char *title,
-                       const GError *error)
+static void show_error(LensWindow *self, const char *title, const GError *error)
 {
     const char *hint = engine_error_hint(error);
-    g_autofree char *detail = hint ? g_strdup_printf("%s\n%s", error->message,
-                                                     hint)
-                                   : g_strdup(error->message);
+    g_autofree char *detail =
+        hint ? g_strdup_printf("%s\n%s", error->message, hint)
+             : g_strdup(error->message);
     show_message(self, GTK_MESSAGE_ERROR, title, detail);
 }
 
@@ -145,8 +143,8 @@ static void show_error(LensWindow *self, const char *title,
 
 static void notify_busy(LensWindow *self)
 {
-    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_BUSY]);
     update_actions(self);
+    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_BUSY]);
 }
 
 static void update_model_label(LensWindow *self)
@@ -191,8 +189,7 @@ static void update_actions(LensWindow *self)
     gtk_widget_action_set_enabled(w, "win.stop", self->running);
     gtk_widget_action_set_enabled(w, "win.choose-model",
                                   !self->running && !self->loading_model);
-    gtk_widget_action_set_enabled(w, "win.previous",
-                                  self->folder_index > 0);
+    gtk_widget_action_set_enabled(w, "win.previous", self->folder_index > 0);
     gtk_widget_action_set_enabled(
         w, "win.next",
         self->folder != NULL && self->folder_index >= 0 &&
@@ -214,9 +211,8 @@ static void set_answer(LensWindow *self, LensAnswer *answer)
     g_clear_pointer(&self->answer, lens_answer_unref);
     self->answer = answer;
     GtkTextBuffer *buffer = gtk_text_view_get_buffer(self->answer_view);
-    gtk_text_buffer_set_text(buffer,
-                             answer ? lens_answer_get_display_text(answer) : "",
-                             -1);
+    gtk_text_buffer_set_text(
+        buffer, answer ? lens_answer_get_display_text(answer) : "", -1);
     update_actions(self);
 }
 
@@ -271,8 +267,8 @@ static void list_folder_thread(GTask *task, gpointer source, gpointer data,
             type ? g_content_type_get_mime_type(type) : NULL;
         if (mime != NULL && g_str_has_prefix(mime, "image/") &&
             !g_file_info_get_is_hidden(info))
-            g_ptr_array_add(files, g_file_get_child(dir, g_file_info_get_name(
-                                                             info)));
+            g_ptr_array_add(files,
+                            g_file_get_child(dir, g_file_info_get_name(info)));
         g_object_unref(info);
     }
     g_ptr_array_sort(files, compare_files);
@@ -311,8 +307,8 @@ static void list_folder(LensWindow *self, GFile *file)
     g_cancellable_cancel(self->folder_cancellable);
     g_clear_object(&self->folder_cancellable);
     self->folder_cancellable = g_cancellable_new();
-    g_autoptr(GTask) task = g_task_new(self, self->folder_cancellable,
-                                       on_folder_listed, self);
+    g_autoptr(GTask) task =
+        g_task_new(self, self->folder_cancellable, on_folder_listed, self);
     g_task_set_task_data(task, g_steal_pointer(&dir), g_object_unref);
     g_task_run_in_thread(task, list_folder_thread);
 }
@@ -326,16 +322,15 @@ static void set_picture(LensWindow *self, LensPicture *picture)
     self->picture = picture;
     set_answer(self, NULL);
     gtk_label_set_text(self->timings_label, "");
-    lens_image_view_set_texture(self->image_view,
-                                picture ? lens_picture_get_texture(picture)
-                                        : NULL);
+    lens_image_view_set_texture(
+        self->image_view, picture ? lens_picture_get_texture(picture) : NULL);
     const char *title = picture ? lens_picture_get_title(picture) : NULL;
     gtk_label_set_text(self->title_label, title ? title : "PaliLens");
     gtk_window_set_title(GTK_WINDOW(self), title ? title : "PaliLens");
     if (picture != NULL) {
-        g_autofree char *size =
-            g_strdup_printf(_("%d × %d pixels"), lens_picture_get_width(picture),
-                            lens_picture_get_height(picture));
+        g_autofree char *size = g_strdup_printf(
+            _("%d × %d pixels"), lens_picture_get_width(picture),
+            lens_picture_get_height(picture));
         gtk_label_set_text(self->subtitle_label, size);
     }
     gtk_widget_set_visible(GTK_WIDGET(self->subtitle_label), picture != NULL);
@@ -371,15 +366,15 @@ static void on_picture_loaded(GObject *source, GAsyncResult *result,
     g_autoptr(LensPicture) picture = lens_picture_load_finish(result, &error);
     if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
+    if (picture == NULL) {
+        show_message(self, GTK_MESSAGE_ERROR,
+                     _("The image could not be opened"), error->message);
+    } else {
+        hide_message(self);
+        set_picture(self, picture);
+    }
     self->opening = FALSE;
     notify_busy(self);
-    if (picture == NULL) {
-        show_message(self, GTK_MESSAGE_ERROR, _("The image could not be opened"),
-                     error->message);
-        return;
-    }
-    hide_message(self);
-    set_picture(self, picture);
 }
 
 void lens_window_open_file(LensWindow *self, GFile *file)
@@ -421,8 +416,8 @@ static void open_action(GtkWidget *widget, const char *name, GVariant *param)
     gtk_file_filter_set_name(all, _("All Files"));
     gtk_file_filter_add_pattern(all, "*");
     gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(dialog), all);
-    GFile *current = self->picture ? lens_picture_get_file(self->picture)
-                                   : NULL;
+    GFile *current =
+        self->picture ? lens_picture_get_file(self->picture) : NULL;
     if (current != NULL) {
         g_autoptr(GFile) dir = g_file_get_parent(current);
         if (dir != NULL)
@@ -436,8 +431,8 @@ static void open_action(GtkWidget *widget, const char *name, GVariant *param)
 static void open_recent_action(GtkWidget *widget, const char *name,
                                GVariant *param)
 {
-    g_autoptr(GFile) file = g_file_new_for_uri(g_variant_get_string(param,
-                                                                     NULL));
+    g_autoptr(GFile) file =
+        g_file_new_for_uri(g_variant_get_string(param, NULL));
     lens_window_open_file(LENS_WINDOW(widget), file);
 }
 
@@ -480,12 +475,11 @@ static void on_paste_texture(GObject *source, GAsyncResult *result,
     set_picture(self, picture);
 }
 
-static void on_paste_files(GObject *source, GAsyncResult *result,
-                           gpointer data)
+static void on_paste_files(GObject *source, GAsyncResult *result, gpointer data)
 {
     g_autoptr(LensWindow) self = data;
-    const GValue *value = gdk_clipboard_read_value_finish(
-        GDK_CLIPBOARD(source), result, NULL);
+    const GValue *value =
+        gdk_clipboard_read_value_finish(GDK_CLIPBOARD(source), result, NULL);
     GSList *files = value ? g_value_get_boxed(value) : NULL;
     if (files != NULL)
         lens_window_open_file(self, files->data);
@@ -498,8 +492,8 @@ static void paste_action(GtkWidget *widget, const char *name, GVariant *param)
     GdkContentFormats *formats = gdk_clipboard_get_formats(clipboard);
     if (gdk_content_formats_contain_gtype(formats, GDK_TYPE_FILE_LIST))
         gdk_clipboard_read_value_async(clipboard, GDK_TYPE_FILE_LIST,
-                                       G_PRIORITY_DEFAULT, NULL,
-                                       on_paste_files, g_object_ref(self));
+                                       G_PRIORITY_DEFAULT, NULL, on_paste_files,
+                                       g_object_ref(self));
     else
         gdk_clipboard_read_texture_async(clipboard, NULL, on_paste_texture,
                                          g_object_ref(self));
@@ -554,8 +548,8 @@ static void update_recent_menu(LensWindow *self)
         n++;
     }
     if (n == 0) {
-        g_autoptr(GMenuItem) none = g_menu_item_new(_("No Recent Images"),
-                                                    "win.no-recent");
+        g_autoptr(GMenuItem) none =
+            g_menu_item_new(_("No Recent Images"), "win.no-recent");
         g_menu_append_item(self->recent_section, none);
     }
     g_list_free_full(items, (GDestroyNotify)gtk_recent_info_unref);
@@ -608,11 +602,11 @@ static void choose_model_action(GtkWidget *widget, const char *name,
                                 GVariant *param)
 {
     LensWindow *self = LENS_WINDOW(widget);
-    LensModelPicker *picker = lens_model_picker_new(
-        GTK_WINDOW(self), self->settings,
-        lens_engine_get_model_dir(self->engine));
-    g_signal_connect_object(picker, "model-chosen",
-                            G_CALLBACK(on_model_chosen), self, 0);
+    LensModelPicker *picker =
+        lens_model_picker_new(GTK_WINDOW(self), self->settings,
+                              lens_engine_get_model_dir(self->engine));
+    g_signal_connect_object(picker, "model-chosen", G_CALLBACK(on_model_chosen),
+                            self, 0);
     gtk_window_present(GTK_WINDOW(picker));
 }
 
@@ -658,8 +652,8 @@ static void show_timings(LensWindow *self, LensAnswer *answer)
 {
     const pali_timings *t = lens_answer_get_timings(answer);
     int n = lens_answer_get_n_generated(answer);
-    double total_ms = t->preprocess_ms + t->vision_ms + t->prefill_ms +
-                      t->decode_ms;
+    double total_ms =
+        t->preprocess_ms + t->vision_ms + t->prefill_ms + t->decode_ms;
     /* tokens per second over the decode steps (the first token comes
      * from the prefill) */
     double rate = t->decode_ms > 0 ? t->n_decoded * 1000.0 / t->decode_ms : 0;
@@ -747,8 +741,8 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
     }
     lens_engine_set_threads(self->engine,
                             g_settings_get_int(self->settings, "threads"));
-    lens_engine_set_precision(
-        self->engine, g_settings_get_enum(self->settings, "precision"));
+    lens_engine_set_precision(self->engine,
+                              g_settings_get_enum(self->settings, "precision"));
     self->running = TRUE;
     self->run_cancellable = g_cancellable_new();
     set_answer(self, NULL);
@@ -794,16 +788,15 @@ static void zoom_action(GtkWidget *widget, const char *name, GVariant *param)
     LensWindow *self = LENS_WINDOW(widget);
     /* "win.zoom-in" → "view.zoom-in" */
     g_autofree char *view_action = g_strconcat("view.", name + 4, NULL);
-    gtk_widget_activate_action(GTK_WIDGET(self->image_view), view_action,
-                               NULL);
+    gtk_widget_activate_action(GTK_WIDGET(self->image_view), view_action, NULL);
 }
 
 /* ---- public API ------------------------------------------------------- */
 
 LensWindow *lens_window_new(GtkApplication *app, LensEngine *engine)
 {
-    return g_object_new(LENS_TYPE_WINDOW, "application", app, "engine",
-                        engine, NULL);
+    return g_object_new(LENS_TYPE_WINDOW, "application", app, "engine", engine,
+                        NULL);
 }
 
 gboolean lens_window_get_busy(LensWindow *self)
@@ -868,7 +861,9 @@ static void lens_window_get_property(GObject *object, guint prop_id,
     LensWindow *self = LENS_WINDOW(object);
     switch (prop_id) {
     case PROP_ENGINE: g_value_set_object(value, self->engine); break;
-    case PROP_BUSY: g_value_set_boolean(value, lens_window_get_busy(self)); break;
+    case PROP_BUSY:
+        g_value_set_boolean(value, lens_window_get_busy(self));
+        break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     }
 }
@@ -933,7 +928,7 @@ static void lens_window_class_init(LensWindowClass *klass)
         widget_class, "/org/palilens/PaliLens/lens-window.ui");
 
     /* children */
-#define BIND(name) \
+#define BIND(name)                                                             \
     gtk_widget_class_bind_template_child(widget_class, LensWindow, name)
     BIND(title_label);
     BIND(subtitle_label);
@@ -959,8 +954,7 @@ static void lens_window_class_init(LensWindowClass *klass)
 #undef BIND
 
     /* callbacks */
-    gtk_widget_class_bind_template_callback(widget_class,
-                                            on_info_bar_response);
+    gtk_widget_class_bind_template_callback(widget_class, on_info_bar_response);
 
     /* actions */
     gtk_widget_class_install_action(widget_class, "win.open", NULL,
@@ -975,8 +969,7 @@ static void lens_window_class_init(LensWindowClass *klass)
                                     paste_action);
     gtk_widget_class_install_action(widget_class, "win.choose-model", NULL,
                                     choose_model_action);
-    gtk_widget_class_install_action(widget_class, "win.run", NULL,
-                                    run_action);
+    gtk_widget_class_install_action(widget_class, "win.run", NULL, run_action);
     gtk_widget_class_install_action(widget_class, "win.stop", NULL,
                                     stop_action);
     gtk_widget_class_install_action(widget_class, "win.copy-answer", NULL,
@@ -995,9 +988,8 @@ static void lens_window_class_init(LensWindowClass *klass)
                                         GDK_CONTROL_MASK, "win.open", NULL);
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_v,
                                         GDK_CONTROL_MASK, "win.paste", NULL);
-    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_m,
-                                        GDK_CONTROL_MASK, "win.choose-model",
-                                        NULL);
+    gtk_widget_class_add_binding_action(
+        widget_class, GDK_KEY_m, GDK_CONTROL_MASK, "win.choose-model", NULL);
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Return,
                                         GDK_CONTROL_MASK, "win.run", NULL);
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Escape, 0,
@@ -1015,13 +1007,11 @@ static void lens_window_class_init(LensWindowClass *klass)
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_equal,
                                         GDK_CONTROL_MASK, "win.zoom-in", NULL);
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_minus,
-                                        GDK_CONTROL_MASK, "win.zoom-out",
-                                        NULL);
+                                        GDK_CONTROL_MASK, "win.zoom-out", NULL);
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_0,
                                         GDK_CONTROL_MASK, "win.zoom-fit", NULL);
-    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_1,
-                                        GDK_CONTROL_MASK, "win.zoom-original",
-                                        NULL);
+    gtk_widget_class_add_binding_action(
+        widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.zoom-original", NULL);
 }
 
 static void lens_window_init(LensWindow *self)
@@ -1043,13 +1033,17 @@ static void lens_window_init(LensWindow *self)
     g_settings_bind(self->settings, "mask-opacity",
                     gtk_range_get_adjustment(GTK_RANGE(self->opacity_scale)),
                     "value", G_SETTINGS_BIND_DEFAULT);
+    /* "overlay.show-boxes" …: stateful actions that are the settings */
     static const char *const toggles[] = { "show-boxes", "show-masks",
                                            "show-labels" };
+    g_autoptr(GSimpleActionGroup) overlay = g_simple_action_group_new();
     for (gsize i = 0; i < G_N_ELEMENTS(toggles); i++) {
         g_autoptr(GAction) action =
             g_settings_create_action(self->settings, toggles[i]);
-        g_action_map_add_action(G_ACTION_MAP(self), action);
+        g_action_map_add_action(G_ACTION_MAP(overlay), action);
     }
+    gtk_widget_insert_action_group(GTK_WIDGET(self), "overlay",
+                                   G_ACTION_GROUP(overlay));
 
     gtk_label_set_markup(
         self->model_help_label,
@@ -1066,9 +1060,8 @@ static void lens_window_init(LensWindow *self)
           "or in ~/.local/share/palilens/."));
 
     GtkDropTarget *drop = gtk_drop_target_new(G_TYPE_INVALID, GDK_ACTION_COPY);
-    gtk_drop_target_set_gtypes(drop, (GType[]){ GDK_TYPE_FILE_LIST,
-                                                G_TYPE_FILE },
-                               2);
+    gtk_drop_target_set_gtypes(drop,
+                               (GType[]){ GDK_TYPE_FILE_LIST, G_TYPE_FILE }, 2);
     g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);
     gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
 
