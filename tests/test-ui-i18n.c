@@ -103,8 +103,9 @@ static void test_german_complete(void)
     g_autofree char *de = source_path("po/de.po");
     int status = 0;
     /* no untranslated or fuzzy entry, and valid formats */
-    const char *check[] = { "msgfmt", "--check", "--statistics", "-o",
-                            "/dev/null", de, NULL };
+    const char *check[] = { "msgfmt", "--check",   "--statistics",
+                            "-o",     "/dev/null", de,
+                            NULL };
     g_autofree char *stats = run(check, &status);
     g_assert_cmpint(status, ==, 0);
     g_assert_null(strstr(stats, "untranslated"));
@@ -115,9 +116,16 @@ static void test_german_complete(void)
     g_autofree char *pot =
         g_build_filename(test_tmpdir(), "palilens.pot", NULL);
     const char *extract[] = {
-        "xgettext", "--files-from=po/POTFILES.in", "--from-code=UTF-8",
-        "--keyword=_", "--keyword=N_", "--keyword=C_:1c,2",
-        "--keyword=NC_:1c,2", "-o", pot, NULL,
+        "xgettext",
+        "--files-from=po/POTFILES.in",
+        "--from-code=UTF-8",
+        "--keyword=_",
+        "--keyword=N_",
+        "--keyword=C_:1c,2",
+        "--keyword=NC_:1c,2",
+        "-o",
+        pot,
+        NULL,
     };
     g_autofree char *xout = run(extract, &status);
     if (status != 0)
@@ -143,8 +151,7 @@ static gboolean find_label(GtkWidget *widget, const char *text)
 static void test_german_window(void)
 {
     g_assert_cmpstr(_("Open Image"), ==, "Bild öffnen");
-    g_autoptr(GtkApplication) app =
-        GTK_APPLICATION(lens_application_new());
+    g_autoptr(GtkApplication) app = GTK_APPLICATION(lens_application_new());
     g_application_set_flags(G_APPLICATION(app), G_APPLICATION_NON_UNIQUE);
     g_assert_true(g_application_register(G_APPLICATION(app), NULL, NULL));
     LensWindow *window = lens_window_new(app, NULL);

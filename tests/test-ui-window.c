@@ -101,7 +101,8 @@ static void test_no_model(Fixture *f, gconstpointer data)
     wait_idle(f);
     GtkWidget *w = GTK_WIDGET(f->window);
     g_assert_true(gtk_widget_get_mapped(w));
-    g_assert_null(lens_engine_get_model_info(lens_window_get_engine(f->window)));
+    g_assert_null(
+        lens_engine_get_model_info(lens_window_get_engine(f->window)));
     /* the welcome state says how to get a checkpoint */
     g_assert_true(find_label(w, _("Welcome to PaliLens")));
     g_assert_true(find_label(w, _("No model yet")));
@@ -233,7 +234,7 @@ int main(int argc, char **argv)
     g_application_set_flags(G_APPLICATION(app), G_APPLICATION_NON_UNIQUE);
     g_assert_true(g_application_register(G_APPLICATION(app), NULL, NULL));
 
-#define ADD(path, fn) \
+#define ADD(path, fn)                                                          \
     g_test_add(path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
     ADD("/ui/window/no-model", test_no_model);
     ADD("/ui/window/open-error", test_open_error);
