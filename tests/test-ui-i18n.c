@@ -123,6 +123,7 @@ static void test_german_complete(void)
         "--keyword=N_",
         "--keyword=C_:1c,2",
         "--keyword=NC_:1c,2",
+        "--keyword=g_dngettext:2,3",
         "-o",
         pot,
         NULL,

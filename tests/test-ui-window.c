@@ -77,6 +77,20 @@ static gboolean find_label(GtkWidget *widget, const char *text)
     return FALSE;
 }
 
+static GtkWidget *find_toggle(GtkWidget *widget, const char *label)
+{
+    if (GTK_IS_TOGGLE_BUTTON(widget) &&
+        g_strcmp0(gtk_button_get_label(GTK_BUTTON(widget)), label) == 0)
+        return widget;
+    for (GtkWidget *c = gtk_widget_get_first_child(widget); c != NULL;
+         c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *found = find_toggle(c, label);
+        if (found != NULL)
+            return found;
+    }
+    return NULL;
+}
+
 static void open_image(Fixture *f, const char *path)
 {
     g_autoptr(GFile) file = g_file_new_for_path(path);
@@ -202,6 +216,30 @@ static void test_stop(Fixture *f, gconstpointer data)
     g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
 }
 
+/* The overlay toggles are the settings, and the image view follows them. */
+static void test_overlay_toggles(Fixture *f, gconstpointer data)
+{
+    g_autofree char *png = ui_test_write_png("toggles.png", 64, 64);
+    open_image(f, png);
+    GtkWidget *boxes = find_toggle(GTK_WIDGET(f->window), _("_Boxes"));
+    g_assert_nonnull(boxes);
+    LensImageView *view = lens_window_get_image_view(f->window);
+    g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+    g_settings_set_boolean(settings, "show-boxes", TRUE);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    g_assert_true(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(boxes)));
+    g_assert_true(lens_image_view_get_style(view).show_boxes);
+    /* clicking the toggle turns the setting and the view's boxes off */
+    g_signal_emit_by_name(boxes, "clicked");
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    g_assert_false(g_settings_get_boolean(settings, "show-boxes"));
+    g_assert_false(lens_image_view_get_style(view).show_boxes);
+    g_assert_false(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(boxes)));
+    g_settings_reset(settings, "show-boxes");
+}
+
 static void test_zoom(Fixture *f, gconstpointer data)
 {
     g_autofree char *png = ui_test_write_png("zoom.png", 400, 300);
@@ -239,6 +277,7 @@ int main(int argc, char **argv)
     ADD("/ui/window/no-model", test_no_model);
     ADD("/ui/window/open-error", test_open_error);
     ADD("/ui/window/zoom", test_zoom);
+    ADD("/ui/window/overlay-toggles", test_overlay_toggles);
     ADD("/ui/window/run", test_run);
     ADD("/ui/window/stop", test_stop);
 #undef ADD

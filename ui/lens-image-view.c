@@ -3,6 +3,9 @@
  * scrollbars: it implements GtkScrollable), and the result overlays (boxes,
  * labels, masks) drawn with cairo at the screen's scale so they stay crisp.
  *
+ * Overlays are a LensOverlay (app/lens-overlay.c) drawn in a cairo node
+ * over the visible part only, in device pixels (the node's device scale is
+ * undone, so lines and text are sharp at any zoom and on HiDPI screens).
  * Follows gtk4-demo's demo3widget and Loupe: snapshot + measure, widget
  * actions enabled at their limits, zoom that keeps the point under the
  * cursor; the maths is in lens-view-math.c.  Nothing here knows the engine. */
@@ -17,6 +20,7 @@ struct _LensImageView {
 
     /* owned */
     GdkTexture *texture;
+    LensOverlay *overlay;
     GtkAdjustment *hadjustment;
     GtkAdjustment *vadjustment;
 
@@ -28,6 +32,7 @@ struct _LensImageView {
     double pointer_x, pointer_y;       /* widget px; < 0 when outside */
     double drag_start_x, drag_start_y; /* scroll at the start of a drag */
     double pinch_start_zoom;
+    LensOverlayStyle style; /* sizes in widget px (scaled when drawn) */
 };
 
 enum {
@@ -35,6 +40,13 @@ enum {
     PROP_TEXTURE,
     PROP_ZOOM,
     PROP_FIT,
+    PROP_HIGHLIGHTED,
+    PROP_SHOW_BOXES,
+    PROP_SHOW_MASKS,
+    PROP_SHOW_LABELS,
+    PROP_MASK_OPACITY,
+    PROP_LINE_WIDTH,
+    PROP_LABEL_SIZE,
     N_PROPS,
     /* GtkScrollable */
     PROP_HADJUSTMENT = N_PROPS,
@@ -173,6 +185,49 @@ void lens_image_view_zoom_at(LensImageView *self, double zoom, double x,
     set_zoom_internal(self, zoom, x, y);
 }
 
+void lens_image_view_set_overlay(LensImageView *self, LensOverlay *overlay)
+{
+    g_return_if_fail(LENS_IS_IMAGE_VIEW(self));
+    if (self->overlay == overlay)
+        return;
+    g_clear_pointer(&self->overlay, lens_overlay_free);
+    self->overlay = overlay;
+    int n = overlay ? lens_overlay_get_n_objects(overlay) : 0;
+    if (self->style.highlighted >= n)
+        lens_image_view_set_highlighted(self, -1);
+    gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+const LensOverlay *lens_image_view_get_overlay(LensImageView *self)
+{
+    g_return_val_if_fail(LENS_IS_IMAGE_VIEW(self), NULL);
+    return self->overlay;
+}
+
+LensOverlayStyle lens_image_view_get_style(LensImageView *self)
+{
+    return self->style;
+}
+
+int lens_image_view_get_highlighted(LensImageView *self)
+{
+    g_return_val_if_fail(LENS_IS_IMAGE_VIEW(self), -1);
+    return self->style.highlighted;
+}
+
+void lens_image_view_set_highlighted(LensImageView *self, int index)
+{
+    g_return_if_fail(LENS_IS_IMAGE_VIEW(self));
+    int n = self->overlay ? lens_overlay_get_n_objects(self->overlay) : 0;
+    if (index < -1 || index >= n)
+        index = -1;
+    if (self->style.highlighted == index)
+        return;
+    self->style.highlighted = index;
+    gtk_widget_queue_draw(GTK_WIDGET(self));
+    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_HIGHLIGHTED]);
+}
+
 void lens_image_view_widget_to_image(LensImageView *self, double wx, double wy,
                                      double *ix, double *iy)
 {
@@ -201,6 +256,20 @@ static void lens_image_view_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
     gtk_snapshot_push_clip(snapshot, &GRAPHENE_RECT_INIT(0, 0, width, height));
     gtk_snapshot_append_texture(snapshot, self->texture,
                                 &GRAPHENE_RECT_INIT(ox, oy, cw, ch));
+    if (self->overlay != NULL && lens_overlay_get_n_objects(self->overlay)) {
+        cairo_t *cr = gtk_snapshot_append_cairo(
+            snapshot, &GRAPHENE_RECT_INIT(0, 0, width, height));
+        /* lens_overlay_draw wants device pixels as user space */
+        double sx = 1, sy = 1;
+        cairo_surface_get_device_scale(cairo_get_target(cr), &sx, &sy);
+        cairo_scale(cr, 1.0 / sx, 1.0 / sy);
+        LensOverlayStyle style = self->style;
+        style.line_width *= sx;
+        style.font_size *= sx;
+        lens_overlay_draw(self->overlay, cr, ox * sx, oy * sy,
+                          self->view.zoom * sx, &style);
+        cairo_destroy(cr);
+    }
     gtk_snapshot_pop(snapshot);
 }
 
@@ -250,12 +319,19 @@ static void on_motion(GtkEventControllerMotion *controller, double x, double y,
 {
     self->pointer_x = x;
     self->pointer_y = y;
+    if (self->overlay == NULL)
+        return;
+    double ix, iy;
+    lens_view_widget_to_image(&self->view, x, y, &ix, &iy);
+    lens_image_view_set_highlighted(
+        self, lens_overlay_hit_test(self->overlay, ix, iy));
 }
 
 static void on_leave(GtkEventControllerMotion *controller, LensImageView *self)
 {
     self->pointer_x = -1;
     self->pointer_y = -1;
+    lens_image_view_set_highlighted(self, -1);
 }
 
 static void on_drag_begin(GtkGestureDrag *gesture, double x, double y,
@@ -364,6 +440,23 @@ static void set_adjustment(LensImageView *self, GtkAdjustment **slot,
 
 /* ---- GObject ---------------------------------------------------------- */
 
+static void set_style_property(LensImageView *self, guint prop_id,
+                               const GValue *value)
+{
+    LensOverlayStyle *st = &self->style;
+    switch (prop_id) {
+    case PROP_SHOW_BOXES: st->show_boxes = g_value_get_boolean(value); break;
+    case PROP_SHOW_MASKS: st->show_masks = g_value_get_boolean(value); break;
+    case PROP_SHOW_LABELS: st->show_labels = g_value_get_boolean(value); break;
+    case PROP_MASK_OPACITY: st->mask_opacity = g_value_get_double(value); break;
+    case PROP_LINE_WIDTH: st->line_width = g_value_get_double(value); break;
+    case PROP_LABEL_SIZE: st->font_size = g_value_get_double(value); break;
+    default: g_assert_not_reached();
+    }
+    gtk_widget_queue_draw(GTK_WIDGET(self));
+    g_object_notify_by_pspec(G_OBJECT(self), properties[prop_id]);
+}
+
 static void lens_image_view_get_property(GObject *object, guint prop_id,
                                          GValue *value, GParamSpec *pspec)
 {
@@ -372,6 +465,27 @@ static void lens_image_view_get_property(GObject *object, guint prop_id,
     case PROP_TEXTURE: g_value_set_object(value, self->texture); break;
     case PROP_ZOOM: g_value_set_double(value, self->view.zoom); break;
     case PROP_FIT: g_value_set_boolean(value, self->fit); break;
+    case PROP_HIGHLIGHTED:
+        g_value_set_int(value, self->style.highlighted);
+        break;
+    case PROP_SHOW_BOXES:
+        g_value_set_boolean(value, self->style.show_boxes);
+        break;
+    case PROP_SHOW_MASKS:
+        g_value_set_boolean(value, self->style.show_masks);
+        break;
+    case PROP_SHOW_LABELS:
+        g_value_set_boolean(value, self->style.show_labels);
+        break;
+    case PROP_MASK_OPACITY:
+        g_value_set_double(value, self->style.mask_opacity);
+        break;
+    case PROP_LINE_WIDTH:
+        g_value_set_double(value, self->style.line_width);
+        break;
+    case PROP_LABEL_SIZE:
+        g_value_set_double(value, self->style.font_size);
+        break;
     case PROP_HADJUSTMENT: g_value_set_object(value, self->hadjustment); break;
     case PROP_VADJUSTMENT: g_value_set_object(value, self->vadjustment); break;
     case PROP_HSCROLL_POLICY:
@@ -398,6 +512,15 @@ static void lens_image_view_set_property(GObject *object, guint prop_id,
     case PROP_FIT:
         lens_image_view_set_fit(self, g_value_get_boolean(value));
         break;
+    case PROP_HIGHLIGHTED:
+        lens_image_view_set_highlighted(self, g_value_get_int(value));
+        break;
+    case PROP_SHOW_BOXES:
+    case PROP_SHOW_MASKS:
+    case PROP_SHOW_LABELS:
+    case PROP_MASK_OPACITY:
+    case PROP_LINE_WIDTH:
+    case PROP_LABEL_SIZE: set_style_property(self, prop_id, value); break;
     case PROP_HADJUSTMENT:
         set_adjustment(self, &self->hadjustment, g_value_get_object(value));
         break;
@@ -420,6 +543,7 @@ static void lens_image_view_dispose(GObject *object)
 {
     LensImageView *self = LENS_IMAGE_VIEW(object);
     g_clear_object(&self->texture);
+    g_clear_pointer(&self->overlay, lens_overlay_free);
     if (self->hadjustment != NULL)
         g_signal_handlers_disconnect_by_func(self->hadjustment,
                                              on_adjustment_changed, self);
@@ -451,6 +575,28 @@ static void lens_image_view_class_init(LensImageViewClass *klass)
         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
     properties[PROP_FIT] = g_param_spec_boolean(
         "fit", NULL, NULL, TRUE,
+        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+    properties[PROP_HIGHLIGHTED] = g_param_spec_int(
+        "highlighted", NULL, NULL, -1, G_MAXINT, -1,
+        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+    /* overlay style, bound to the settings of the same names */
+    properties[PROP_SHOW_BOXES] = g_param_spec_boolean(
+        "show-boxes", NULL, NULL, TRUE,
+        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+    properties[PROP_SHOW_MASKS] = g_param_spec_boolean(
+        "show-masks", NULL, NULL, TRUE,
+        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+    properties[PROP_SHOW_LABELS] = g_param_spec_boolean(
+        "show-labels", NULL, NULL, TRUE,
+        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+    properties[PROP_MASK_OPACITY] = g_param_spec_double(
+        "mask-opacity", NULL, NULL, 0, 1, 0.45,
+        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+    properties[PROP_LINE_WIDTH] = g_param_spec_double(
+        "line-width", NULL, NULL, 0.1, 64, 2,
+        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+    properties[PROP_LABEL_SIZE] = g_param_spec_double(
+        "label-size", NULL, NULL, 1, 256, 13,
         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
     g_object_class_install_properties(object_class, N_PROPS, properties);
     g_object_class_override_property(object_class, PROP_HADJUSTMENT,
@@ -500,6 +646,8 @@ static void lens_image_view_init(LensImageView *self)
     GtkWidget *widget = GTK_WIDGET(self);
     self->view.zoom = 1.0;
     self->fit = TRUE;
+    self->style = lens_overlay_style_default();
+    self->style.highlighted = -1;
     self->pointer_x = self->pointer_y = -1;
     gtk_widget_set_focusable(widget, TRUE);
     gtk_widget_set_overflow(widget, GTK_OVERFLOW_HIDDEN);

@@ -4,6 +4,8 @@
 
 #include <gtk/gtk.h>
 
+#include "lens-overlay.h"
+
 G_BEGIN_DECLS
 
 #define LENS_TYPE_IMAGE_VIEW (lens_image_view_get_type())
@@ -24,6 +26,17 @@ void lens_image_view_zoom_at(LensImageView *self, double zoom, double x,
 /* In fit mode the zoom follows the view's size. */
 void lens_image_view_set_fit(LensImageView *self, gboolean fit);
 gboolean lens_image_view_get_fit(LensImageView *self);
+
+/* The boxes, labels and masks drawn over the image (taken; NULL: none).
+ * Borrowed back with _get_overlay. */
+void lens_image_view_set_overlay(LensImageView *self, LensOverlay *overlay);
+const LensOverlay *lens_image_view_get_overlay(LensImageView *self);
+/* The overlay style (toggles, opacity, sizes in screen px, highlighted
+ * object), as the view's properties set it. */
+LensOverlayStyle lens_image_view_get_style(LensImageView *self);
+/* The highlighted object (hovered here or in the results list), or -1. */
+int lens_image_view_get_highlighted(LensImageView *self);
+void lens_image_view_set_highlighted(LensImageView *self, int index);
 
 /* Widget px ↔ image px at the current zoom and scroll. */
 void lens_image_view_widget_to_image(LensImageView *self, double wx, double wy,
