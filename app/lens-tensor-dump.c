@@ -92,17 +92,31 @@ void lens_tensor_dump_collect(const char *name, int step, const float *data,
     }
     DumpTensor *t = g_hash_table_lookup(self->tensors, name);
     if (step == 0 || t == NULL || !t->stepped) {
-        int64_t s[DUMP_MAX_DIMS] = { 0 };
+        int64_t s[DUMP_MAX_DIMS] = { 1 };
         memcpy(s + 1, row_shape, (gsize)row_dims * sizeof(int64_t));
         lens_tensor_dump_add(self, name, data, row_dims + 1, s);
         t = g_hash_table_lookup(self->tensors, name);
         t->stepped = TRUE;
-        t->shape[0] = 1;
         return;
     }
     g_byte_array_append(t->data, (const guint8 *)data,
                         (guint)(numel(row_dims, row_shape) * sizeof(float)));
     t->shape[0]++;
+}
+
+const float *lens_tensor_dump_get(LensTensorDump *self, const char *name,
+                                  gsize *numel, int *n_dims, int64_t *shape)
+{
+    DumpTensor *t = g_hash_table_lookup(self->tensors, name);
+    if (t == NULL)
+        return NULL;
+    if (numel)
+        *numel = t->data->len / sizeof(float);
+    if (n_dims)
+        *n_dims = t->n_dims;
+    if (shape)
+        memcpy(shape, t->shape, (gsize)t->n_dims * sizeof(int64_t));
+    return (const float *)t->data->data;
 }
 
 static gint compare_names(gconstpointer a, gconstpointer b)

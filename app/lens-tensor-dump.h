@@ -23,6 +23,10 @@ void lens_tensor_dump_collect(const char *name, int step, const float *data,
 void lens_tensor_dump_add(LensTensorDump *self, const char *name,
                           const float *data, int n_dims, const int64_t *shape);
 gboolean lens_tensor_dump_has(LensTensorDump *self, const char *name);
+/* The collected data of `name` (NULL if absent): *numel values, and the
+ * shape when `shape` (8 entries) is not NULL.  Borrowed. */
+const float *lens_tensor_dump_get(LensTensorDump *self, const char *name,
+                                  gsize *numel, int *n_dims, int64_t *shape);
 
 /* Writes every tensor, names sorted, to `path` (atomically). */
 gboolean lens_tensor_dump_write(LensTensorDump *self, const char *path,

@@ -37,25 +37,39 @@ static inline void pali_split(int64_t n, int ith, int nth, int64_t *begin,
 
 /* ---- matrix products ---------------------------------------------------- */
 
+/* What a forward pass computes with: the pool, the precision, and per-thread
+ * scratch for converting weight panels.  Owned by a session. */
 typedef struct pali_compute {
     pali_pool *pool;
     pali_precision precision;
+    float **scratch; /* (n_threads) buffers of scratch_floats each */
+    size_t scratch_floats;
 } pali_compute;
+
+/* Sets up a pool of n_threads and scratch_floats of scratch per thread
+ * (at least pali_matmul_scratch_floats of the widest weight row, and what
+ * attention needs). */
+pali_status pali_compute_init(pali_compute *c, int n_threads,
+                              pali_precision precision, int64_t scratch_floats,
+                              pali_error *err);
+void pali_compute_clear(pali_compute *c);
+
+/* Scratch floats per thread pali_matmul needs for rows of max_k inputs. */
+int64_t pali_matmul_scratch_floats(int64_t max_k);
 
 /* y (n, m) = x (n, k) · wᵀ + bias, where w is an (m, k) weight tensor in any
  * dtype (matrix view: pali_tensor_rows × pali_tensor_cols) and bias (m) may
- * be NULL.  x and y are f32 and must not overlap. */
+ * be NULL.  x and y are f32 and must not overlap.  Runs on the pool. */
 void pali_matmul(const pali_compute *c, const float *x, int64_t n,
                  const pali_tensor *w, const float *bias, float *y);
 
-/* C (m, n) = alpha · A (m, k) · B (n, k)ᵀ for f32 activations (attention
- * scores and such); lda/ldb/ldc are row strides in elements. */
-void pali_gemm_f32_nt(const pali_compute *c, int64_t m, int64_t n, int64_t k,
-                      float alpha, const float *a, int64_t lda, const float *b,
-                      int64_t ldb, float *y, int64_t ldc);
-/* C (m, n) = A (m, k) · B (k, n), f32. */
-void pali_gemm_f32_nn(const pali_compute *c, int64_t m, int64_t n, int64_t k,
-                      const float *a, int64_t lda, const float *b, int64_t ldb,
-                      float *y, int64_t ldc);
+/* Single-threaded f32 products for use inside a pool job (attention):
+ * y (m, n) = alpha · a (m, k) · b (n, k)ᵀ, and y (m, n) = a (m, k) · b (k, n).
+ * lda/ldb/ldy are row strides in elements. */
+void pali_sgemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                   int64_t lda, const float *b, int64_t ldb, float *y,
+                   int64_t ldy);
+void pali_sgemm_nn(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, float *y, int64_t ldy);
 
 #endif /* PALI_COMPUTE_H */

@@ -24,6 +24,9 @@ typedef struct pali_preprocess_config {
     double mean[3], std[3]; /* 0.5 each for PaliGemma */
 } pali_preprocess_config;
 
+/* Stop ids a generation config may list (gemma-2-it lists two). */
+#define PALI_MAX_EOS_IDS 8
+
 typedef struct pali_config {
     pali_model_info info; /* the public view; strings point into here */
     char variant[16];
@@ -32,6 +35,10 @@ typedef struct pali_config {
     bool vision_use_head; /* must be false for PaliGemma */
     int projection_dim;   /* == text_hidden */
     pali_preprocess_config pre;
+    /* every id that ends generation (generation_config.json's eos_token_id
+     * may be a list); eos_ids[0] == info.eos_id */
+    int32_t eos_ids[PALI_MAX_EOS_IDS];
+    int n_eos;
 } pali_config;
 
 typedef struct pali_siglip_layer {

@@ -114,6 +114,8 @@ int main(int argc, char **argv)
     if (argc > 1)
         return cli_usage("unexpected argument '%s'", argv[1]);
 
+    if (opt.model)
+        return cli_run(&opt);
     return cli_usage("nothing to do: give --model DIR with --info or "
                      "--image, --tokenizer, --parse or --decode-mask");
 }

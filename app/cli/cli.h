@@ -63,3 +63,6 @@ int cli_fail_engine(const pali_error *err);
 int cli_usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 /* Modes, each in its own file. */
+int cli_run(const CliOptions *opt);
+gboolean cli_parse_precision(const char *s, pali_precision *out);
+gboolean cli_parse_weights(const char *s, pali_weights *out);

@@ -1,0 +1,68 @@
+/* forward.h — the two forward passes: SigLIP + projector (siglip.c) and the
+ * Gemma 2 decoder (gemma2.c).  They compute with a session's pali_compute
+ * and buffers the caller owns; callbacks give progress, abort and taps. */
+#ifndef PALI_FORWARD_H
+#define PALI_FORWARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "compute.h"
+#include "model.h"
+
+/* Callback helpers; cb and each of its members may be NULL. */
+bool pali_hooks_abort(const pali_callbacks *cb);
+void pali_hooks_progress(const pali_callbacks *cb, pali_phase phase, int done,
+                         int total);
+void pali_hooks_tensor(const pali_callbacks *cb, const char *name, int step,
+                       const float *data, int n_dims, const int64_t *shape);
+
+/* ---- SigLIP vision tower + projector ------------------------------------ */
+
+/* Floats of working memory pali_siglip_forward needs. */
+int64_t pali_siglip_work_floats(const pali_model *m);
+
+/* pixels (3, S, S) normalised → features (N, Dt).  `work` holds
+ * pali_siglip_work_floats floats.  Taps: vision_embeddings,
+ * vision_last_hidden_state, image_features.  PALI_ERR_ABORTED if asked. */
+pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
+                                const float *pixels, float *features,
+                                float *work, const pali_callbacks *cb,
+                                pali_error *err);
+
+/* ---- Gemma 2 decoder ------------------------------------------------------
+ */
+
+/* The KV cache: per layer, keys and values laid out (KV, capacity, hd). */
+typedef struct pali_kv_cache {
+    float *k, *v;     /* (layers, KV, capacity, hd) each */
+    int64_t capacity; /* positions */
+    int64_t length;   /* positions filled */
+} pali_kv_cache;
+
+pali_status pali_kv_cache_reserve(pali_kv_cache *kv, const pali_model *m,
+                                  int64_t capacity, pali_error *err);
+void pali_kv_cache_clear(pali_kv_cache *kv);
+
+/* Working memory for a prefill of n tokens / one decode step. */
+int64_t pali_gemma_work_floats(const pali_model *m, int64_t n_tokens);
+
+/* Runs the prefix: ids (n) with the image features (N, Dt) at the
+ * <image> positions; fills the cache from position 0 and writes the
+ * logits (V) of the last position (before any final soft-cap).  Taps:
+ * inputs_embeds_text, prefill_hidden_states_last, prefill_final_norm_last,
+ * prefill_logits_last. */
+pali_status pali_gemma_prefill(const pali_model *m, const pali_compute *c,
+                               pali_kv_cache *kv, const int32_t *ids, int64_t n,
+                               const float *image_features, float *logits,
+                               float *work, const pali_callbacks *cb,
+                               pali_error *err);
+
+/* Feeds one token at the next cache position and writes its logits (V),
+ * before any final soft-cap. */
+pali_status pali_gemma_decode(const pali_model *m, const pali_compute *c,
+                              pali_kv_cache *kv, int32_t id, float *logits,
+                              float *work, const pali_callbacks *cb,
+                              pali_error *err);
+
+#endif /* PALI_FORWARD_H */

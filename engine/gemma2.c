@@ -1,0 +1,337 @@
+/* gemma2.c — the Gemma 2 decoder of PaliGemma 2, as transformers 5
+ * computes it with eager attention (golden/README.md, DESIGN.md §2):
+ *
+ *   x = embed(id)·sqrt(Dt) for text tokens; image features, unscaled, at
+ *       the <image> positions
+ *   per layer:  x = x + post_attn_norm(attn(input_norm(x)))
+ *               x = x + post_ffw_norm(down(gelu_tanh(gate(h))·up(h))),
+ *                   h = pre_ffw_norm(x)
+ *   logits = final_norm(x) · embedᵀ          (tied LM head)
+ *
+ * RMSNorm uses (1 + w); attention is grouped-query with rotate-half RoPE at
+ * 1-based positions, scale query_pre_attn_scalar^-0.5, scores soft-capped
+ * when the config says so.  The whole prefix (image, <bos>, prompt, "\n")
+ * attends to itself bidirectionally and the sliding window is ignored
+ * there; decoded tokens attend causally, and on sliding layers only to the
+ * last `sliding_window` positions including themselves. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention.h"
+#include "forward.h"
+#include "internal.h"
+#include "ops.h"
+
+/* Prefill MLP rows per chunk: bounds the (rows, It) gate/up buffers
+ * (28B: It = 36864) without hurting the matrix products. */
+#define GEMMA_MLP_CHUNK 256
+
+/* RoPE positions start at 1 in transformers' PaliGemma (the prefill uses
+ * 1..L, the k-th decoded token L+1+k). */
+#define GEMMA_FIRST_POSITION 1
+
+typedef struct gemma_dims {
+    int64_t d, ff, q, kv; /* Dt, It, H·hd, KV·hd */
+    int heads, kv_heads, hd;
+    int64_t vocab;
+} gemma_dims;
+
+static gemma_dims dims_of(const pali_model *m)
+{
+    const pali_model_info *in = &m->cfg.info;
+    gemma_dims g = {
+        .d = in->text_hidden,
+        .ff = in->text_intermediate,
+        .q = (int64_t)in->n_heads * in->head_dim,
+        .kv = (int64_t)in->n_kv_heads * in->head_dim,
+        .heads = in->n_heads,
+        .kv_heads = in->n_kv_heads,
+        .hd = in->head_dim,
+        .vocab = in->vocab_rows,
+    };
+    return g;
+}
+
+pali_status pali_kv_cache_reserve(pali_kv_cache *kv, const pali_model *m,
+                                  int64_t capacity, pali_error *err)
+{
+    if (kv->capacity >= capacity)
+        return PALI_OK;
+    const gemma_dims g = dims_of(m);
+    const int64_t per =
+        (int64_t)m->cfg.info.text_layers * g.kv * capacity; // floats
+    pali_kv_cache_clear(kv);
+    kv->k = pali_aligned_alloc((size_t)per * sizeof(float));
+    kv->v = pali_aligned_alloc((size_t)per * sizeof(float));
+    if (kv->k == NULL || kv->v == NULL) {
+        pali_kv_cache_clear(kv);
+        return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                         "out of memory for a KV cache of %lld positions "
+                         "(%.1f MB)",
+                         (long long)capacity,
+                         2.0 * (double)per * sizeof(float) / 1e6);
+    }
+    kv->capacity = capacity;
+    kv->length = 0;
+    return PALI_OK;
+}
+
+void pali_kv_cache_clear(pali_kv_cache *kv)
+{
+    pali_aligned_free(kv->k);
+    pali_aligned_free(kv->v);
+    memset(kv, 0, sizeof(*kv));
+}
+
+/* Layer l, kv head g, position 0 of the cache. */
+static float *cache_at(const pali_kv_cache *kv, float *base,
+                       const gemma_dims *g, int l, int head)
+{
+    return base + (((int64_t)l * g->kv_heads + head) * kv->capacity) * g->hd;
+}
+
+int64_t pali_gemma_work_floats(const pali_model *m, int64_t n)
+{
+    const gemma_dims g = dims_of(m);
+    const int64_t chunk = n < GEMMA_MLP_CHUNK ? n : GEMMA_MLP_CHUNK;
+    // x, h, o (n, Dt); q, att (n, H·hd); k, v (n, KV·hd); gate, up
+    // (chunk, It); rope cos/sin (n, hd/2); hidden-state taps (layers+1, Dt)
+    return n * (3 * g.d + 2 * g.q + 2 * g.kv + g.hd) + 2 * chunk * g.ff +
+           ((int64_t)m->cfg.info.text_layers + 1) * g.d;
+}
+
+typedef struct gemma_work {
+    float *x, *h, *o, *q, *att, *k, *v, *gate, *up, *cos, *sin, *hidden;
+} gemma_work;
+
+static gemma_work carve(const pali_model *m, int64_t n, float *w)
+{
+    const gemma_dims g = dims_of(m);
+    const int64_t chunk = n < GEMMA_MLP_CHUNK ? n : GEMMA_MLP_CHUNK;
+    gemma_work b;
+    b.x = w;                         // (n, Dt)
+    b.h = b.x + n * g.d;             // (n, Dt)
+    b.o = b.h + n * g.d;             // (n, Dt)
+    b.q = b.o + n * g.d;             // (n, H·hd)
+    b.att = b.q + n * g.q;           // (n, H·hd)
+    b.k = b.att + n * g.q;           // (n, KV·hd)
+    b.v = b.k + n * g.kv;            // (n, KV·hd)
+    b.gate = b.v + n * g.kv;         // (chunk, It)
+    b.up = b.gate + chunk * g.ff;    // (chunk, It)
+    b.cos = b.up + chunk * g.ff;     // (n, hd/2)
+    b.sin = b.cos + n * g.hd / 2;    // (n, hd/2)
+    b.hidden = b.sin + n * g.hd / 2; // (layers + 1, Dt)
+    return b;
+}
+
+/* The embedding multiplier sqrt(Dt), a float32 value as the reference's
+ * normalizer buffer is (computation is f32 even for bf16 weights). */
+static float embed_scale(const gemma_dims *g)
+{
+    return (float)sqrt((double)g->d);
+}
+
+static void embed_token(const pali_model *m, const gemma_dims *g, int32_t id,
+                        float *row)
+{
+    pali_tensor_read_f32(&m->embed, (int64_t)id * g->d, g->d, row);
+    const float s = embed_scale(g);
+    for (int64_t i = 0; i < g->d; i++)
+        row[i] *= s;
+}
+
+/* Writes k, v rows (n, KV·hd) for positions [pos, pos + n) into layer l of
+ * the cache, laid out (KV, capacity, hd). */
+static void cache_store(pali_kv_cache *kv, const gemma_dims *g, int l,
+                        int64_t pos, int64_t n, const float *k, const float *v)
+{
+    for (int head = 0; head < g->kv_heads; head++) {
+        float *kd = cache_at(kv, kv->k, g, l, head) + pos * g->hd;
+        float *vd = cache_at(kv, kv->v, g, l, head) + pos * g->hd;
+        for (int64_t r = 0; r < n; r++) {
+            memcpy(kd + r * g->hd, k + r * g->kv + (int64_t)head * g->hd,
+                   (size_t)g->hd * sizeof(float));
+            memcpy(vd + r * g->hd, v + r * g->kv + (int64_t)head * g->hd,
+                   (size_t)g->hd * sizeof(float));
+        }
+    }
+}
+
+/* One decoder layer over n rows at cache positions [pos, pos + n).
+ * key_begin..key_end is the visible key range of every row (the whole
+ * prefix in the prefill; the causal / sliding range in decode). */
+static void layer_forward(const pali_model *m, const pali_compute *c,
+                          pali_kv_cache *kv, int l, int64_t pos, int64_t n,
+                          int64_t key_begin, int64_t key_end,
+                          const gemma_work *b)
+{
+    const pali_model_info *in = &m->cfg.info;
+    const gemma_dims g = dims_of(m);
+    const pali_gemma_layer *L = &m->text[l];
+    const float eps = in->rms_norm_eps;
+
+    // x = x + post_attn_norm(o_proj(attn(input_norm(x))))
+    pali_rmsnorm(c, b->x, n, g.d, L->input_norm, eps, b->h);
+    pali_matmul(c, b->h, n, &L->q_w, NULL, b->q);
+    pali_matmul(c, b->h, n, &L->k_w, NULL, b->k);
+    pali_matmul(c, b->h, n, &L->v_w, NULL, b->v);
+    pali_rope_apply(b->q, n, g.heads, g.hd, b->cos, b->sin);
+    pali_rope_apply(b->k, n, g.kv_heads, g.hd, b->cos, b->sin);
+    cache_store(kv, &g, l, pos, n, b->k, b->v);
+    pali_attention_args attn = {
+        .q = b->q,
+        .q_stride = g.q,
+        .n_queries = n,
+        .n_heads = g.heads,
+        .n_kv_heads = g.kv_heads,
+        .head_dim = g.hd,
+        .k = cache_at(kv, kv->k, &g, l, 0) + key_begin * g.hd,
+        .v = cache_at(kv, kv->v, &g, l, 0) + key_begin * g.hd,
+        .kv_row_stride = g.hd,
+        .kv_head_stride = kv->capacity * g.hd,
+        .n_keys = key_end - key_begin,
+        .scale = 1.0f / sqrtf(in->query_pre_attn_scalar),
+        .softcap = in->attn_softcap,
+        .out = b->att,
+        .out_stride = g.q,
+    };
+    pali_attention(c, &attn);
+    pali_matmul(c, b->att, n, &L->o_w, NULL, b->o);
+    pali_rmsnorm(c, b->o, n, g.d, L->post_attn_norm, eps, b->o);
+    pali_add(c, b->x, b->o, n * g.d);
+
+    // x = x + post_ffw_norm(down(gelu_tanh(gate(h)) · up(h))),
+    // h = pre_ffw_norm(x); in row chunks to bound the (rows, It) buffers
+    pali_rmsnorm(c, b->x, n, g.d, L->pre_ffw_norm, eps, b->h);
+    for (int64_t r = 0; r < n; r += GEMMA_MLP_CHUNK) {
+        const int64_t rows = n - r < GEMMA_MLP_CHUNK ? n - r : GEMMA_MLP_CHUNK;
+        pali_matmul(c, b->h + r * g.d, rows, &L->gate_w, NULL, b->gate);
+        pali_matmul(c, b->h + r * g.d, rows, &L->up_w, NULL, b->up);
+        pali_gelu_tanh_mul(c, b->gate, b->up, rows * g.ff);
+        pali_matmul(c, b->gate, rows, &L->down_w, NULL, b->o + r * g.d);
+    }
+    pali_rmsnorm(c, b->o, n, g.d, L->post_ffw_norm, eps, b->o);
+    pali_add(c, b->x, b->o, n * g.d);
+}
+
+/* logits (V) = final_norm(x_row) · embedᵀ; final_norm_out gets the normed
+ * row (Dt). */
+static void lm_head(const pali_model *m, const pali_compute *c,
+                    const float *x_row, float *final_norm_out, float *logits)
+{
+    const gemma_dims g = dims_of(m);
+    pali_rmsnorm(c, x_row, 1, g.d, m->final_norm, m->cfg.info.rms_norm_eps,
+                 final_norm_out);
+    pali_matmul(c, final_norm_out, 1, &m->embed, NULL, logits);
+}
+
+pali_status pali_gemma_prefill(const pali_model *m, const pali_compute *c,
+                               pali_kv_cache *kv, const int32_t *ids, int64_t n,
+                               const float *image_features, float *logits,
+                               float *work, const pali_callbacks *cb,
+                               pali_error *err)
+{
+    const pali_model_info *in = &m->cfg.info;
+    const gemma_dims g = dims_of(m);
+    if (n <= 0 || n > kv->capacity)
+        return pali_fail(err, PALI_ERR_TOO_LONG,
+                         "prefill of %lld tokens does not fit a cache of "
+                         "%lld positions",
+                         (long long)n, (long long)kv->capacity);
+    const gemma_work b = carve(m, n, work);
+
+    // x = image features at <image> positions, embed(id)·sqrt(Dt) elsewhere
+    int64_t n_image = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float *row = b.x + i * g.d;
+        if (ids[i] == in->image_token_id) {
+            if (n_image == in->n_image_tokens)
+                return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                                 "more <image> tokens than the %d image "
+                                 "features (is \"<image>\" in the prompt?)",
+                                 in->n_image_tokens);
+            memcpy(row, image_features + n_image * g.d,
+                   (size_t)g.d * sizeof(float));
+            n_image++;
+        } else if (ids[i] < 0 || ids[i] >= g.vocab) {
+            return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                             "token id %d at position %lld is outside the "
+                             "embedding's %lld rows",
+                             ids[i], (long long)i, (long long)g.vocab);
+        } else {
+            embed_token(m, &g, ids[i], row);
+        }
+    }
+    if (n_image != in->n_image_tokens)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "%lld <image> tokens for %d image features",
+                         (long long)n_image, in->n_image_tokens);
+    if (cb && cb->tensor) {
+        // the text rows, in order (they follow the N image rows)
+        const int64_t shape[2] = { n - n_image, g.d };
+        pali_hooks_tensor(cb, "inputs_embeds_text", -1, b.x + n_image * g.d, 2,
+                          shape);
+    }
+
+    pali_rope_tables(GEMMA_FIRST_POSITION, n, g.hd, in->rope_theta, b.cos,
+                     b.sin);
+    memcpy(b.hidden, b.x + (n - 1) * g.d, (size_t)g.d * sizeof(float));
+    for (int l = 0; l < in->text_layers; l++) {
+        if (pali_hooks_abort(cb))
+            return pali_fail(err, PALI_ERR_ABORTED, "aborted");
+        pali_hooks_progress(cb, PALI_PHASE_PREFILL, l, in->text_layers);
+        // the prefix is bidirectional: every row sees keys [0, n)
+        layer_forward(m, c, kv, l, 0, n, 0, n, &b);
+        memcpy(b.hidden + (int64_t)(l + 1) * g.d, b.x + (n - 1) * g.d,
+               (size_t)g.d * sizeof(float));
+    }
+    kv->length = n;
+    pali_hooks_progress(cb, PALI_PHASE_PREFILL, in->text_layers,
+                        in->text_layers);
+
+    lm_head(m, c, b.x + (n - 1) * g.d, b.h, logits);
+    const int64_t hidden_shape[2] = { in->text_layers + 1, g.d };
+    pali_hooks_tensor(cb, "prefill_hidden_states_last", -1, b.hidden, 2,
+                      hidden_shape);
+    const int64_t d_shape[1] = { g.d };
+    pali_hooks_tensor(cb, "prefill_final_norm_last", -1, b.h, 1, d_shape);
+    const int64_t v_shape[1] = { g.vocab };
+    pali_hooks_tensor(cb, "prefill_logits_last", -1, logits, 1, v_shape);
+    return PALI_OK;
+}
+
+pali_status pali_gemma_decode(const pali_model *m, const pali_compute *c,
+                              pali_kv_cache *kv, int32_t id, float *logits,
+                              float *work, const pali_callbacks *cb,
+                              pali_error *err)
+{
+    const pali_model_info *in = &m->cfg.info;
+    const gemma_dims g = dims_of(m);
+    const int64_t t = kv->length; // cache position of this token
+    if (t >= kv->capacity)
+        return pali_fail(err, PALI_ERR_TOO_LONG,
+                         "the KV cache is full (%lld positions)",
+                         (long long)kv->capacity);
+    if (id < 0 || id >= g.vocab)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "token id %d is outside the embedding's %lld rows", id,
+                         (long long)g.vocab);
+    const gemma_work b = carve(m, 1, work);
+    embed_token(m, &g, id, b.x);
+    pali_rope_tables(GEMMA_FIRST_POSITION + t, 1, g.hd, in->rope_theta, b.cos,
+                     b.sin);
+    for (int l = 0; l < in->text_layers; l++) {
+        if (pali_hooks_abort(cb))
+            return pali_fail(err, PALI_ERR_ABORTED, "aborted");
+        // causal; sliding layers see keys j > t − W (W keys with itself)
+        int64_t begin = 0;
+        if (m->cfg.layer_sliding[l] && in->sliding_window > 0 &&
+            t - in->sliding_window + 1 > 0)
+            begin = t - in->sliding_window + 1;
+        layer_forward(m, c, kv, l, t, 1, begin, t + 1, &b);
+    }
+    kv->length = t + 1;
+    lm_head(m, c, b.x, b.h, logits);
+    return PALI_OK;
+}

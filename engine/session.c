@@ -1,0 +1,441 @@
+/* session.c — a pali_session: the per-thread state of inference (compute
+ * pool and scratch, the cached image encoding, the KV cache, outputs) and
+ * the generate loop: prompt ids → prefill → greedy or sampled decode, one
+ * token at a time, streaming each token's text.
+ *
+ * Generation follows transformers' generate() with the PaliGemma processor:
+ * ids = <image>×N <bos> prompt "\n"; the first token comes from the prefill
+ * logits, each next one from feeding the previous; stop after <eos>
+ * (included in the output) or max_new_tokens.  The final logit soft-cap is
+ * applied before choosing when the config sets it (it never changes the
+ * argmax); taps get the uncapped logits, as the golden data hold them.
+ * Padding rows of the embedding and <image> are never chosen. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention.h"
+#include "forward.h"
+#include "image.h"
+#include "internal.h"
+#include "ops.h"
+#include "sampler.h"
+#include "tokenizer.h"
+
+/* FNV-1a over the pixels identifies an image for the feature cache. */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME  0x100000001b3ULL
+
+struct pali_session {
+    const pali_model *model;
+    pali_session_params params;
+    pali_compute compute;
+    int64_t max_context;
+
+    /* image */
+    bool has_image;
+    uint64_t image_key;              /* hash of size, format and pixels */
+    float *pixels;                   /* (3, S, S) */
+    float *features;                 /* (N, Dt) */
+    float *vision_work;              /* pali_siglip_work_floats */
+    double preprocess_ms, vision_ms; /* of the current image, once */
+
+    /* text */
+    pali_kv_cache kv;
+    float *work; /* pali_gemma_work_floats(n) */
+    int64_t work_floats;
+    float *logits; /* (V) */
+    pali_sampler sampler;
+    pali_detok *detok;
+
+    /* outputs of the last generate */
+    int32_t *ids; /* input ids then generated ids */
+    int64_t ids_capacity;
+    double *token_ms;
+    char *text, *text_special;
+    pali_output out;
+};
+
+pali_session_params pali_session_default_params(void)
+{
+    pali_session_params p = {
+        .n_threads = 0,
+        .precision = PALI_PRECISION_EXACT,
+        .max_context = 0,
+    };
+    return p;
+}
+
+pali_generate_params pali_generate_default_params(void)
+{
+    pali_generate_params p = {
+        .max_new_tokens = 32,
+        .temperature = 0.0f,
+        .top_k = 0,
+        .top_p = 1.0f,
+        .seed = 0,
+        .forced_ids = NULL,
+        .n_forced = 0,
+    };
+    return p;
+}
+
+/* Ids the model may emit: the tokenizer's, except <image>, and never the
+ * embedding's padding rows. */
+static int64_t allowed_ids(const pali_model *m)
+{
+    int64_t n = m->cfg.info.vocab_rows;
+    if (m->cfg.info.tokenizer_size > 0 && m->cfg.info.tokenizer_size < n)
+        n = m->cfg.info.tokenizer_size;
+    return n;
+}
+
+pali_status pali_session_new(const pali_model *model,
+                             const pali_session_params *params,
+                             pali_session **out, pali_error *err)
+{
+    *out = NULL;
+    if (model == NULL)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT, "no model");
+    pali_session *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
+    s->model = model;
+    s->params = params ? *params : pali_session_default_params();
+    const pali_model_info *in = &model->cfg.info;
+    int threads =
+        s->params.n_threads > 0 ? s->params.n_threads : pali_cpu_count();
+    s->max_context = in->max_positions;
+    if (s->params.max_context > 0 && s->params.max_context < s->max_context)
+        s->max_context = s->params.max_context;
+
+    // scratch per thread: a converted weight panel of the widest row, or
+    // one attention block's scores over the longest key range
+    int64_t max_k = in->text_intermediate;
+    const int64_t widths[] = { in->vision_intermediate, in->text_hidden,
+                               (int64_t)in->n_heads * in->head_dim,
+                               in->vision_hidden,
+                               3LL * in->patch_size * in->patch_size };
+    for (size_t i = 0; i < PALI_ARRAY_LEN(widths); i++)
+        if (widths[i] > max_k)
+            max_k = widths[i];
+    int64_t keys = s->max_context > in->n_image_tokens ? s->max_context
+                                                       : in->n_image_tokens;
+    int64_t scratch = pali_matmul_scratch_floats(max_k);
+    if (pali_attention_scratch_floats(keys) > scratch)
+        scratch = pali_attention_scratch_floats(keys);
+    pali_status st = pali_compute_init(&s->compute, threads,
+                                       s->params.precision, scratch, err);
+    if (st != PALI_OK) {
+        free(s);
+        return st;
+    }
+    const int64_t S = in->image_size, N = in->n_image_tokens;
+    s->pixels = pali_aligned_alloc((size_t)(3 * S * S) * sizeof(float));
+    s->features =
+        pali_aligned_alloc((size_t)(N * in->text_hidden) * sizeof(float));
+    s->logits = pali_aligned_alloc((size_t)in->vocab_rows * sizeof(float));
+    if (!s->pixels || !s->features || !s->logits ||
+        !pali_sampler_init(&s->sampler, allowed_ids(model))) {
+        pali_session_free(s);
+        return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                         "out of memory for a session");
+    }
+    st = pali_detok_new(model->tokenizer, &s->detok, err);
+    if (st != PALI_OK) {
+        pali_session_free(s);
+        return st;
+    }
+    *out = s;
+    return PALI_OK;
+}
+
+void pali_session_free(pali_session *s)
+{
+    if (s == NULL)
+        return;
+    pali_compute_clear(&s->compute);
+    pali_aligned_free(s->pixels);
+    pali_aligned_free(s->features);
+    pali_aligned_free(s->vision_work);
+    pali_kv_cache_clear(&s->kv);
+    pali_aligned_free(s->work);
+    pali_aligned_free(s->logits);
+    pali_sampler_clear(&s->sampler);
+    pali_detok_free(s->detok);
+    free(s->ids);
+    free(s->token_ms);
+    free(s->text);
+    free(s->text_special);
+    free(s);
+}
+
+static uint64_t image_key(const pali_image *img)
+{
+    uint64_t h = FNV_OFFSET;
+    const uint64_t head[3] = { (uint64_t)img->width, (uint64_t)img->height,
+                               (uint64_t)img->format };
+    for (size_t i = 0; i < sizeof(head); i++) {
+        h ^= ((const uint8_t *)head)[i];
+        h *= FNV_PRIME;
+    }
+    const size_t bpp = img->format == PALI_PIXEL_RGBA8 ? 4 : 3;
+    for (int y = 0; y < img->height; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * img->stride;
+        for (size_t x = 0; x < (size_t)img->width * bpp; x++) {
+            h ^= row[x];
+            h *= FNV_PRIME;
+        }
+    }
+    return h;
+}
+
+pali_status pali_session_set_image(pali_session *s, const pali_image *image,
+                                   const pali_callbacks *cb, pali_error *err)
+{
+    if (s == NULL || image == NULL)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT, "no image");
+    const pali_model *m = s->model;
+    pali_status st = pali_image_validate(image, err);
+    if (st != PALI_OK)
+        return st;
+    const uint64_t key = image_key(image);
+    // A tensor callback wants the intermediate tensors: compute them anew.
+    if (s->has_image && s->image_key == key && !(cb && cb->tensor))
+        return PALI_OK;
+    s->has_image = false;
+
+    double t0 = pali_now_ms();
+    pali_hooks_progress(cb, PALI_PHASE_PREPROCESS, 0, 1);
+    st = pali_image_preprocess(image, &m->cfg.pre, s->pixels, NULL, err);
+    if (st != PALI_OK)
+        return st;
+    pali_hooks_progress(cb, PALI_PHASE_PREPROCESS, 1, 1);
+    const int64_t S = m->cfg.info.image_size;
+    const int64_t pshape[4] = { 1, 3, S, S };
+    pali_hooks_tensor(cb, "pixel_values", -1, s->pixels, 4, pshape);
+    double t1 = pali_now_ms();
+
+    if (s->vision_work == NULL) {
+        s->vision_work = pali_aligned_alloc((size_t)pali_siglip_work_floats(m) *
+                                            sizeof(float));
+        if (s->vision_work == NULL)
+            return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                             "out of memory for the vision tower");
+    }
+    st = pali_siglip_forward(m, &s->compute, s->pixels, s->features,
+                             s->vision_work, cb, err);
+    if (st != PALI_OK)
+        return st;
+    s->preprocess_ms = t1 - t0;
+    s->vision_ms = pali_now_ms() - t1;
+    s->image_key = key;
+    s->has_image = true;
+    return PALI_OK;
+}
+
+/* Grows the id and timing arrays and the prefill work area to need. */
+static pali_status reserve_outputs(pali_session *s, int64_t n_ids,
+                                   int64_t work_floats, pali_error *err)
+{
+    if (n_ids > s->ids_capacity) {
+        int32_t *ids = realloc(s->ids, (size_t)n_ids * sizeof(*ids));
+        if (ids == NULL)
+            return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
+        s->ids = ids;
+        double *ms = realloc(s->token_ms, (size_t)n_ids * sizeof(*ms));
+        if (ms == NULL)
+            return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
+        s->token_ms = ms;
+        s->ids_capacity = n_ids;
+    }
+    if (work_floats > s->work_floats) {
+        pali_aligned_free(s->work);
+        s->work = pali_aligned_alloc((size_t)work_floats * sizeof(float));
+        s->work_floats = s->work ? work_floats : 0;
+        if (s->work == NULL)
+            return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                             "out of memory for %lld floats of work space",
+                             (long long)work_floats);
+    }
+    return PALI_OK;
+}
+
+static bool is_eos(const pali_model *m, int32_t id)
+{
+    for (int i = 0; i < m->cfg.n_eos; i++)
+        if (m->cfg.eos_ids[i] == id)
+            return true;
+    return id == m->cfg.info.eos_id;
+}
+
+/* Chooses the next token from the current logits (uncapped on entry). */
+static int32_t choose(pali_session *s)
+{
+    const pali_model_info *in = &s->model->cfg.info;
+    const int64_t n = allowed_ids(s->model);
+    if (in->final_softcap > 0)
+        pali_softcap(s->logits, n, in->final_softcap);
+    int32_t excluded = in->image_token_id < n ? in->image_token_id : -1;
+    return pali_sampler_pick(&s->sampler, s->logits, n, excluded);
+}
+
+pali_status pali_session_generate(pali_session *s, const char *prompt,
+                                  const pali_generate_params *params,
+                                  const pali_callbacks *cb,
+                                  const pali_output **out, pali_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (s == NULL || prompt == NULL)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT, "no prompt");
+    if (!s->has_image)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "no image: call pali_session_set_image first");
+    const pali_model *m = s->model;
+    const pali_model_info *in = &m->cfg.info;
+    pali_generate_params gp = params ? *params : pali_generate_default_params();
+    if (gp.forced_ids != NULL && gp.n_forced > 0)
+        gp.max_new_tokens = gp.n_forced;
+    if (gp.max_new_tokens <= 0)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "max_new_tokens must be positive, got %d",
+                         gp.max_new_tokens);
+    if (gp.temperature > 0 && (gp.top_p <= 0 || gp.top_p > 1))
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "top_p must be in (0, 1], got %g", gp.top_p);
+
+    // ids = <image>×N <bos> prompt "\n"
+    int32_t *prompt_ids = NULL;
+    size_t n_prompt = 0;
+    pali_status st = pali_prompt_ids(
+        m->tokenizer, in->n_image_tokens, in->image_token_id, in->bos_id,
+        prompt, strlen(prompt), &prompt_ids, &n_prompt, err);
+    if (st != PALI_OK)
+        return st;
+    const int64_t L = (int64_t)n_prompt;
+    // the last generated token is never fed back, hence the − 1
+    const int64_t need = L + gp.max_new_tokens - 1;
+    if (L > s->max_context || need > s->max_context) {
+        free(prompt_ids);
+        if (L > s->max_context)
+            return pali_fail(err, PALI_ERR_TOO_LONG,
+                             "the prompt is %lld tokens (with %d image "
+                             "tokens); the model takes at most %lld",
+                             (long long)L, in->n_image_tokens,
+                             (long long)s->max_context);
+        return pali_fail(err, PALI_ERR_TOO_LONG,
+                         "%lld prompt tokens + %d new tokens exceed the "
+                         "model's %lld positions; lower max_new_tokens to "
+                         "%lld",
+                         (long long)L, gp.max_new_tokens,
+                         (long long)s->max_context,
+                         (long long)(s->max_context - L + 1));
+    }
+    int64_t work = pali_gemma_work_floats(m, L);
+    st = reserve_outputs(s, L + gp.max_new_tokens, work, err);
+    if (st == PALI_OK)
+        st = pali_kv_cache_reserve(&s->kv, m, need, err);
+    if (st != PALI_OK) {
+        free(prompt_ids);
+        return st;
+    }
+    memcpy(s->ids, prompt_ids, (size_t)L * sizeof(int32_t));
+    free(prompt_ids);
+    int32_t *gen = s->ids + L;
+    int n_gen = 0;
+
+    pali_sampler_configure(&s->sampler, gp.temperature, gp.top_k, gp.top_p,
+                           gp.seed);
+    pali_detok_reset(s->detok);
+    free(s->text);
+    free(s->text_special);
+    s->text = s->text_special = NULL;
+    memset(&s->out, 0, sizeof(s->out));
+    s->out.timings.preprocess_ms = s->preprocess_ms;
+    s->out.timings.vision_ms = s->vision_ms;
+    s->preprocess_ms = s->vision_ms = 0; // reported once per image
+
+    double t0 = pali_now_ms();
+    st = pali_gemma_prefill(m, &s->compute, &s->kv, s->ids, L, s->features,
+                            s->logits, s->work, cb, err);
+    if (st != PALI_OK)
+        return st;
+    double t_prev = pali_now_ms();
+    s->out.timings.prefill_ms = t_prev - t0;
+    s->out.stop = PALI_STOP_MAX_TOKENS;
+
+    for (int step = 0;; step++) {
+        const int64_t vshape[2] = { 1, in->vocab_rows };
+        pali_hooks_tensor(cb, "gen_logits", step, s->logits, 2, vshape);
+        int32_t id = gp.forced_ids ? gp.forced_ids[step] : choose(s);
+        if (id < 0 || id >= in->vocab_rows)
+            return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                             "token id %d at step %d is outside the "
+                             "vocabulary",
+                             id, step);
+        gen[n_gen++] = id;
+        double now = pali_now_ms();
+        s->token_ms[n_gen - 1] = now - t_prev;
+        t_prev = now;
+        pali_hooks_progress(cb, PALI_PHASE_DECODE, n_gen, gp.max_new_tokens);
+
+        // the text this token releases (at the end: with what was held)
+        const bool eos = !gp.forced_ids && is_eos(m, id);
+        const bool last = eos || n_gen == gp.max_new_tokens;
+        size_t before = 0, after = 0;
+        pali_detok_text(s->detok, &before);
+        st = pali_detok_push(s->detok, id, NULL, NULL, err);
+        if (st == PALI_OK && last)
+            st = pali_detok_finish(s->detok, NULL, NULL, err);
+        if (st != PALI_OK)
+            return st;
+        const char *text = pali_detok_text(s->detok, &after);
+        if (cb && cb->token) {
+            pali_token_event ev = {
+                .id = id,
+                .index = n_gen - 1,
+                .piece = text + before,
+                .text = text,
+            };
+            if (!cb->token(&ev, cb->user_data)) {
+                s->out.stop = PALI_STOP_CALLBACK;
+                break;
+            }
+        }
+        if (eos) {
+            s->out.stop = PALI_STOP_EOS;
+            break;
+        }
+        if (n_gen == gp.max_new_tokens)
+            break;
+        if (pali_hooks_abort(cb))
+            return pali_fail(err, PALI_ERR_ABORTED, "aborted");
+        double td = pali_now_ms();
+        st = pali_gemma_decode(m, &s->compute, &s->kv, id, s->logits, s->work,
+                               cb, err);
+        if (st != PALI_OK)
+            return st;
+        s->out.timings.decode_ms += pali_now_ms() - td;
+        s->out.timings.n_decoded++;
+    }
+
+    size_t len;
+    st = pali_tokenizer_decode(m->tokenizer, gen, (size_t)n_gen, true, &s->text,
+                               &len, err);
+    if (st == PALI_OK)
+        st = pali_tokenizer_decode(m->tokenizer, gen, (size_t)n_gen, false,
+                                   &s->text_special, &len, err);
+    if (st != PALI_OK)
+        return st;
+    s->out.input_ids = s->ids;
+    s->out.n_input = (int)L;
+    s->out.generated_ids = gen;
+    s->out.n_generated = n_gen;
+    s->out.text = s->text;
+    s->out.text_with_special = s->text_special;
+    s->out.token_ms = s->token_ms;
+    if (out)
+        *out = &s->out;
+    return PALI_OK;
+}

@@ -1,0 +1,166 @@
+/* siglip.c — the SigLIP vision tower and PaliGemma's projector, as
+ * transformers' SiglipVisionTransformer (no head) + PaliGemmaMultiModal-
+ * Projector compute them:
+ *
+ *   x = patch_conv(pixels) + bias, flattened row-major over the patch grid
+ *   x = x + position_embedding
+ *   per layer:  x = x + out_proj(attn(LN1(x)))     (q/k/v/out with biases,
+ *                                                   scale head_dim^-0.5)
+ *               x = x + fc2(gelu_tanh(fc1(LN2(x))))
+ *   h = post_layernorm(x)                          → vision_last_hidden_state
+ *   features = linear(h)                           → image_features
+ *
+ * The 14×14 stride-14 patch convolution is a matrix product: each patch
+ * unrolled in (channel, ky, kx) order times the (Dv, 3·P·P) weight. */
+#include <math.h>
+#include <string.h>
+
+#include "attention.h"
+#include "forward.h"
+#include "internal.h"
+#include "ops.h"
+
+bool pali_hooks_abort(const pali_callbacks *cb)
+{
+    return cb && cb->should_abort && cb->should_abort(cb->user_data);
+}
+
+void pali_hooks_progress(const pali_callbacks *cb, pali_phase phase, int done,
+                         int total)
+{
+    if (cb && cb->progress)
+        cb->progress(phase, done, total, cb->user_data);
+}
+
+void pali_hooks_tensor(const pali_callbacks *cb, const char *name, int step,
+                       const float *data, int n_dims, const int64_t *shape)
+{
+    if (cb && cb->tensor)
+        cb->tensor(name, step, data, n_dims, shape, cb->user_data);
+}
+
+typedef struct siglip_dims {
+    int64_t n;    /* patches N */
+    int64_t d;    /* Dv */
+    int64_t ff;   /* Iv */
+    int64_t dt;   /* Dt */
+    int64_t kdim; /* 3·P·P */
+} siglip_dims;
+
+static siglip_dims dims_of(const pali_model *m)
+{
+    const pali_model_info *in = &m->cfg.info;
+    siglip_dims s = {
+        .n = in->n_image_tokens,
+        .d = in->vision_hidden,
+        .ff = in->vision_intermediate,
+        .dt = in->text_hidden,
+        .kdim = 3LL * in->patch_size * in->patch_size,
+    };
+    return s;
+}
+
+int64_t pali_siglip_work_floats(const pali_model *m)
+{
+    siglip_dims s = dims_of(m);
+    // x, h, q, k, v, attn: 6 × (N, Dv); mlp (N, Iv); patches (N, 3P²)
+    return s.n * (6 * s.d + s.ff + s.kdim);
+}
+
+/* Unrolls (3, S, S) pixels into patches (N, 3·P·P), (c, ky, kx) order. */
+static void unroll_patches(const float *pixels, int size, int p, float *patches)
+{
+    const int grid = size / p;
+    for (int gy = 0; gy < grid; gy++)
+        for (int gx = 0; gx < grid; gx++) {
+            float *dst = patches + ((int64_t)gy * grid + gx) * 3 * p * p;
+            for (int ch = 0; ch < 3; ch++)
+                for (int ky = 0; ky < p; ky++) {
+                    const float *src =
+                        pixels + ((int64_t)ch * size + gy * p + ky) * size +
+                        (int64_t)gx * p;
+                    memcpy(dst, src, (size_t)p * sizeof(float));
+                    dst += p;
+                }
+        }
+}
+
+pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
+                                const float *pixels, float *features,
+                                float *work, const pali_callbacks *cb,
+                                pali_error *err)
+{
+    const pali_model_info *in = &m->cfg.info;
+    const siglip_dims s = dims_of(m);
+    const int heads = in->vision_heads;
+    const int hd = (int)(s.d / heads);
+    const float eps = in->vision_norm_eps;
+
+    float *x = work;                   // (N, Dv) residual stream
+    float *h = x + s.n * s.d;          // (N, Dv) normed input
+    float *q = h + s.n * s.d;          // (N, Dv)
+    float *k = q + s.n * s.d;          // (N, Dv)
+    float *v = k + s.n * s.d;          // (N, Dv)
+    float *att = v + s.n * s.d;        // (N, Dv)
+    float *mlp = att + s.n * s.d;      // (N, Iv)
+    float *patches = mlp + s.n * s.ff; // (N, 3·P·P)
+
+    // x = patch_embedding(pixels) + position_embedding
+    unroll_patches(pixels, in->image_size, in->patch_size, patches);
+    pali_matmul(c, patches, s.n, &m->patch_w, m->patch_b, x);
+    pali_tensor_read_f32(&m->pos_emb, 0, s.n * s.d, h);
+    pali_add(c, x, h, s.n * s.d);
+    const int64_t shape_nd[3] = { 1, s.n, s.d };
+    pali_hooks_tensor(cb, "vision_embeddings", -1, x, 3, shape_nd);
+
+    pali_attention_args attn = {
+        .q = q,
+        .q_stride = s.d,
+        .n_queries = s.n,
+        .n_heads = heads,
+        .n_kv_heads = heads,
+        .head_dim = hd,
+        .k = k,
+        .v = v,
+        .kv_row_stride = s.d,
+        .kv_head_stride = hd,
+        .n_keys = s.n,
+        .scale = 1.0f / sqrtf((float)hd),
+        .softcap = 0,
+        .out = att,
+        .out_stride = s.d,
+    };
+
+    for (int l = 0; l < in->vision_layers; l++) {
+        if (pali_hooks_abort(cb))
+            return pali_fail(err, PALI_ERR_ABORTED, "aborted");
+        pali_hooks_progress(cb, PALI_PHASE_VISION, l, in->vision_layers);
+        const pali_siglip_layer *L = &m->vision[l];
+
+        // x = x + out_proj(attn(LN1(x)))
+        pali_layernorm(c, x, s.n, s.d, L->ln1_w, L->ln1_b, eps, h);
+        pali_matmul(c, h, s.n, &L->q_w, L->q_b, q);
+        pali_matmul(c, h, s.n, &L->k_w, L->k_b, k);
+        pali_matmul(c, h, s.n, &L->v_w, L->v_b, v);
+        pali_attention(c, &attn);
+        pali_matmul(c, att, s.n, &L->o_w, L->o_b, h);
+        pali_add(c, x, h, s.n * s.d);
+
+        // x = x + fc2(gelu_tanh(fc1(LN2(x))))
+        pali_layernorm(c, x, s.n, s.d, L->ln2_w, L->ln2_b, eps, h);
+        pali_matmul(c, h, s.n, &L->fc1_w, L->fc1_b, mlp);
+        pali_gelu_tanh(c, mlp, s.n * s.ff);
+        pali_matmul(c, mlp, s.n, &L->fc2_w, L->fc2_b, h);
+        pali_add(c, x, h, s.n * s.d);
+    }
+    pali_hooks_progress(cb, PALI_PHASE_VISION, in->vision_layers,
+                        in->vision_layers);
+
+    // h = post_layernorm(x); features = projector(h)
+    pali_layernorm(c, x, s.n, s.d, m->post_ln_w, m->post_ln_b, eps, h);
+    pali_hooks_tensor(cb, "vision_last_hidden_state", -1, h, 3, shape_nd);
+    pali_matmul(c, h, s.n, &m->proj_w, m->proj_b, features);
+    const int64_t shape_nt[3] = { 1, s.n, s.dt };
+    pali_hooks_tensor(cb, "image_features", -1, features, 3, shape_nt);
+    return PALI_OK;
+}
