@@ -121,11 +121,14 @@ static void assert_pixel(const guint32 *pixels, int x, int y, int r, int g,
                 pr, pg, pb, r, g, b);
 }
 
-/* A pixel that the stroke centred on widget coordinate `edge` covers
- * entirely (the line is 2 px wide). */
-static int covered(double edge)
+/* The pixel just inside a box edge at widget coordinate `edge` (on the
+ * left or top side; `after` is FALSE for the right and bottom sides).  The
+ * test places edges on whole pixels, where a 2 px line covers this pixel
+ * whether it is drawn centred on the edge or just inside it. */
+static int inside(double edge, gboolean after)
 {
-    return (int)ceil(edge - 1.0);
+    g_assert_cmpfloat(edge, ==, round(edge));
+    return after ? (int)edge : (int)edge - 1;
 }
 
 static void check_overlay(Fixture *f, const char *zoom_name)
@@ -149,13 +152,20 @@ static void check_overlay(Fixture *f, const char *zoom_name)
     int vy = CLAMP(cy, (int)MAX(y1, 0) + 3, (int)MIN(y2, VIEW_H) - 3);
     int vx = CLAMP(cx, (int)MAX(x1, 0) + 3, (int)MIN(x2, VIEW_W) - 3);
     if (x1 >= 1)
-        assert_pixel(pixels, covered(x1), vy, r, g, b, "left edge");
+        assert_pixel(pixels, inside(x1, TRUE), vy, r, g, b, "left edge");
     if (x2 < VIEW_W - 1)
-        assert_pixel(pixels, covered(x2), vy, r, g, b, "right edge");
+        assert_pixel(pixels, inside(x2, FALSE), vy, r, g, b, "right edge");
     if (y1 >= 1)
-        assert_pixel(pixels, vx, covered(y1), r, g, b, "top edge");
+        assert_pixel(pixels, vx, inside(y1, TRUE), r, g, b, "top edge");
     if (y2 < VIEW_H - 1)
-        assert_pixel(pixels, vx, covered(y2), r, g, b, "bottom edge");
+        assert_pixel(pixels, vx, inside(y2, FALSE), r, g, b, "bottom edge");
+    /* and just outside the edges: the image */
+    if (x1 >= 2)
+        assert_pixel(pixels, inside(x1, TRUE) - 2, vy, GREY, GREY, GREY,
+                     "left of the box");
+    if (x2 < VIEW_W - 2)
+        assert_pixel(pixels, inside(x2, FALSE) + 2, vy, GREY, GREY, GREY,
+                     "right of the box");
     /* inside the box, and outside it but on the image: the image itself */
     assert_pixel(pixels, vx, vy, GREY, GREY, GREY, "inside the box");
     double ox, oy;
@@ -188,7 +198,7 @@ static void test_overlay_pixels(Fixture *f, gconstpointer data)
     double x1, y1, mx, my;
     lens_image_view_image_to_widget(f->view, box[0], box[1], &x1, &y1);
     lens_image_view_image_to_widget(f->view, box[0], box[1] + 10, &mx, &my);
-    assert_pixel(pixels, covered(x1), (int)my, GREY, GREY, GREY,
+    assert_pixel(pixels, inside(x1, TRUE), (int)my, GREY, GREY, GREY,
                  "left edge, boxes hidden");
 }
 
