@@ -1,14 +1,16 @@
 /* lens-picture.c — LensPicture (see lens-picture.h).
  *
- * Files are decoded with GdkPixbuf (EXIF orientation applied, alpha dropped
- * without compositing as Pillow's convert("RGB") does).  This is a stopgap
- * until app/lens-image-loader lands on main; then lens_picture_load_async
- * calls lens_image_load instead and this decoding goes away. */
+ * Files are decoded by lens_image_load (app/lens-image-loader.c): the
+ * pixels the reference sees (Pillow's), with the EXIF orientation applied
+ * so that boxes and masks land on the picture as the person sees it.
+ * Pasted images come as textures; alpha is dropped as for files. */
 #include "config.h"
 
 #include "lens-picture.h"
 
 #include <glib/gi18n.h>
+
+#include "lens-image-loader.h"
 
 /* Bytes per pixel of the RGB8 buffers handed to the engine. */
 #define RGB_BYTES 3
@@ -57,71 +59,31 @@ static LensPicture *picture_new(GBytes *pixels, int width, int height,
     return picture;
 }
 
-/* RGB8 copy of a pixbuf's pixels, alpha dropped. */
-static GBytes *pixbuf_to_rgb(GdkPixbuf *pixbuf)
-{
-    int width = gdk_pixbuf_get_width(pixbuf);
-    int height = gdk_pixbuf_get_height(pixbuf);
-    int channels = gdk_pixbuf_get_n_channels(pixbuf);
-    int rowstride = gdk_pixbuf_get_rowstride(pixbuf);
-    const guint8 *src = gdk_pixbuf_read_pixels(pixbuf);
-    gsize stride = (gsize)width * RGB_BYTES;
-    guint8 *dst = g_malloc(stride * height); /* (height, width, 3) */
-    for (int y = 0; y < height; y++) {
-        const guint8 *s = src + (gsize)y * rowstride;
-        guint8 *d = dst + (gsize)y * stride;
-        for (int x = 0; x < width; x++, s += channels, d += RGB_BYTES) {
-            d[0] = s[0];
-            d[1] = s[1];
-            d[2] = s[2];
-        }
-    }
-    return g_bytes_new_take(dst, stride * height);
-}
-
 static void load_thread(GTask *task, gpointer source, gpointer data,
                         GCancellable *cancellable)
 {
     GFile *file = data;
-    g_autofree char *name = g_file_get_parse_name(file);
     GError *error = NULL;
-    g_autoptr(GFileInputStream) stream = g_file_read(file, cancellable, &error);
-    if (stream == NULL) {
-        g_task_return_new_error(task, error->domain, error->code,
-                                _("Could not open “%s”: %s"), name,
-                                error->message);
-        g_error_free(error);
+    g_autoptr(LensImage) image = NULL;
+    g_autofree char *path = g_file_get_path(file);
+    if (path != NULL) {
+        image = lens_image_load(path, LENS_IMAGE_LOAD_ORIENT, &error);
+    } else {
+        /* not a local file (e.g. a remote location the desktop mounted) */
+        g_autofree char *name = g_file_get_parse_name(file);
+        g_autoptr(GBytes) bytes =
+            g_file_load_bytes(file, cancellable, NULL, &error);
+        if (bytes != NULL)
+            image = lens_image_load_bytes(bytes, name, LENS_IMAGE_LOAD_ORIENT,
+                                          &error);
+    }
+    if (image == NULL) {
+        g_task_return_error(task, error);
         return;
     }
-    g_autoptr(GdkPixbufLoader) loader = gdk_pixbuf_loader_new();
-    guint8 buffer[64 * 1024];
-    gssize n;
-    while ((n = g_input_stream_read(G_INPUT_STREAM(stream), buffer,
-                                    sizeof(buffer), cancellable, &error)) > 0)
-        if (!gdk_pixbuf_loader_write(loader, buffer, n, &error))
-            break;
-    gboolean closed = gdk_pixbuf_loader_close(loader, error ? NULL : &error);
-    GdkPixbuf *decoded = gdk_pixbuf_loader_get_pixbuf(loader);
-    if (error != NULL || !closed || decoded == NULL) {
-        g_task_return_new_error(task, GDK_PIXBUF_ERROR,
-                                GDK_PIXBUF_ERROR_CORRUPT_IMAGE,
-                                _("Could not read “%s” as an image: %s"), name,
-                                error ? error->message : _("no image data"));
-        g_clear_error(&error);
-        return;
-    }
-    g_autoptr(GdkPixbuf) pixbuf =
-        gdk_pixbuf_apply_embedded_orientation(decoded);
-    int width = gdk_pixbuf_get_width(pixbuf);
-    int height = gdk_pixbuf_get_height(pixbuf);
-    if ((long long)width * height > PALI_IMAGE_MAX_PIXELS) {
-        g_task_return_new_error(
-            task, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
-            _("“%s” is too large (%d × %d pixels)"), name, width, height);
-        return;
-    }
-    LensPicture *picture = picture_new(pixbuf_to_rgb(pixbuf), width, height,
-                                       (gsize)width * RGB_BYTES);
+    LensPicture *picture = picture_new(
+        g_bytes_ref(lens_image_get_bytes(image)), lens_image_get_width(image),
+        lens_image_get_height(image), lens_image_get_stride(image));
     picture->file = g_object_ref(file);
     picture->title = g_file_get_basename(file);
     g_task_return_pointer(task, picture, (GDestroyNotify)lens_picture_unref);

@@ -670,23 +670,32 @@ static void finish_run(LensWindow *self)
     notify_busy(self);
 }
 
+/* "850 ms" or "2.31 s" */
+static char *format_duration(double ms)
+{
+    return ms < 1000.0 ? g_strdup_printf(_("%.0f ms"), ms)
+                       : g_strdup_printf(_("%.2f s"), ms / 1000.0);
+}
+
 static void show_timings(LensWindow *self, LensAnswer *answer)
 {
     const pali_timings *t = lens_answer_get_timings(answer);
     int n = lens_answer_get_n_generated(answer);
-    double total_ms =
-        t->preprocess_ms + t->vision_ms + t->prefill_ms + t->decode_ms;
-    /* tokens per second over the decode steps (the first token comes
-     * from the prefill) */
+    double image_ms = t->preprocess_ms + t->vision_ms;
+    g_autofree char *total =
+        format_duration(image_ms + t->prefill_ms + t->decode_ms);
+    g_autofree char *image_time = format_duration(image_ms);
+    g_autofree char *prompt = format_duration(t->prefill_ms);
+    /* the image's encoding is reported with the first answer about it */
+    g_autofree char *image = image_ms > 0
+                                 ? g_strdup_printf(_("image %s"), image_time)
+                                 : g_strdup(_("image cached"));
+    /* tokens per second over the decode steps (the first token comes from
+     * the prefill) */
     double rate = t->decode_ms > 0 ? t->n_decoded * 1000.0 / t->decode_ms : 0;
-    g_autofree char *image =
-        t->vision_ms > 0 || t->preprocess_ms > 0
-            ? g_strdup_printf(_("image %.2f s"),
-                              (t->preprocess_ms + t->vision_ms) / 1000.0)
-            : g_strdup(_("image cached"));
-    g_autofree char *text = g_strdup_printf(
-        _("%.2f s: %s, prompt %.2f s, %d tokens at %.1f tokens/s"),
-        total_ms / 1000.0, image, t->prefill_ms / 1000.0, n, rate);
+    g_autofree char *text =
+        g_strdup_printf(_("%s: %s, prompt %s, %d tokens at %.1f tokens/s"),
+                        total, image, prompt, n, rate);
     gtk_label_set_text(self->timings_label, text);
 }
 
