@@ -16,10 +16,19 @@
 #include "lens-engine.h"
 
 #include <glib/gi18n.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 /* Updates reach the main thread at most this often (≈ 30 Hz): fluid
  * streaming, negligible main-loop load. */
 #define UPDATE_INTERVAL_US (G_USEC_PER_SEC / 30)
+/* Engine work yields to the interface: the worker thread, and the compute
+ * threads the engine starts from it (they inherit it), run this much nicer
+ * than the main thread, so the window keeps responding on a busy machine. */
+#define WORKER_NICE 5
 /* pali_vae_find writes a path into a buffer of this size. */
 #define PATH_BUFFER_SIZE 4096
 
@@ -335,11 +344,20 @@ static LensAnswer *worker_generate(Job *job, GError **error)
                            job->masks, output, error);
 }
 
+static void lower_thread_priority(void)
+{
+#ifdef __linux__
+    /* per thread on Linux; raising the nice value needs no privilege */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE);
+#endif
+}
+
 static void job_thread(GTask *task, gpointer source, gpointer data,
                        GCancellable *cancellable)
 {
     Job *job = data;
     GError *error = NULL;
+    lower_thread_priority();
     switch (job->kind) {
     case JOB_LOAD_MODEL:
         if (worker_load_model(job, &error))

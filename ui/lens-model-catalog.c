@@ -104,11 +104,13 @@ static gboolean classify_by_name(const char *dir, LensModelEntry *entry)
     g_autoptr(GMatchInfo) m = NULL;
     if (!g_regex_match(re, dir, 0, &m))
         return FALSE;
-    g_autofree char *tag = g_ascii_strdown(g_match_info_fetch(m, 1), -1);
+    g_autofree char *size_tag = g_match_info_fetch(m, 1);
+    g_autofree char *tag = g_ascii_strdown(size_tag, -1);
     for (int s = 0; s < LENS_MODEL_SIZE_CUSTOM; s++)
         if (strcmp(sizes[s].tag, tag) == 0)
             entry->size = s;
-    entry->flavour = g_ascii_strdown(g_match_info_fetch(m, 2), -1);
+    g_autofree char *flavour = g_match_info_fetch(m, 2);
+    entry->flavour = g_ascii_strdown(flavour, -1);
     g_autofree char *res = g_match_info_fetch(m, 3);
     entry->resolution = atoi(res);
     return TRUE;

@@ -56,6 +56,8 @@ struct _LensWindow {
     GCancellable *folder_cancellable;
     GPtrArray *folder; /* GFile: images of the picture's folder, sorted */
     char *error_message;
+    char *shown_text;  /* in the answer view */
+    char *objects_key; /* of the objects in the overlay */
 
     /* state */
     int folder_index; /* of the picture in `folder`, or -1 */
@@ -220,21 +222,60 @@ static void object_color(int index, GdkRGBA *color, gpointer data)
                         o ? o->color.blue : 0.5, 1.0 };
 }
 
+/* What the overlay shows of a result, as text: the overlay and the results
+ * list are rebuilt only when it changes, not for every streamed token. */
+static char *objects_key(const pali_result *result)
+{
+    if (result == NULL)
+        return NULL;
+    GString *key = g_string_new(NULL);
+    for (size_t i = 0; i < result->n_spans; i++) {
+        const pali_object *o = &result->spans[i];
+        if (o->kind == PALI_SPAN_OBJECT)
+            g_string_append_printf(key, "%d,%d,%d,%d,%d,%s;", o->box[0],
+                                   o->box[1], o->box[2], o->box[3],
+                                   o->mask != NULL, o->name ? o->name : "");
+    }
+    return g_string_free(key, FALSE);
+}
+
+/* Streamed text grows at its end: append instead of replacing, so the
+ * text view lays out only the new words. */
+static void show_answer_text(LensWindow *self, const char *text)
+{
+    GtkTextBuffer *buffer = gtk_text_view_get_buffer(self->answer_view);
+    gsize shown = self->shown_text ? strlen(self->shown_text) : 0;
+    if (self->shown_text != NULL && g_str_has_prefix(text, self->shown_text)) {
+        if (text[shown] != '\0') {
+            GtkTextIter end;
+            gtk_text_buffer_get_end_iter(buffer, &end);
+            gtk_text_buffer_insert(buffer, &end, text + shown, -1);
+        }
+    } else {
+        gtk_text_buffer_set_text(buffer, text, -1);
+    }
+    g_free(self->shown_text);
+    self->shown_text = g_strdup(text);
+}
+
 static void set_answer(LensWindow *self, LensAnswer *answer)
 {
     if (answer != NULL)
         lens_answer_ref(answer);
     g_clear_pointer(&self->answer, lens_answer_unref);
     self->answer = answer;
-    GtkTextBuffer *buffer = gtk_text_view_get_buffer(self->answer_view);
-    gtk_text_buffer_set_text(
-        buffer, answer ? lens_answer_get_display_text(answer) : "", -1);
+    show_answer_text(self, answer ? lens_answer_get_display_text(answer) : "");
     /* boxes as soon as their locations arrive, masks once decoded */
     const pali_result *result = answer ? lens_answer_get_result(answer) : NULL;
-    lens_image_view_set_overlay(self->image_view,
-                                result ? lens_overlay_new(result) : NULL);
-    lens_results_list_set_result(self->results_list, result, object_color,
-                                 self);
+    g_autofree char *key = objects_key(result);
+    if (g_strcmp0(key, self->objects_key) != 0) {
+        lens_image_view_set_overlay(self->image_view,
+                                    result ? lens_overlay_new(result) : NULL);
+        lens_results_list_set_result(self->results_list, result, object_color,
+                                     self);
+        g_free(self->objects_key);
+        self->objects_key = g_steal_pointer(&key);
+    }
     update_actions(self);
 }
 
@@ -1078,6 +1119,8 @@ static void lens_window_dispose(GObject *object)
     g_clear_pointer(&self->answer, lens_answer_unref);
     g_clear_pointer(&self->folder, g_ptr_array_unref);
     g_clear_pointer(&self->error_message, g_free);
+    g_clear_pointer(&self->shown_text, g_free);
+    g_clear_pointer(&self->objects_key, g_free);
     g_clear_object(&self->settings);
     g_clear_object(&self->engine);
     G_OBJECT_CLASS(lens_window_parent_class)->dispose(object);
