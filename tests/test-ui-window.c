@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "lens-application.h"
+#include "lens-model-picker.h"
 #include "lens-window.h"
 #include "testutil.h"
 #include "ui-testutil.h"
@@ -216,6 +217,112 @@ static void test_stop(Fixture *f, gconstpointer data)
     g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
 }
 
+static GtkWidget *find_type(GtkWidget *widget, GType type)
+{
+    if (G_TYPE_CHECK_INSTANCE_TYPE(widget, type))
+        return widget;
+    for (GtkWidget *c = gtk_widget_get_first_child(widget); c != NULL;
+         c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *found = find_type(c, type);
+        if (found != NULL)
+            return found;
+    }
+    return NULL;
+}
+
+static GtkWidget *find_picker(void)
+{
+    GListModel *toplevels = gtk_window_get_toplevels();
+    for (guint i = 0; i < g_list_model_get_n_items(toplevels); i++) {
+        g_autoptr(GtkWidget) w = g_list_model_get_item(toplevels, i);
+        if (LENS_IS_MODEL_PICKER(w))
+            return w;
+    }
+    return NULL;
+}
+
+static GtkListBoxRow *find_row(GtkListBox *list, const char *tooltip_part)
+{
+    for (GtkWidget *row = gtk_widget_get_first_child(GTK_WIDGET(list));
+         row != NULL; row = gtk_widget_get_next_sibling(row)) {
+        const char *tip = gtk_widget_get_tooltip_text(row);
+        if (tip != NULL && strstr(tip, tooltip_part) != NULL)
+            return GTK_LIST_BOX_ROW(row);
+    }
+    return NULL;
+}
+
+static gboolean find_label_containing(GtkWidget *widget, const char *text)
+{
+    if (GTK_IS_LABEL(widget) &&
+        strstr(gtk_label_get_text(GTK_LABEL(widget)), text) != NULL)
+        return TRUE;
+    for (GtkWidget *c = gtk_widget_get_first_child(widget); c != NULL;
+         c = gtk_widget_get_next_sibling(c))
+        if (find_label_containing(c, text))
+            return TRUE;
+    return FALSE;
+}
+
+static gboolean picker_scanned(gpointer data)
+{
+    GtkListBox *list = data;
+    return find_row(list, "tiny-model") != NULL;
+}
+
+/* The model picker lists the folders added in the settings, says how to
+ * get a size it does not have, and loads the one chosen. */
+static void test_model_picker(Fixture *f, gconstpointer data)
+{
+    g_autofree char *empty_hub =
+        g_build_filename(test_tmpdir(), "no-hub", NULL);
+    g_setenv("HF_HUB_CACHE", empty_hub, TRUE);
+    const char *model = ui_test_tiny_model();
+    g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+    const char *dirs[] = { model, NULL };
+    g_settings_set_strv(settings, "model-dirs", dirs);
+
+    g_assert_true(gtk_widget_activate_action(GTK_WIDGET(f->window),
+                                             "win.choose-model", NULL));
+    GtkWidget *picker = find_picker();
+    g_assert_nonnull(picker);
+    GtkListBox *list = GTK_LIST_BOX(find_type(picker, GTK_TYPE_LIST_BOX));
+    g_assert_true(ui_test_wait_until(picker_scanned, list, 10000));
+
+    /* a size and resolution that is not installed: how to get it */
+    GtkListBoxRow *missing = NULL;
+    for (GtkWidget *row = gtk_widget_get_first_child(GTK_WIDGET(list));
+         row != NULL && missing == NULL; row = gtk_widget_get_next_sibling(row))
+        if (gtk_list_box_row_get_selectable(GTK_LIST_BOX_ROW(row)) &&
+            gtk_widget_get_tooltip_text(row) == NULL)
+            missing = GTK_LIST_BOX_ROW(row);
+    g_assert_nonnull(missing); /* 3B at 224 px comes first */
+    gtk_list_box_select_row(list, missing);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    GtkRevealer *howto = GTK_REVEALER(find_type(picker, GTK_TYPE_REVEALER));
+    g_assert_true(gtk_revealer_get_reveal_child(howto));
+    g_assert_true(find_label_containing(
+        GTK_WIDGET(howto),
+        "huggingface-cli download google/paligemma2-3b-mix-224"));
+
+    /* the installed one loads */
+    gtk_list_box_select_row(list, find_row(list, "tiny-model"));
+    g_assert_true(gtk_widget_activate_action(picker, "picker.load", NULL));
+    g_assert_true(lens_window_get_busy(f->window));
+    wait_idle(f);
+    g_assert_null(lens_window_get_error(f->window));
+    const pali_model_info *info =
+        lens_engine_get_model_info(lens_window_get_engine(f->window));
+    g_assert_nonnull(info);
+    g_assert_nonnull(strstr(info->dir, "tiny-model"));
+    g_autofree char *last = g_settings_get_string(settings, "last-model");
+    g_assert_nonnull(strstr(last, "tiny-model"));
+    g_settings_reset(settings, "model-dirs");
+    g_settings_reset(settings, "last-model");
+    g_unsetenv("HF_HUB_CACHE");
+}
+
 /* The overlay toggles are the settings, and the image view follows them. */
 static void test_overlay_toggles(Fixture *f, gconstpointer data)
 {
@@ -278,6 +385,7 @@ int main(int argc, char **argv)
     ADD("/ui/window/open-error", test_open_error);
     ADD("/ui/window/zoom", test_zoom);
     ADD("/ui/window/overlay-toggles", test_overlay_toggles);
+    ADD("/ui/window/model-picker", test_model_picker);
     ADD("/ui/window/run", test_run);
     ADD("/ui/window/stop", test_stop);
 #undef ADD

@@ -30,7 +30,7 @@ mkdir -p "$out"
 export GSETTINGS_BACKEND=memory
 export LC_ALL=C.UTF-8 LANGUAGE=en
 export GTK_THEME=Adwaita
-export NO_AT_BRIDGE=1
+export NO_AT_BRIDGE=1 GTK_A11Y=none
 
 shot() { # NAME TASK TEXT
     echo "screenshots: $1 ($2 ${3:-})"

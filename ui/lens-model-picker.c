@@ -181,6 +181,9 @@ static void scan(LensModelPicker *self)
 
 static void on_row_selected(LensModelPicker *self, GtkListBoxRow *row)
 {
+    /* the list unselects its rows while the dialog is disposed */
+    if (self->howto_revealer == NULL)
+        return;
     const char *dir = row ? g_object_get_data(G_OBJECT(row), ROW_DIR) : NULL;
     int size =
         row ? GPOINTER_TO_INT(g_object_get_data(G_OBJECT(row), ROW_SIZE)) - 1
