@@ -1,14 +1,15 @@
-/* lens-window.c — LensWindow (see lens-window.h).
- *
- * The window owns the opened picture, the folder around it, the current run
- * (one GCancellable) and the last answer; the engine (LensEngine) is shared
- * with the application.  Everything here runs on the main thread: the engine
- * hands progress and streamed answers over through its signals.
- * class_init reads as the table of contents: template, children, callbacks,
- * actions, shortcuts. */
+/* lens-window.c — LensWindow (see lens-window.h): its state, messages,
+ * models, runs and GObject parts; opening images is in lens-window-open.c,
+ * the annotated image in lens-window-export.c (lens-window-private.h holds
+ * the struct).  The window owns the opened picture, the folder around it,
+ * the current run (one GCancellable), the last answer, and its engine
+ * bridge (LensEngine: one model and session per window).  Everything here
+ * runs on the main thread: the engine hands progress and streamed answers
+ * over through its signals.  class_init reads as the table of contents:
+ * template, children, callbacks, actions, shortcuts. */
 #include "config.h"
 
-#include "lens-window.h"
+#include "lens-window-private.h"
 
 #include <glib/gi18n.h>
 #include <string.h>
@@ -18,53 +19,6 @@
 #include "lens-picture.h"
 #include "lens-results-list.h"
 #include "lens-task-panel.h"
-
-struct _LensWindow {
-    GtkApplicationWindow parent_instance;
-
-    /* template widgets */
-    GtkLabel *title_label;
-    GtkLabel *subtitle_label;
-    GtkLabel *model_label;
-    GtkSpinner *model_spinner;
-    GtkInfoBar *info_bar;
-    GtkLabel *info_title;
-    GtkLabel *info_detail;
-    GtkStack *main_stack;
-    GtkWidget *model_help;
-    GtkLabel *model_help_label;
-    LensImageView *image_view;
-    GtkLabel *zoom_label;
-    LensTaskPanel *task_panel;
-    GtkWidget *progress_box;
-    GtkLabel *progress_label;
-    GtkProgressBar *progress_bar;
-    GtkTextView *answer_view;
-    GtkLabel *timings_label;
-    LensResultsList *results_list;
-    GtkScale *opacity_scale;
-    GMenu *recent_section;
-
-    /* owned */
-    GSettings *settings;
-    LensEngine *engine;
-    LensPicture *picture;
-    LensAnswer *answer;
-    GCancellable *run_cancellable;   /* the running task */
-    GCancellable *open_cancellable;  /* the image being decoded */
-    GCancellable *model_cancellable; /* the model being loaded */
-    GCancellable *folder_cancellable;
-    GPtrArray *folder; /* GFile: images of the picture's folder, sorted */
-    char *error_message;
-    char *shown_text;  /* in the answer view */
-    char *objects_key; /* of the objects in the overlay */
-
-    /* state */
-    int folder_index; /* of the picture in `folder`, or -1 */
-    gboolean running;
-    gboolean opening;
-    gboolean loading_model;
-};
 
 G_DEFINE_FINAL_TYPE(LensWindow, lens_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -76,15 +30,10 @@ enum {
 };
 static GParamSpec *properties[N_PROPS];
 
-/* Most entries in the Open Recent menu. */
-#define RECENT_MAX_ITEMS 10
-
-static void update_actions(LensWindow *self);
-
 /* ---- messages --------------------------------------------------------- */
 
-static void show_message(LensWindow *self, GtkMessageType type,
-                         const char *title, const char *detail)
+void _lens_window_show_message(LensWindow *self, GtkMessageType type,
+                               const char *title, const char *detail)
 {
     g_free(self->error_message);
     self->error_message = g_strdup(title);
@@ -96,7 +45,7 @@ static void show_message(LensWindow *self, GtkMessageType type,
     gtk_info_bar_set_revealed(self->info_bar, TRUE);
 }
 
-static void hide_message(LensWindow *self)
+void _lens_window_hide_message(LensWindow *self)
 {
     g_clear_pointer(&self->error_message, g_free);
     gtk_info_bar_set_revealed(self->info_bar, FALSE);
@@ -104,7 +53,7 @@ static void hide_message(LensWindow *self)
 
 static void on_info_bar_response(LensWindow *self, int response)
 {
-    hide_message(self);
+    _lens_window_hide_message(self);
 }
 
 /* What to do about an engine error, in words. */
@@ -141,14 +90,14 @@ static void show_error(LensWindow *self, const char *title, const GError *error)
     g_autofree char *detail =
         hint ? g_strdup_printf("%s\n%s", error->message, hint)
              : g_strdup(error->message);
-    show_message(self, GTK_MESSAGE_ERROR, title, detail);
+    _lens_window_show_message(self, GTK_MESSAGE_ERROR, title, detail);
 }
 
 /* ---- state ------------------------------------------------------------ */
 
-static void notify_busy(LensWindow *self)
+void _lens_window_notify_busy(LensWindow *self)
 {
-    update_actions(self);
+    _lens_window_update_actions(self);
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_BUSY]);
 }
 
@@ -181,7 +130,7 @@ static void update_zoom_label(LensWindow *self)
     gtk_label_set_text(self->zoom_label, text);
 }
 
-static void update_actions(LensWindow *self)
+void _lens_window_update_actions(LensWindow *self)
 {
     GtkWidget *w = GTK_WIDGET(self);
     gboolean has_model = lens_engine_get_model_info(self->engine) != NULL;
@@ -258,7 +207,7 @@ static void show_answer_text(LensWindow *self, const char *text)
     self->shown_text = g_strdup(text);
 }
 
-static void set_answer(LensWindow *self, LensAnswer *answer)
+void _lens_window_set_answer(LensWindow *self, LensAnswer *answer)
 {
     if (answer != NULL)
         lens_answer_ref(answer);
@@ -276,7 +225,7 @@ static void set_answer(LensWindow *self, LensAnswer *answer)
         g_free(self->objects_key);
         self->objects_key = g_steal_pointer(&key);
     }
-    update_actions(self);
+    _lens_window_update_actions(self);
 }
 
 static void set_progress(LensWindow *self, const char *label, double fraction)
@@ -291,333 +240,6 @@ static void set_progress(LensWindow *self, const char *label, double fraction)
         gtk_progress_bar_set_fraction(self->progress_bar, fraction);
 }
 
-/* ---- opening images --------------------------------------------------- */
-
-static void set_picture(LensWindow *self, LensPicture *picture);
-
-static int compare_files(gconstpointer a, gconstpointer b)
-{
-    GFile *fa = *(GFile *const *)a, *fb = *(GFile *const *)b;
-    g_autofree char *na = g_file_get_basename(fa);
-    g_autofree char *nb = g_file_get_basename(fb);
-    g_autofree char *ka = g_utf8_collate_key_for_filename(na, -1);
-    g_autofree char *kb = g_utf8_collate_key_for_filename(nb, -1);
-    return strcmp(ka, kb);
-}
-
-/* Lists the images of a folder, sorted as a file manager sorts them. */
-static void list_folder_thread(GTask *task, gpointer source, gpointer data,
-                               GCancellable *cancellable)
-{
-    GFile *dir = data;
-    GError *error = NULL;
-    g_autoptr(GFileEnumerator) e = g_file_enumerate_children(
-        dir,
-        G_FILE_ATTRIBUTE_STANDARD_NAME
-        "," G_FILE_ATTRIBUTE_STANDARD_FAST_CONTENT_TYPE
-        "," G_FILE_ATTRIBUTE_STANDARD_IS_HIDDEN,
-        G_FILE_QUERY_INFO_NONE, cancellable, &error);
-    if (e == NULL) {
-        g_task_return_error(task, error);
-        return;
-    }
-    GPtrArray *files = g_ptr_array_new_with_free_func(g_object_unref);
-    GFileInfo *info;
-    while ((info = g_file_enumerator_next_file(e, cancellable, NULL))) {
-        const char *type = g_file_info_get_attribute_string(
-            info, G_FILE_ATTRIBUTE_STANDARD_FAST_CONTENT_TYPE);
-        g_autofree char *mime =
-            type ? g_content_type_get_mime_type(type) : NULL;
-        if (mime != NULL && g_str_has_prefix(mime, "image/") &&
-            !g_file_info_get_is_hidden(info))
-            g_ptr_array_add(files,
-                            g_file_get_child(dir, g_file_info_get_name(info)));
-        g_object_unref(info);
-    }
-    g_ptr_array_sort(files, compare_files);
-    g_task_return_pointer(task, files, (GDestroyNotify)g_ptr_array_unref);
-}
-
-static void update_folder_index(LensWindow *self)
-{
-    self->folder_index = -1;
-    GFile *file = self->picture ? lens_picture_get_file(self->picture) : NULL;
-    if (self->folder != NULL && file != NULL)
-        for (guint i = 0; i < self->folder->len; i++)
-            if (g_file_equal(g_ptr_array_index(self->folder, i), file))
-                self->folder_index = (int)i;
-    update_actions(self);
-}
-
-static void on_folder_listed(GObject *source, GAsyncResult *result,
-                             gpointer data)
-{
-    g_autoptr(GError) error = NULL;
-    GPtrArray *files = g_task_propagate_pointer(G_TASK(result), &error);
-    if (files == NULL)
-        return; /* cancelled or unreadable: no previous/next */
-    LensWindow *self = LENS_WINDOW(data);
-    g_clear_pointer(&self->folder, g_ptr_array_unref);
-    self->folder = files;
-    update_folder_index(self);
-}
-
-static void list_folder(LensWindow *self, GFile *file)
-{
-    g_autoptr(GFile) dir = g_file_get_parent(file);
-    if (dir == NULL)
-        return;
-    g_cancellable_cancel(self->folder_cancellable);
-    g_clear_object(&self->folder_cancellable);
-    self->folder_cancellable = g_cancellable_new();
-    g_autoptr(GTask) task =
-        g_task_new(self, self->folder_cancellable, on_folder_listed, self);
-    g_task_set_task_data(task, g_steal_pointer(&dir), g_object_unref);
-    g_task_run_in_thread(task, list_folder_thread);
-}
-
-static void set_picture(LensWindow *self, LensPicture *picture)
-{
-    g_cancellable_cancel(self->run_cancellable);
-    if (picture != NULL)
-        lens_picture_ref(picture);
-    g_clear_pointer(&self->picture, lens_picture_unref);
-    self->picture = picture;
-    set_answer(self, NULL);
-    gtk_label_set_text(self->timings_label, "");
-    lens_image_view_set_texture(
-        self->image_view, picture ? lens_picture_get_texture(picture) : NULL);
-    const char *title = picture ? lens_picture_get_title(picture) : NULL;
-    gtk_label_set_text(self->title_label, title ? title : "PaliLens");
-    gtk_window_set_title(GTK_WINDOW(self), title ? title : "PaliLens");
-    if (picture != NULL) {
-        g_autofree char *size = g_strdup_printf(
-            _("%d × %d pixels"), lens_picture_get_width(picture),
-            lens_picture_get_height(picture));
-        gtk_label_set_text(self->subtitle_label, size);
-    }
-    gtk_widget_set_visible(GTK_WIDGET(self->subtitle_label), picture != NULL);
-    gtk_stack_set_visible_child_name(self->main_stack,
-                                     picture ? "image" : "welcome");
-
-    GFile *file = picture ? lens_picture_get_file(picture) : NULL;
-    gboolean same_folder = FALSE;
-    if (file != NULL && self->folder != NULL && self->folder->len > 0) {
-        g_autoptr(GFile) a = g_file_get_parent(file);
-        g_autoptr(GFile) b =
-            g_file_get_parent(g_ptr_array_index(self->folder, 0));
-        same_folder = a != NULL && b != NULL && g_file_equal(a, b);
-    }
-    if (file == NULL)
-        g_clear_pointer(&self->folder, g_ptr_array_unref);
-    else if (!same_folder)
-        list_folder(self, file);
-    if (file != NULL) {
-        g_autofree char *uri = g_file_get_uri(file);
-        gtk_recent_manager_add_item(gtk_recent_manager_get_default(), uri);
-    }
-    update_folder_index(self);
-    if (picture != NULL)
-        lens_task_panel_focus_input(self->task_panel);
-}
-
-static void on_picture_loaded(GObject *source, GAsyncResult *result,
-                              gpointer data)
-{
-    g_autoptr(LensWindow) self = data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(LensPicture) picture = lens_picture_load_finish(result, &error);
-    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-    if (picture == NULL) {
-        show_message(self, GTK_MESSAGE_ERROR,
-                     _("The image could not be opened"), error->message);
-    } else {
-        hide_message(self);
-        set_picture(self, picture);
-    }
-    self->opening = FALSE;
-    notify_busy(self);
-}
-
-void lens_window_open_file(LensWindow *self, GFile *file)
-{
-    g_return_if_fail(LENS_IS_WINDOW(self));
-    g_return_if_fail(G_IS_FILE(file));
-    g_cancellable_cancel(self->open_cancellable);
-    g_clear_object(&self->open_cancellable);
-    self->open_cancellable = g_cancellable_new();
-    self->opening = TRUE;
-    notify_busy(self);
-    lens_picture_load_async(file, self->open_cancellable, on_picture_loaded,
-                            g_object_ref(self));
-}
-
-static void on_open_response(GtkNativeDialog *dialog, int response,
-                             LensWindow *self)
-{
-    if (response == GTK_RESPONSE_ACCEPT) {
-        g_autoptr(GFile) file =
-            gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
-        if (file != NULL)
-            lens_window_open_file(self, file);
-    }
-    g_object_unref(dialog);
-}
-
-static void open_action(GtkWidget *widget, const char *name, GVariant *param)
-{
-    LensWindow *self = LENS_WINDOW(widget);
-    GtkFileChooserNative *dialog = gtk_file_chooser_native_new(
-        _("Open Image"), GTK_WINDOW(self), GTK_FILE_CHOOSER_ACTION_OPEN,
-        _("_Open"), _("_Cancel"));
-    g_autoptr(GtkFileFilter) images = gtk_file_filter_new();
-    gtk_file_filter_set_name(images, _("Images"));
-    gtk_file_filter_add_pixbuf_formats(images);
-    gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(dialog), images);
-    g_autoptr(GtkFileFilter) all = gtk_file_filter_new();
-    gtk_file_filter_set_name(all, _("All Files"));
-    gtk_file_filter_add_pattern(all, "*");
-    gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(dialog), all);
-    GFile *current =
-        self->picture ? lens_picture_get_file(self->picture) : NULL;
-    if (current != NULL) {
-        g_autoptr(GFile) dir = g_file_get_parent(current);
-        if (dir != NULL)
-            gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(dialog), dir,
-                                                NULL);
-    }
-    g_signal_connect(dialog, "response", G_CALLBACK(on_open_response), self);
-    gtk_native_dialog_show(GTK_NATIVE_DIALOG(dialog));
-}
-
-static void open_recent_action(GtkWidget *widget, const char *name,
-                               GVariant *param)
-{
-    g_autoptr(GFile) file =
-        g_file_new_for_uri(g_variant_get_string(param, NULL));
-    lens_window_open_file(LENS_WINDOW(widget), file);
-}
-
-static void step_folder(LensWindow *self, int delta)
-{
-    if (self->folder == NULL || self->folder_index < 0)
-        return;
-    int next = self->folder_index + delta;
-    if (next < 0 || next >= (int)self->folder->len)
-        return;
-    lens_window_open_file(self, g_ptr_array_index(self->folder, next));
-}
-
-static void previous_action(GtkWidget *widget, const char *name,
-                            GVariant *param)
-{
-    step_folder(LENS_WINDOW(widget), -1);
-}
-
-static void next_action(GtkWidget *widget, const char *name, GVariant *param)
-{
-    step_folder(LENS_WINDOW(widget), 1);
-}
-
-static void on_paste_texture(GObject *source, GAsyncResult *result,
-                             gpointer data)
-{
-    g_autoptr(LensWindow) self = data;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GdkTexture) texture = gdk_clipboard_read_texture_finish(
-        GDK_CLIPBOARD(source), result, &error);
-    if (texture == NULL) {
-        show_message(self, GTK_MESSAGE_WARNING,
-                     _("The clipboard holds no image"),
-                     error ? error->message : NULL);
-        return;
-    }
-    g_autoptr(LensPicture) picture = lens_picture_new_from_texture(texture);
-    hide_message(self);
-    set_picture(self, picture);
-}
-
-static void on_paste_files(GObject *source, GAsyncResult *result, gpointer data)
-{
-    g_autoptr(LensWindow) self = data;
-    const GValue *value =
-        gdk_clipboard_read_value_finish(GDK_CLIPBOARD(source), result, NULL);
-    GSList *files = value ? g_value_get_boxed(value) : NULL;
-    if (files != NULL)
-        lens_window_open_file(self, files->data);
-}
-
-static void paste_action(GtkWidget *widget, const char *name, GVariant *param)
-{
-    LensWindow *self = LENS_WINDOW(widget);
-    GdkClipboard *clipboard = gtk_widget_get_clipboard(widget);
-    GdkContentFormats *formats = gdk_clipboard_get_formats(clipboard);
-    if (gdk_content_formats_contain_gtype(formats, GDK_TYPE_FILE_LIST))
-        gdk_clipboard_read_value_async(clipboard, GDK_TYPE_FILE_LIST,
-                                       G_PRIORITY_DEFAULT, NULL, on_paste_files,
-                                       g_object_ref(self));
-    else
-        gdk_clipboard_read_texture_async(clipboard, NULL, on_paste_texture,
-                                         g_object_ref(self));
-}
-
-static gboolean on_drop(GtkDropTarget *target, const GValue *value, double x,
-                        double y, LensWindow *self)
-{
-    if (G_VALUE_HOLDS(value, GDK_TYPE_FILE_LIST)) {
-        GSList *files = g_value_get_boxed(value);
-        if (files == NULL)
-            return FALSE;
-        lens_window_open_file(self, files->data);
-        return TRUE;
-    }
-    if (G_VALUE_HOLDS(value, G_TYPE_FILE)) {
-        lens_window_open_file(self, g_value_get_object(value));
-        return TRUE;
-    }
-    return FALSE;
-}
-
-/* ---- recent files ----------------------------------------------------- */
-
-static int compare_recent(gconstpointer a, gconstpointer b)
-{
-    GDateTime *ta = gtk_recent_info_get_modified((GtkRecentInfo *)a);
-    GDateTime *tb = gtk_recent_info_get_modified((GtkRecentInfo *)b);
-    return g_date_time_compare(tb, ta);
-}
-
-static void update_recent_menu(LensWindow *self)
-{
-    GtkRecentManager *manager = gtk_recent_manager_get_default();
-    GList *items = gtk_recent_manager_get_items(manager);
-    items = g_list_sort(items, compare_recent);
-    g_menu_remove_all(self->recent_section);
-    int n = 0;
-    for (GList *l = items; l != NULL && n < RECENT_MAX_ITEMS; l = l->next) {
-        GtkRecentInfo *info = l->data;
-        const char *mime = gtk_recent_info_get_mime_type(info);
-        if (!gtk_recent_info_has_application(info, g_get_application_name()) ||
-            mime == NULL || !g_str_has_prefix(mime, "image/") ||
-            !gtk_recent_info_exists(info))
-            continue;
-        g_autoptr(GMenuItem) item =
-            g_menu_item_new(gtk_recent_info_get_display_name(info), NULL);
-        g_menu_item_set_action_and_target_value(
-            item, "win.open-recent",
-            g_variant_new_string(gtk_recent_info_get_uri(info)));
-        g_menu_append_item(self->recent_section, item);
-        n++;
-    }
-    if (n == 0) {
-        g_autoptr(GMenuItem) none =
-            g_menu_item_new(_("No Recent Images"), "win.no-recent");
-        g_menu_append_item(self->recent_section, none);
-    }
-    g_list_free_full(items, (GDestroyNotify)gtk_recent_info_unref);
-}
-
 /* ---- models ----------------------------------------------------------- */
 
 static void on_model_loaded(GObject *source, GAsyncResult *result,
@@ -630,13 +252,13 @@ static void on_model_loaded(GObject *source, GAsyncResult *result,
     g_clear_object(&self->model_cancellable);
     set_progress(self, NULL, 0);
     update_model_label(self);
-    notify_busy(self);
+    _lens_window_notify_busy(self);
     if (!ok) {
         if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             show_error(self, _("The model could not be loaded"), error);
         return;
     }
-    hide_message(self);
+    _lens_window_hide_message(self);
     g_settings_set_string(self->settings, "last-model",
                           lens_engine_get_model_dir(self->engine));
 }
@@ -649,7 +271,7 @@ void lens_window_load_model(LensWindow *self, const char *dir)
     self->loading_model = TRUE;
     self->model_cancellable = g_cancellable_new();
     update_model_label(self);
-    notify_busy(self);
+    _lens_window_notify_busy(self);
     set_progress(self, _("Loading the model…"), 0);
     lens_engine_load_model_async(self->engine, dir, self->model_cancellable,
                                  on_model_loaded, g_object_ref(self));
@@ -700,7 +322,7 @@ static void on_engine_partial(LensEngine *engine, LensAnswer *answer,
                               LensWindow *self)
 {
     if (self->running)
-        set_answer(self, answer);
+        _lens_window_set_answer(self, answer);
 }
 
 static void finish_run(LensWindow *self)
@@ -708,7 +330,7 @@ static void finish_run(LensWindow *self)
     self->running = FALSE;
     g_clear_object(&self->run_cancellable);
     set_progress(self, NULL, 0);
-    notify_busy(self);
+    _lens_window_notify_busy(self);
 }
 
 /* "850 ms" or "2.31 s" */
@@ -754,7 +376,7 @@ static void on_generated(GObject *source, GAsyncResult *result, gpointer data)
             show_error(self, _("The task failed"), error);
         return;
     }
-    set_answer(self, answer);
+    _lens_window_set_answer(self, answer);
     show_timings(self, answer);
 }
 
@@ -798,7 +420,7 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
         lens_task_panel_focus_input(self->task_panel);
         return;
     }
-    hide_message(self);
+    _lens_window_hide_message(self);
     pali_task task = lens_task_panel_get_task(self->task_panel);
     if (task == PALI_TASK_SEGMENT &&
         !lens_engine_has_mask_decoder(self->engine)) {
@@ -808,8 +430,8 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
               "(gs://big_vision/paligemma/vae-oid.npz) and put it beside the "
               "model or in ~/.local/share/palilens/, then load the model "
               "again. Boxes and labels are shown meanwhile."));
-        show_message(self, GTK_MESSAGE_WARNING,
-                     _("Masks need the mask decoder"), detail);
+        _lens_window_show_message(self, GTK_MESSAGE_WARNING,
+                                  _("Masks need the mask decoder"), detail);
     }
     lens_engine_set_threads(self->engine,
                             g_settings_get_int(self->settings, "threads"));
@@ -817,9 +439,9 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
                               g_settings_get_enum(self->settings, "precision"));
     self->running = TRUE;
     self->run_cancellable = g_cancellable_new();
-    set_answer(self, NULL);
+    _lens_window_set_answer(self, NULL);
     gtk_label_set_text(self->timings_label, "");
-    notify_busy(self);
+    _lens_window_notify_busy(self);
 
     GBytes *pixels = lens_picture_get_pixels(self->picture);
     if (lens_engine_has_image(self->engine, pixels)) {
@@ -851,155 +473,6 @@ static void copy_answer_action(GtkWidget *widget, const char *name,
         return;
     gdk_clipboard_set_text(gtk_widget_get_clipboard(widget),
                            lens_answer_get_display_text(self->answer));
-}
-
-/* ---- export ----------------------------------------------------------- */
-
-/* What an export thread needs, all its own: the answer is immutable and
- * reference counted, the pixels too. */
-typedef struct {
-    LensAnswer *answer; /* or NULL: the plain image */
-    GdkPixbuf *image;
-    LensOverlayStyle style;
-    char *path; /* NULL: render for the clipboard */
-} ExportJob;
-
-static void export_job_free(ExportJob *job)
-{
-    g_clear_pointer(&job->answer, lens_answer_unref);
-    g_clear_object(&job->image);
-    g_free(job->path);
-    g_free(job);
-}
-
-static ExportJob *export_job_new(LensWindow *self, const char *path)
-{
-    ExportJob *job = g_new0(ExportJob, 1);
-    job->answer = self->answer ? lens_answer_ref(self->answer) : NULL;
-    GBytes *pixels = lens_picture_get_pixels(self->picture);
-    job->image =
-        gdk_pixbuf_new_from_bytes(pixels, GDK_COLORSPACE_RGB, FALSE, 8,
-                                  lens_picture_get_width(self->picture),
-                                  lens_picture_get_height(self->picture),
-                                  (int)lens_picture_get_stride(self->picture));
-    /* the on-screen style; its sizes apply to image pixels here */
-    job->style = lens_image_view_get_style(self->image_view);
-    job->style.highlighted = -1;
-    job->path = g_strdup(path);
-    return job;
-}
-
-static LensOverlay *export_overlay(ExportJob *job)
-{
-    pali_result empty = {
-        .width = gdk_pixbuf_get_width(job->image),
-        .height = gdk_pixbuf_get_height(job->image),
-    };
-    return lens_overlay_new(job->answer ? lens_answer_get_result(job->answer)
-                                        : &empty);
-}
-
-static void export_thread(GTask *task, gpointer source, gpointer data,
-                          GCancellable *cancellable)
-{
-    ExportJob *job = data;
-    g_autoptr(LensOverlay) overlay = export_overlay(job);
-    GError *error = NULL;
-    if (job->path != NULL) {
-        if (lens_overlay_save_png(overlay, job->image, &job->style, job->path,
-                                  &error))
-            g_task_return_pointer(task, NULL, NULL);
-        else
-            g_task_return_error(task, error);
-        return;
-    }
-    cairo_surface_t *surface =
-        lens_overlay_render(overlay, job->image, &job->style);
-    cairo_surface_flush(surface);
-    /* cairo's ARGB32 is GDK_MEMORY_DEFAULT: no conversion */
-    int w = cairo_image_surface_get_width(surface);
-    int h = cairo_image_surface_get_height(surface);
-    int stride = cairo_image_surface_get_stride(surface);
-    GBytes *bytes = g_bytes_new_with_free_func(
-        cairo_image_surface_get_data(surface), (gsize)stride * h,
-        (GDestroyNotify)cairo_surface_destroy, surface);
-    GdkTexture *texture =
-        gdk_memory_texture_new(w, h, GDK_MEMORY_DEFAULT, bytes, stride);
-    g_bytes_unref(bytes);
-    g_task_return_pointer(task, texture, g_object_unref);
-}
-
-static void on_exported(GObject *source, GAsyncResult *result, gpointer data)
-{
-    LensWindow *self = LENS_WINDOW(source);
-    ExportJob *job = g_task_get_task_data(G_TASK(result));
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GdkTexture) texture =
-        g_task_propagate_pointer(G_TASK(result), &error);
-    if (error != NULL) {
-        show_message(self, GTK_MESSAGE_ERROR,
-                     _("The annotated image could not be saved"),
-                     error->message);
-        return;
-    }
-    if (job->path == NULL)
-        gdk_clipboard_set_texture(gtk_widget_get_clipboard(GTK_WIDGET(self)),
-                                  texture);
-}
-
-static void start_export(LensWindow *self, const char *path)
-{
-    g_autoptr(GTask) task = g_task_new(self, NULL, on_exported, NULL);
-    g_task_set_task_data(task, export_job_new(self, path),
-                         (GDestroyNotify)export_job_free);
-    g_task_run_in_thread(task, export_thread);
-}
-
-static void on_export_response(GtkNativeDialog *dialog, int response,
-                               LensWindow *self)
-{
-    if (response == GTK_RESPONSE_ACCEPT && self->picture != NULL) {
-        g_autoptr(GFile) file =
-            gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog));
-        g_autofree char *path = file ? g_file_get_path(file) : NULL;
-        if (path != NULL)
-            start_export(self, path);
-    }
-    g_object_unref(dialog);
-}
-
-static void export_action(GtkWidget *widget, const char *name, GVariant *param)
-{
-    LensWindow *self = LENS_WINDOW(widget);
-    if (self->picture == NULL)
-        return;
-    GtkFileChooserNative *dialog = gtk_file_chooser_native_new(
-        _("Save Annotated Image"), GTK_WINDOW(self),
-        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
-    g_autofree char *stem = g_strdup(lens_picture_get_title(self->picture));
-    char *dot = strrchr(stem, '.');
-    if (dot != NULL && dot != stem)
-        *dot = '\0';
-    /* Translators: name of an exported image; %s is the original's */
-    g_autofree char *name_png = g_strdup_printf(_("%s-annotated.png"), stem);
-    gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(dialog), name_png);
-    GFile *current = lens_picture_get_file(self->picture);
-    if (current != NULL) {
-        g_autoptr(GFile) dir = g_file_get_parent(current);
-        if (dir != NULL)
-            gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(dialog), dir,
-                                                NULL);
-    }
-    g_signal_connect(dialog, "response", G_CALLBACK(on_export_response), self);
-    gtk_native_dialog_show(GTK_NATIVE_DIALOG(dialog));
-}
-
-static void copy_image_action(GtkWidget *widget, const char *name,
-                              GVariant *param)
-{
-    LensWindow *self = LENS_WINDOW(widget);
-    if (self->picture != NULL)
-        start_export(self, NULL);
 }
 
 /* ---- zoom (forwarded to the image view) ------------------------------- */
@@ -1070,10 +543,10 @@ static void lens_window_constructed(GObject *object)
     g_signal_connect_object(self->engine, "partial",
                             G_CALLBACK(on_engine_partial), self, 0);
     g_signal_connect_object(self->engine, "notify::busy",
-                            G_CALLBACK(update_actions), self,
+                            G_CALLBACK(_lens_window_update_actions), self,
                             G_CONNECT_SWAPPED);
     update_model_label(self);
-    update_actions(self);
+    _lens_window_update_actions(self);
 }
 
 static void lens_window_get_property(GObject *object, guint prop_id,
@@ -1180,17 +653,9 @@ static void lens_window_class_init(LensWindowClass *klass)
     /* callbacks */
     gtk_widget_class_bind_template_callback(widget_class, on_info_bar_response);
 
-    /* actions */
-    gtk_widget_class_install_action(widget_class, "win.open", NULL,
-                                    open_action);
-    gtk_widget_class_install_action(widget_class, "win.open-recent", "s",
-                                    open_recent_action);
-    gtk_widget_class_install_action(widget_class, "win.previous", NULL,
-                                    previous_action);
-    gtk_widget_class_install_action(widget_class, "win.next", NULL,
-                                    next_action);
-    gtk_widget_class_install_action(widget_class, "win.paste", NULL,
-                                    paste_action);
+    /* actions (and the shortcuts of opening images) */
+    _lens_window_class_init_open(widget_class);
+    _lens_window_class_init_export(widget_class);
     gtk_widget_class_install_action(widget_class, "win.choose-model", NULL,
                                     choose_model_action);
     gtk_widget_class_install_action(widget_class, "win.run", NULL, run_action);
@@ -1198,10 +663,6 @@ static void lens_window_class_init(LensWindowClass *klass)
                                     stop_action);
     gtk_widget_class_install_action(widget_class, "win.copy-answer", NULL,
                                     copy_answer_action);
-    gtk_widget_class_install_action(widget_class, "win.export", NULL,
-                                    export_action);
-    gtk_widget_class_install_action(widget_class, "win.copy-image", NULL,
-                                    copy_image_action);
     gtk_widget_class_install_action(widget_class, "win.zoom-in", NULL,
                                     zoom_action);
     gtk_widget_class_install_action(widget_class, "win.zoom-out", NULL,
@@ -1212,24 +673,12 @@ static void lens_window_class_init(LensWindowClass *klass)
                                     zoom_action);
 
     /* shortcuts */
-    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_o,
-                                        GDK_CONTROL_MASK, "win.open", NULL);
-    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_v,
-                                        GDK_CONTROL_MASK, "win.paste", NULL);
     gtk_widget_class_add_binding_action(
         widget_class, GDK_KEY_m, GDK_CONTROL_MASK, "win.choose-model", NULL);
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Return,
                                         GDK_CONTROL_MASK, "win.run", NULL);
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Escape, 0,
                                         "win.stop", NULL);
-    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Left,
-                                        GDK_ALT_MASK, "win.previous", NULL);
-    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Right,
-                                        GDK_ALT_MASK, "win.next", NULL);
-    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Page_Up, 0,
-                                        "win.previous", NULL);
-    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_Page_Down, 0,
-                                        "win.next", NULL);
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_plus,
                                         GDK_CONTROL_MASK, "win.zoom-in", NULL);
     gtk_widget_class_add_binding_action(widget_class, GDK_KEY_equal,
@@ -1297,18 +746,10 @@ static void lens_window_init(LensWindow *self)
           "(gs://big_vision/paligemma/vae-oid.npz): put it beside the model "
           "or in ~/.local/share/palilens/."));
 
-    GtkDropTarget *drop = gtk_drop_target_new(G_TYPE_INVALID, GDK_ACTION_COPY);
-    gtk_drop_target_set_gtypes(drop,
-                               (GType[]){ GDK_TYPE_FILE_LIST, G_TYPE_FILE }, 2);
-    g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);
-    gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
+    _lens_window_init_open(self);
 
     g_signal_connect_object(self->image_view, "notify::zoom",
                             G_CALLBACK(update_zoom_label), self,
                             G_CONNECT_SWAPPED);
-    g_signal_connect_object(gtk_recent_manager_get_default(), "changed",
-                            G_CALLBACK(update_recent_menu), self,
-                            G_CONNECT_SWAPPED);
-    update_recent_menu(self);
     update_zoom_label(self);
 }
