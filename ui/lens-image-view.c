@@ -639,6 +639,7 @@ static void lens_image_view_class_init(LensImageViewClass *klass)
     }
 
     gtk_widget_class_set_css_name(widget_class, "lens-image-view");
+    gtk_widget_class_set_accessible_role(widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
 static void lens_image_view_init(LensImageView *self)

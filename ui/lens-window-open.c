@@ -107,6 +107,9 @@ static void set_picture(LensWindow *self, LensPicture *picture)
     lens_image_view_set_texture(
         self->image_view, picture ? lens_picture_get_texture(picture) : NULL);
     const char *title = picture ? lens_picture_get_title(picture) : NULL;
+    gtk_accessible_update_property(GTK_ACCESSIBLE(self->image_view),
+                                   GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                   title ? title : "", -1);
     gtk_label_set_text(self->title_label, title ? title : "PaliLens");
     gtk_window_set_title(GTK_WINDOW(self), title ? title : "PaliLens");
     if (picture != NULL) {

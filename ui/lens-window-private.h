@@ -26,6 +26,7 @@ struct _LensWindow {
     GtkLabel *info_detail;
     GtkStack *main_stack;
     GtkWidget *model_help;
+    GtkWidget *no_model_box;
     GtkLabel *model_help_label;
     LensImageView *image_view;
     GtkLabel *zoom_label;

@@ -121,6 +121,8 @@ static void update_model_label(LensWindow *self)
         gtk_widget_set_tooltip_text(GTK_WIDGET(self->model_label), info->dir);
     }
     gtk_widget_set_visible(self->model_help, info == NULL);
+    gtk_widget_set_visible(self->no_model_box,
+                           info == NULL && !self->loading_model);
 }
 
 static void update_zoom_label(LensWindow *self)
@@ -636,6 +638,7 @@ static void lens_window_class_init(LensWindowClass *klass)
     BIND(info_detail);
     BIND(main_stack);
     BIND(model_help);
+    BIND(no_model_box);
     BIND(model_help_label);
     BIND(image_view);
     BIND(zoom_label);
