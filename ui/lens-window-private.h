@@ -27,6 +27,7 @@ struct _LensWindow {
     GtkStack *main_stack;
     GtkWidget *model_help;
     GtkWidget *no_model_box;
+    GtkWidget *welcome_open_button;
     GtkLabel *model_help_label;
     LensImageView *image_view;
     GtkLabel *zoom_label;

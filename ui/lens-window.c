@@ -639,6 +639,7 @@ static void lens_window_class_init(LensWindowClass *klass)
     BIND(main_stack);
     BIND(model_help);
     BIND(no_model_box);
+    BIND(welcome_open_button);
     BIND(model_help_label);
     BIND(image_view);
     BIND(zoom_label);
@@ -697,6 +698,8 @@ static void lens_window_class_init(LensWindowClass *klass)
 static void lens_window_init(LensWindow *self)
 {
     gtk_widget_init_template(GTK_WIDGET(self));
+    /* start on the obvious action, not inside the selectable help text */
+    gtk_window_set_focus(GTK_WINDOW(self), self->welcome_open_button);
     self->folder_index = -1;
     self->settings = g_settings_new(APP_ID);
 
