@@ -32,10 +32,26 @@ int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* GOption allocates the string options; freed on every way out of main. */
+static void cli_options_clear(CliOptions *opt)
+{
+    char **strings[] = {
+        &opt->model,   &opt->image,      &opt->prompt,       &opt->task,
+        &opt->lang,    &opt->text,       &opt->objects,      &opt->precision,
+        &opt->weights, &opt->dump,       &opt->overlay,      &opt->export_path,
+        &opt->format,  &opt->tokenizer,  &opt->encode_jsonl, &opt->decode,
+        &opt->parse,   &opt->image_size, &opt->vae,          &opt->decode_mask,
+        &opt->batch,   &opt->out,
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
+        g_clear_pointer(strings[i], g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
+
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
-    CliOptions opt = {
+    g_auto(CliOptions) opt = {
         .temperature = 0.0,
         .top_p = 1.0,
         .threads = 0,
@@ -113,6 +129,9 @@ int main(int argc, char **argv)
         return cli_usage("%s", error->message);
     if (argc > 1)
         return cli_usage("unexpected argument '%s'", argv[1]);
+
+    if (opt.tokenizer || opt.encode_jsonl || opt.decode)
+        return cli_tokenizer(&opt);
 
     if (opt.model)
         return cli_run(&opt);

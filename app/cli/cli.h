@@ -66,3 +66,6 @@ int cli_usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 int cli_run(const CliOptions *opt);
 gboolean cli_parse_precision(const char *s, pali_precision *out);
 gboolean cli_parse_weights(const char *s, pali_weights *out);
+
+/* --tokenizer FILE with --encode-jsonl IN.jsonl or --decode IDS. */
+int cli_tokenizer(const CliOptions *opt);

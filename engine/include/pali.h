@@ -4,8 +4,8 @@
  * (runs the vision tower once per image) → pali_session_generate() (prefill +
  * decode) → pali_result_parse() (boxes and masks).
  *
- * Threads: a pali_model is immutable after loading and may be shared by any
- * number of threads.  A pali_session, pali_tokenizer or pali_vae may be used
+ * Threads: a pali_model or pali_tokenizer is immutable after loading and may
+ * be shared by any number of threads.  A pali_session or pali_vae may be used
  * by one thread at a time; callbacks run on the thread that made the call.
  *
  * Errors: every fallible call returns a pali_status and, when `err` is not
@@ -161,6 +161,8 @@ const pali_model_info *pali_model_get_info(const pali_model *model);
 
 typedef struct pali_tokenizer pali_tokenizer;
 
+/* Loads a Hugging Face tokenizer.json (BPE model).  What the file declares
+ * and this build does not implement is PALI_ERR_UNSUPPORTED, naming it. */
 pali_status pali_tokenizer_load(const char *path, pali_tokenizer **out,
                                 pali_error *err);
 void pali_tokenizer_free(pali_tokenizer *tok);
@@ -175,10 +177,11 @@ pali_status pali_tokenizer_encode(const pali_tokenizer *tok, const char *text,
                                   pali_error *err);
 /* Decodes ids to UTF-8 (NUL-terminated, *len excludes the NUL; freed with
  * pali_free()).  Unknown ids are dropped, invalid byte runs become U+FFFD,
- * as the reference does. */
+ * as the reference does.  Safe from several threads at once. */
 pali_status pali_tokenizer_decode(const pali_tokenizer *tok, const int32_t *ids,
                                   size_t n_ids, bool skip_special, char **text,
                                   size_t *len, pali_error *err);
+/* Largest id + 1 (the vocabulary and the added tokens). */
 int pali_tokenizer_size(const pali_tokenizer *tok);
 /* The id of a token spelled exactly `piece`, or -1. */
 int32_t pali_tokenizer_token_id(const pali_tokenizer *tok, const char *piece);
