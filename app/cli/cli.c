@@ -32,8 +32,7 @@ int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-/* GOption allocates the string options; freed on every way out of main. */
-static void cli_options_clear(CliOptions *opt)
+void cli_options_clear(CliOptions *opt)
 {
     char **strings[] = {
         &opt->model,   &opt->image,      &opt->prompt,       &opt->task,
@@ -43,10 +42,9 @@ static void cli_options_clear(CliOptions *opt)
         &opt->parse,   &opt->image_size, &opt->vae,          &opt->decode_mask,
         &opt->batch,   &opt->out,
     };
-    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
+    for (gsize i = 0; i < G_N_ELEMENTS(strings); i++)
         g_clear_pointer(strings[i], g_free);
 }
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
 
 int main(int argc, char **argv)
 {
@@ -132,6 +130,10 @@ int main(int argc, char **argv)
 
     if (opt.tokenizer || opt.encode_jsonl || opt.decode)
         return cli_tokenizer(&opt);
+    if (opt.parse != NULL)
+        return cli_mask_parse(&opt);
+    if (opt.decode_mask != NULL)
+        return cli_mask_decode(&opt);
 
     if (opt.model)
         return cli_run(&opt);

@@ -55,6 +55,10 @@ typedef struct {
     char *out;
 } CliOptions;
 
+/* Frees the option strings GOption allocated (g_auto(CliOptions)). */
+void cli_options_clear(CliOptions *opt);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
+
 /* Prints "palilens-cli: message" on stderr and returns CLI_EXIT_ERROR. */
 int cli_fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* The same for an engine error. */
@@ -69,3 +73,6 @@ gboolean cli_parse_weights(const char *s, pali_weights *out);
 
 /* --tokenizer FILE with --encode-jsonl IN.jsonl or --decode IDS. */
 int cli_tokenizer(const CliOptions *opt);
+/* cli-mask.c: --parse TEXT, --decode-mask CODES */
+int cli_mask_parse(const CliOptions *opt);
+int cli_mask_decode(const CliOptions *opt);
