@@ -1,7 +1,8 @@
 /* lens-results-list.c — LensResultsList (see lens-results-list.h).  Rows
  * are rebuilt when the result changes (a streamed answer adds objects a few
  * times a second at most); the swatch is a tiny drawing area in the
- * object's overlay colour so the list and the image match. */
+ * object's overlay colour so the list and the image match, and the area is
+ * the overlay's (mask pixels at 50 % or more, else the clipped box). */
 #include "config.h"
 
 #include "lens-results-list.h"
@@ -29,11 +30,9 @@ enum {
 };
 static GParamSpec *properties[N_PROPS];
 
-/* A mask pixel counts as inside from this 8-bit value on (half way). */
-#define MASK_INSIDE_U8 128
-#define SWATCH_PX      14
-#define ROW_INDEX      "lens-object-index"
-#define SWATCH_COLOR   "lens-color"
+#define SWATCH_PX    14
+#define ROW_INDEX    "lens-object-index"
+#define SWATCH_COLOR "lens-color"
 
 static void draw_swatch(GtkDrawingArea *area, cairo_t *cr, int width,
                         int height, gpointer data)
@@ -59,27 +58,13 @@ static void on_row_leave(GtkEventControllerMotion *motion,
     lens_results_list_set_highlighted(self, -1);
 }
 
-/* Area of the object in image pixels: its mask's inside when it has one,
- * else its box. */
-static double object_area(const pali_object *o)
+static GtkWidget *object_row(LensResultsList *self, const LensOverlay *overlay,
+                             int index)
 {
-    if (o->mask != NULL) {
-        gsize inside = 0, n = (gsize)o->mask_w * o->mask_h;
-        for (gsize i = 0; i < n; i++)
-            inside += o->mask[i] >= MASK_INSIDE_U8;
-        return (double)inside;
-    }
-    return (double)MAX(0, o->box[2] - o->box[0]) *
-           MAX(0, o->box[3] - o->box[1]);
-}
-
-static GtkWidget *object_row(LensResultsList *self, const pali_result *result,
-                             const pali_object *o, int index,
-                             LensObjectColorFunc color_func, gpointer data)
-{
+    const LensOverlayObject *o = lens_overlay_get_object(overlay, index);
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
-    GdkRGBA *color = g_new0(GdkRGBA, 1);
-    color_func(index, color, data);
+    GdkRGBA *color = g_new(GdkRGBA, 1);
+    *color = (GdkRGBA){ o->color.red, o->color.green, o->color.blue, 1.0 };
     GtkWidget *swatch = gtk_drawing_area_new();
     gtk_widget_set_size_request(swatch, SWATCH_PX, SWATCH_PX);
     gtk_widget_set_valign(swatch, GTK_ALIGN_CENTER);
@@ -89,8 +74,8 @@ static GtkWidget *object_row(LensResultsList *self, const pali_result *result,
                                    NULL);
     gtk_box_append(GTK_BOX(box), swatch);
 
-    const char *name = o->unique_name ? o->unique_name : o->name;
-    GtkWidget *label = gtk_label_new(name ? name : _("(no label)"));
+    const char *name = o->label[0] ? o->label : _("(no label)");
+    GtkWidget *label = gtk_label_new(name);
     gtk_label_set_xalign(GTK_LABEL(label), 0);
     gtk_label_set_ellipsize(GTK_LABEL(label), PANGO_ELLIPSIZE_END);
     gtk_widget_set_hexpand(label, TRUE);
@@ -104,8 +89,9 @@ static GtkWidget *object_row(LensResultsList *self, const pali_result *result,
     gtk_widget_add_css_class(coords, "timings");
     gtk_box_append(GTK_BOX(box), coords);
 
-    double total = (double)result->width * result->height;
-    double share = total > 0 ? 100.0 * object_area(o) / total : 0;
+    double total = (double)lens_overlay_get_width(overlay) *
+                   lens_overlay_get_height(overlay);
+    double share = total > 0 ? 100.0 * (double)o->area / total : 0;
     g_autofree char *area = g_strdup_printf(_("%.1f %%"), share);
     GtkWidget *area_label = gtk_label_new(area);
     gtk_label_set_width_chars(GTK_LABEL(area_label), 7);
@@ -116,7 +102,7 @@ static GtkWidget *object_row(LensResultsList *self, const pali_result *result,
     g_autofree char *tip = g_strdup_printf(
         o->mask ? _("%s: box %d × %d px, mask %.1f %% of the image")
                 : _("%s: box %d × %d px, %.1f %% of the image"),
-        name ? name : "", o->box[2] - o->box[0], o->box[3] - o->box[1], share);
+        name, o->box[2] - o->box[0], o->box[3] - o->box[1], share);
     gtk_widget_set_tooltip_text(box, tip);
 
     GtkWidget *row = gtk_list_box_row_new();
@@ -142,25 +128,16 @@ static void update_row_styles(LensResultsList *self)
     }
 }
 
-void lens_results_list_set_result(LensResultsList *self,
-                                  const pali_result *result,
-                                  LensObjectColorFunc color_func,
-                                  gpointer user_data)
+void lens_results_list_set_overlay(LensResultsList *self,
+                                   const LensOverlay *overlay)
 {
     g_return_if_fail(LENS_IS_RESULTS_LIST(self));
     GtkWidget *child;
     while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->list))))
         gtk_list_box_remove(self->list, child);
-    self->n_objects = 0;
-    for (size_t i = 0; result != NULL && i < result->n_spans; i++) {
-        const pali_object *o = &result->spans[i];
-        if (o->kind != PALI_SPAN_OBJECT)
-            continue;
-        gtk_list_box_append(self->list,
-                            object_row(self, result, o, self->n_objects,
-                                       color_func, user_data));
-        self->n_objects++;
-    }
+    self->n_objects = overlay ? lens_overlay_get_n_objects(overlay) : 0;
+    for (int i = 0; i < self->n_objects; i++)
+        gtk_list_box_append(self->list, object_row(self, overlay, i));
     g_autofree char *heading =
         g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%d Object", "%d Objects",
                                     self->n_objects),

@@ -7,7 +7,7 @@
 
 #include <gtk/gtk.h>
 
-#include "pali.h"
+#include "lens-overlay.h"
 
 G_BEGIN_DECLS
 
@@ -15,17 +15,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(LensResultsList, lens_results_list, LENS, RESULTS_LIST,
                      GtkBox)
 
-/* The overlay colour of object `index` (objects counted in output order,
- * text spans skipped). */
-typedef void (*LensObjectColorFunc)(int index, GdkRGBA *color,
-                                    gpointer user_data);
-
-/* Shows the objects of `result` (borrowed for the call); NULL or no
- * objects hides the list. */
-void lens_results_list_set_result(LensResultsList *self,
-                                  const pali_result *result,
-                                  LensObjectColorFunc color_func,
-                                  gpointer user_data);
+/* Shows the objects of `overlay` (borrowed for the call) with their
+ * overlay colours; NULL or no objects hides the list. */
+void lens_results_list_set_overlay(LensResultsList *self,
+                                   const LensOverlay *overlay);
 int lens_results_list_get_n_objects(LensResultsList *self);
 /* The highlighted object, or -1. */
 int lens_results_list_get_highlighted(LensResultsList *self);

@@ -160,19 +160,6 @@ void _lens_window_update_actions(LensWindow *self)
     lens_task_panel_set_running(self->task_panel, self->running);
 }
 
-/* The results list shows each object in its overlay colour. */
-static void object_color(int index, GdkRGBA *color, gpointer data)
-{
-    LensWindow *self = data;
-    const LensOverlay *overlay = lens_image_view_get_overlay(self->image_view);
-    const LensOverlayObject *o =
-        overlay && index < lens_overlay_get_n_objects(overlay)
-            ? lens_overlay_get_object(overlay, index)
-            : NULL;
-    *color = (GdkRGBA){ o ? o->color.red : 0.5, o ? o->color.green : 0.5,
-                        o ? o->color.blue : 0.5, 1.0 };
-}
-
 /* What the overlay shows of a result, as text: the overlay and the results
  * list are rebuilt only when it changes, not for every streamed token. */
 static char *objects_key(const pali_result *result)
@@ -222,8 +209,8 @@ void _lens_window_set_answer(LensWindow *self, LensAnswer *answer)
     if (g_strcmp0(key, self->objects_key) != 0) {
         lens_image_view_set_overlay(self->image_view,
                                     result ? lens_overlay_new(result) : NULL);
-        lens_results_list_set_result(self->results_list, result, object_color,
-                                     self);
+        lens_results_list_set_overlay(
+            self->results_list, lens_image_view_get_overlay(self->image_view));
         g_free(self->objects_key);
         self->objects_key = g_steal_pointer(&key);
     }
