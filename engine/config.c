@@ -119,13 +119,14 @@ static pali_status get_square(const pali_json_reader *r, const pali_json *obj,
     return PALI_OK;
 }
 
-/* A token id: an integer, or (eos) a list of them; null → -1. */
+/* A token id: an integer, or (eos: max_ids > 1) a list of them.  null is
+ * "none" (-1) for a single id and keeps the earlier value for eos. */
 static pali_status get_ids(const pali_json_reader *r, const pali_json *obj,
                            const char *key, int32_t *ids, int max_ids,
                            int *n_ids)
 {
     const pali_json *v = pali_json_get(obj, key);
-    if (v == NULL)
+    if (v == NULL || (max_ids > 1 && v->type == PALI_JSON_NULL))
         return PALI_OK; /* keep what the caller had */
     char k[128];
     pali_json_full_key(r, key, k, sizeof(k));

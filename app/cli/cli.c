@@ -137,6 +137,8 @@ int main(int argc, char **argv)
 
     if (opt.batch)
         return cli_batch(&opt);
+    if (opt.info)
+        return cli_info(&opt);
     if (opt.model)
         return cli_run(&opt);
     return cli_usage("nothing to do: give --model DIR with --info or "

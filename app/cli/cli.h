@@ -68,6 +68,7 @@ int cli_fail_engine(const pali_error *err);
 int cli_usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 /* Modes, each in its own file. */
+int cli_info(const CliOptions *opt); /* --info */
 int cli_run(const CliOptions *opt);
 /* --batch FOLDER_OR_LIST --out DIR (cli-batch.c). */
 int cli_batch(const CliOptions *opt);
