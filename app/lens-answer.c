@@ -119,10 +119,12 @@ static char *make_display_text(const pali_result *result)
             g_string_append(s, span->content ? span->content : "");
             after_object = FALSE;
         } else if (span->name != NULL) {
-            /* the " ; " between objects belongs to the object before */
+            /* the " ; " between objects belongs to the object before, and
+             * the label keeps the blank before it ("cat ") */
             if (after_object)
                 g_string_append(s, " ; ");
-            g_string_append(s, span->name);
+            g_autofree char *name = g_strchomp(g_strdup(span->name));
+            g_string_append(s, name);
             after_object = TRUE;
         }
     }
