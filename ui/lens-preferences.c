@@ -5,6 +5,7 @@
 
 #include "lens-preferences.h"
 
+#include "lens-languages.h"
 #include "pali.h"
 
 struct _LensPreferences {
@@ -28,29 +29,24 @@ struct _LensPreferences {
 
 G_DEFINE_FINAL_TYPE(LensPreferences, lens_preferences, GTK_TYPE_WINDOW)
 
-/* "language" (a code) ↔ the drop-down position in pali_task_languages() */
+/* "language" (a code) ↔ the drop-down's position (sorted by name) */
 static gboolean language_get_mapping(GValue *value, GVariant *variant,
                                      gpointer data)
 {
-    const char *code = g_variant_get_string(variant, NULL);
-    const char *const *codes = pali_task_languages();
-    for (guint i = 0; codes[i] != NULL; i++)
-        if (g_strcmp0(codes[i], code) == 0) {
-            g_value_set_uint(value, i);
-            return TRUE;
-        }
-    return FALSE;
+    guint position =
+        lens_language_drop_down_find(data, g_variant_get_string(variant, NULL));
+    if (position == GTK_INVALID_LIST_POSITION)
+        return FALSE;
+    g_value_set_uint(value, position);
+    return TRUE;
 }
 
 static GVariant *language_set_mapping(const GValue *value,
                                       const GVariantType *type, gpointer data)
 {
-    guint i = g_value_get_uint(value);
-    const char *const *codes = pali_task_languages();
-    for (guint n = 0; codes[n] != NULL; n++)
-        if (n == i)
-            return g_variant_new_string(codes[i]);
-    return NULL;
+    const char *code =
+        lens_language_drop_down_code_at(data, g_value_get_uint(value));
+    return code ? g_variant_new_string(code) : NULL;
 }
 
 /* "precision" ("exact", "fast") ↔ positions 0, 1 */
@@ -114,10 +110,7 @@ static void lens_preferences_init(LensPreferences *self)
     gtk_widget_init_template(GTK_WIDGET(self));
     self->settings = g_settings_new(APP_ID);
 
-    g_autoptr(GtkStringList) languages = gtk_string_list_new(NULL);
-    for (const char *const *code = pali_task_languages(); *code; code++)
-        gtk_string_list_append(languages, *code);
-    gtk_drop_down_set_model(self->language_dropdown, G_LIST_MODEL(languages));
+    lens_language_drop_down_setup(self->language_dropdown);
 
     GSettings *s = self->settings;
     g_settings_bind(s, "threads", self->threads_spin, "value",
@@ -127,7 +120,7 @@ static void lens_preferences_init(LensPreferences *self)
     g_settings_bind_with_mapping(s, "language", self->language_dropdown,
                                  "selected", G_SETTINGS_BIND_DEFAULT,
                                  language_get_mapping, language_set_mapping,
-                                 NULL, NULL);
+                                 self->language_dropdown, NULL);
     g_settings_bind_with_mapping(s, "precision", self->precision_dropdown,
                                  "selected", G_SETTINGS_BIND_DEFAULT,
                                  precision_get_mapping, precision_set_mapping,
