@@ -49,6 +49,7 @@ struct _LensEngine {
     /* state */
     pali_session_params session_params; /* those of `session` */
     pali_session_params wanted_params;  /* for the next job */
+    pali_weights weights;               /* for the next load */
     char *vae_path;                     /* for the next load, or NULL */
     char *forced_output;                /* teacher forcing, or NULL */
     gboolean busy;
@@ -95,8 +96,9 @@ typedef struct {
     pali_task task;
     char *lang;
     char *text;
-    char *forced_output; /* generate: the text to force, or NULL */
-    char *vae_path;      /* load: the mask decoder file, or NULL */
+    char *forced_output;  /* generate: the text to force, or NULL */
+    char *vae_path;       /* load: the mask decoder file, or NULL */
+    pali_weights weights; /* load */
     int max_new_tokens;
     pali_session_params params;
     gboolean new_session;
@@ -266,6 +268,7 @@ static gboolean worker_load_model(Job *job, GError **error)
     pali_error err = { 0 };
     pali_model_params mp = pali_model_default_params();
     mp.n_threads = job->params.n_threads;
+    mp.weights = job->weights;
     mp.callbacks = job_callbacks(job, FALSE);
     if (pali_model_load(job->dir, &mp, &job->new_model, &err) != PALI_OK) {
         set_error_from_pali(error, &err);
@@ -597,6 +600,12 @@ void lens_engine_set_precision(LensEngine *self, pali_precision precision)
     self->wanted_params.precision = precision;
 }
 
+void lens_engine_set_weights(LensEngine *self, pali_weights weights)
+{
+    g_return_if_fail(LENS_IS_ENGINE(self));
+    self->weights = weights;
+}
+
 void lens_engine_set_mask_decoder_path(LensEngine *self, const char *path)
 {
     g_return_if_fail(LENS_IS_ENGINE(self));
@@ -660,6 +669,7 @@ void lens_engine_load_model_async(LensEngine *self, const char *dir,
         return;
     job->dir = g_strdup(dir);
     job->vae_path = g_strdup(self->vae_path);
+    job->weights = self->weights;
     job->session = NULL; /* the worker makes the new model's session */
     job->new_session = FALSE;
     job_start(job);
@@ -792,5 +802,6 @@ static void lens_engine_class_init(LensEngineClass *klass)
 static void lens_engine_init(LensEngine *self)
 {
     self->wanted_params = pali_session_default_params();
+    self->weights = pali_model_default_params().weights;
     self->session_params = self->wanted_params;
 }

@@ -32,6 +32,8 @@ LensEngine *lens_engine_new(void);
  * the image is encoded again). */
 void lens_engine_set_threads(LensEngine *self, int n_threads);
 void lens_engine_set_precision(LensEngine *self, pali_precision precision);
+/* The weight format for the next model load (pali_model_params weights). */
+void lens_engine_set_weights(LensEngine *self, pali_weights weights);
 /* The mask decoder file for the next model load (palilens --vae FILE);
  * NULL: look for vae-oid.npz beside the model and in the user data
  * directory (pali_vae_find). */

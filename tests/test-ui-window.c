@@ -347,6 +347,46 @@ static void test_overlay_toggles(Fixture *f, gconstpointer data)
     g_settings_reset(settings, "show-boxes");
 }
 
+/* The weight format of the preferences reaches the engine: changing it
+ * loads the model again, and a format the engine refuses shows its error
+ * in the window, with what to do, while the model loaded before stays. */
+static void test_weights(Fixture *f, gconstpointer data)
+{
+    load_tiny_model(f);
+    LensEngine *engine = lens_window_get_engine(f->window);
+    g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+    g_settings_set_enum(settings, "weights", PALI_WEIGHTS_Q4);
+    g_assert_true(lens_window_get_busy(f->window)); /* reloading */
+    wait_idle(f);
+    g_assert_nonnull(lens_engine_get_model_info(engine));
+    if (lens_window_get_error(f->window) != NULL) {
+        /* this engine cannot hold q4 weights yet: its message and ours */
+        g_test_message("q4 weights refused, as the window says");
+        g_assert_cmpstr(lens_window_get_error(f->window), ==,
+                        _("The model could not be loaded"));
+        g_assert_true(find_label_containing(GTK_WIDGET(f->window), "q4"));
+        g_assert_true(
+            find_label_containing(GTK_WIDGET(f->window), "under Weights"));
+    } else {
+        g_test_message("q4 weights loaded");
+    }
+    /* back to the checkpoint's own format: loads and clears the message */
+    g_settings_reset(settings, "weights");
+    g_assert_true(lens_window_get_busy(f->window));
+    wait_idle(f);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_nonnull(lens_engine_get_model_info(engine));
+
+    /* fast precision: the next run makes a new session and completes */
+    g_autofree char *png = ui_test_write_png("weights.png", 64, 64);
+    open_image(f, png);
+    g_settings_set_enum(settings, "precision", PALI_PRECISION_FAST);
+    run_task(f, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+    g_settings_reset(settings, "precision");
+}
+
 static void test_zoom(Fixture *f, gconstpointer data)
 {
     g_autofree char *png = ui_test_write_png("zoom.png", 400, 300);
@@ -388,6 +428,7 @@ int main(int argc, char **argv)
     ADD("/ui/window/model-picker", test_model_picker);
     ADD("/ui/window/run", test_run);
     ADD("/ui/window/stop", test_stop);
+    ADD("/ui/window/weights", test_weights);
 #undef ADD
     int status = g_test_run();
     g_object_unref(app);

@@ -60,6 +60,7 @@ struct _LensWindow {
     gboolean running;
     gboolean opening;
     gboolean loading_model;
+    gboolean reload_pending; /* the weight format changed while busy */
 };
 
 /* lens-window.c */

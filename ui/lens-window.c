@@ -87,6 +87,12 @@ static const char *engine_error_hint(const GError *error)
 static void show_error(LensWindow *self, const char *title, const GError *error)
 {
     const char *hint = engine_error_hint(error);
+    if (self->loading_model &&
+        g_error_matches(error, LENS_ENGINE_ERROR, PALI_ERR_UNSUPPORTED) &&
+        g_settings_get_enum(self->settings, "weights") !=
+            PALI_WEIGHTS_AS_STORED)
+        hint = _("Choose “As stored in the checkpoint” under Weights in the "
+                 "preferences, or another weight format.");
     g_autofree char *detail =
         hint ? g_strdup_printf("%s\n%s", error->message, hint)
              : g_strdup(error->message);
@@ -231,25 +237,41 @@ static void set_progress(LensWindow *self, const char *label, double fraction)
 
 /* ---- models ----------------------------------------------------------- */
 
+/* A new weight format takes effect by loading the model again: now, or
+ * when the running task ends. */
+static void reload_model(LensWindow *self)
+{
+    const char *dir = lens_engine_get_model_dir(self->engine);
+    if (dir == NULL)
+        return;
+    if (self->running || self->loading_model) {
+        self->reload_pending = TRUE;
+        return;
+    }
+    g_autofree char *copy = g_strdup(dir);
+    lens_window_load_model(self, copy);
+}
+
 static void on_model_loaded(GObject *source, GAsyncResult *result,
                             gpointer data)
 {
     g_autoptr(LensWindow) self = data;
     g_autoptr(GError) error = NULL;
     gboolean ok = lens_engine_load_model_finish(self->engine, result, &error);
+    if (!ok && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error(self, _("The model could not be loaded"), error);
     self->loading_model = FALSE;
     g_clear_object(&self->model_cancellable);
     set_progress(self, NULL, 0);
     update_model_label(self);
     _lens_window_notify_busy(self);
-    if (!ok) {
-        if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            show_error(self, _("The model could not be loaded"), error);
-        return;
+    if (ok) {
+        _lens_window_hide_message(self);
+        g_settings_set_string(self->settings, "last-model",
+                              lens_engine_get_model_dir(self->engine));
     }
-    _lens_window_hide_message(self);
-    g_settings_set_string(self->settings, "last-model",
-                          lens_engine_get_model_dir(self->engine));
+    if (self->reload_pending)
+        reload_model(self);
 }
 
 void lens_window_load_model(LensWindow *self, const char *dir)
@@ -258,12 +280,20 @@ void lens_window_load_model(LensWindow *self, const char *dir)
     if (self->running || self->loading_model)
         return;
     self->loading_model = TRUE;
+    self->reload_pending = FALSE;
     self->model_cancellable = g_cancellable_new();
+    lens_engine_set_weights(self->engine,
+                            g_settings_get_enum(self->settings, "weights"));
     update_model_label(self);
     _lens_window_notify_busy(self);
     set_progress(self, _("Loading the model…"), 0);
     lens_engine_load_model_async(self->engine, dir, self->model_cancellable,
                                  on_model_loaded, g_object_ref(self));
+}
+
+static void on_weights_changed(LensWindow *self)
+{
+    reload_model(self);
 }
 
 static void on_model_chosen(LensModelPicker *picker, const char *dir,
@@ -320,6 +350,8 @@ static void finish_run(LensWindow *self)
     g_clear_object(&self->run_cancellable);
     set_progress(self, NULL, 0);
     _lens_window_notify_busy(self);
+    if (self->reload_pending)
+        reload_model(self);
 }
 
 /* "850 ms" or "2.31 s" */
@@ -738,6 +770,10 @@ static void lens_window_init(LensWindow *self)
           "Segmentation masks also need big_vision’s <b>vae-oid.npz</b> "
           "(gs://big_vision/paligemma/vae-oid.npz): put it beside the model "
           "or in ~/.local/share/palilens/."));
+
+    g_signal_connect_object(self->settings, "changed::weights",
+                            G_CALLBACK(on_weights_changed), self,
+                            G_CONNECT_SWAPPED);
 
     _lens_window_init_open(self);
 
