@@ -245,6 +245,11 @@ static void test_busy_and_cancel(Fixture *f, gconstpointer data)
     g_assert_cmpint(f->n_progress[PALI_PHASE_VISION], ==, 0);
 }
 
+/* Sixteen <seg> codes. */
+#define SEG16_TEXT                                                             \
+    "<seg001><seg002><seg003><seg004><seg005><seg006><seg007><seg008>"         \
+    "<seg009><seg010><seg011><seg012><seg013><seg014><seg015><seg016>"
+
 /* Teacher forcing as the screenshot mode uses it: the model "writes" the
  * given text, one token per <loc>/<seg>, and the answer carries the boxes
  * and the masks of the decoder file given instead of vae-oid.npz. */
@@ -300,6 +305,45 @@ static void test_forced_output(Fixture *f, gconstpointer data)
     g_assert_cmpstr(lens_answer_get_text(f->answer), !=, text);
 }
 
+/* Answers build their overlay on the worker; successive answers of a run
+ * share it while the objects stay the same, and a new object (or a mask
+ * decoded) makes a new one. */
+static void test_answer_overlay(Fixture *f, gconstpointer data)
+{
+    g_autofree char *path = test_data_path("segmentation/vae-random.npz");
+    pali_vae *vae = NULL;
+    g_assert_cmpint(pali_vae_load(path, &vae, NULL), ==, PALI_OK);
+    LensMaskCache *cache = lens_mask_cache_new(vae);
+    const char *box = "<loc0100><loc0100><loc0500><loc0500>";
+    g_autofree char *t1 = g_strconcat(box, " cat", NULL);
+    g_autofree char *t2 = g_strconcat(box, " cat ; ", box, NULL);
+    g_autofree char *t3 = g_strconcat(t2, SEG16_TEXT " dog", NULL);
+
+    g_autoptr(LensAnswer) none =
+        lens_answer_new("a cat", 100, 80, cache, NULL, NULL);
+    g_assert_null(lens_answer_get_overlay(none));
+    g_autoptr(LensAnswer) a = lens_answer_new(t1, 100, 80, cache, NULL, NULL);
+    g_autoptr(LensAnswer) b = lens_answer_new(t1, 100, 80, cache, NULL, NULL);
+    g_assert_nonnull(lens_answer_get_overlay(a));
+    g_assert_true(lens_answer_get_overlay(a) == lens_answer_get_overlay(b));
+    g_assert_cmpint(lens_overlay_get_n_objects(lens_answer_get_overlay(a)), ==,
+                    1);
+    g_autoptr(LensAnswer) c = lens_answer_new(t2, 100, 80, cache, NULL, NULL);
+    g_assert_true(lens_answer_get_overlay(c) != lens_answer_get_overlay(a));
+    g_assert_cmpint(lens_overlay_get_n_objects(lens_answer_get_overlay(c)), ==,
+                    2);
+    g_autoptr(LensAnswer) d = lens_answer_new(t3, 100, 80, cache, NULL, NULL);
+    const LensOverlay *ov = lens_answer_get_overlay(d);
+    g_assert_true(ov != lens_answer_get_overlay(c));
+    g_assert_null(lens_overlay_get_object(ov, 0)->mask);
+    g_assert_nonnull(lens_overlay_get_object(ov, 1)->mask);
+    /* the answers keep their overlays after the cache is gone */
+    lens_mask_cache_free(cache);
+    g_assert_cmpint(lens_overlay_get_n_objects(lens_answer_get_overlay(a)), ==,
+                    1);
+    pali_vae_free(vae);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -311,5 +355,7 @@ int main(int argc, char **argv)
                test_busy_and_cancel, fixture_tear_down);
     g_test_add("/ui/engine/forced-output", Fixture, NULL, fixture_set_up,
                test_forced_output, fixture_tear_down);
+    g_test_add("/ui/engine/answer-overlay", Fixture, NULL, fixture_set_up,
+               test_answer_overlay, fixture_tear_down);
     return g_test_run();
 }

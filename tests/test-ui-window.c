@@ -163,10 +163,20 @@ static void run_task(Fixture *f, pali_task task, const char *text)
     wait_idle(f);
 }
 
+/* Sixteen <seg> codes. */
+#define SEG16                                                                  \
+    "<seg010><seg020><seg030><seg040><seg050><seg060><seg070><seg080>"         \
+    "<seg090><seg100><seg110><seg120><seg005><seg015><seg025><seg035>"
+
 static void test_run(Fixture *f, gconstpointer data)
 {
+    /* masks for the forced segmentation below */
+    g_autofree char *vae = test_data_path("segmentation/vae-random.npz");
+    LensEngine *engine = lens_window_get_engine(f->window);
+    lens_engine_set_mask_decoder_path(engine, vae);
     load_tiny_model(f);
-    g_autofree char *png = ui_test_write_png("run.png", 300, 200);
+    /* a photo-like size: masks placed at full resolution are real work */
+    g_autofree char *png = ui_test_write_png("run.png", 800, 600);
     open_image(f, png);
 
     f->max_gap_us = 0;
@@ -181,6 +191,26 @@ static void test_run(Fixture *f, gconstpointer data)
     run_task(f, PALI_TASK_DETECT, "cat ; dog");
     g_assert_null(lens_window_get_error(f->window));
     g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+
+    /* segmentation streaming three large masks (the tiny model's own
+     * output has none: forced, as the screenshots do) */
+    lens_engine_set_forced_output(
+        engine, "<loc0000><loc0000><loc1023><loc1023>" SEG16 " sky ; "
+                "<loc0100><loc0200><loc0900><loc0800>" SEG16 " cat ; "
+                "<loc0300><loc0100><loc1000><loc0600>" SEG16 " dog<eos>");
+    run_task(f, PALI_TASK_SEGMENT, "sky ; cat ; dog");
+    lens_engine_set_forced_output(engine, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    answer = lens_window_get_answer(f->window);
+    g_assert_true(lens_answer_is_final(answer));
+    const LensOverlay *overlay = lens_answer_get_overlay(answer);
+    g_assert_nonnull(overlay);
+    g_assert_cmpint(lens_overlay_get_n_objects(overlay), ==, 3);
+    for (int i = 0; i < 3; i++)
+        g_assert_nonnull(lens_overlay_get_object(overlay, i)->mask);
+    g_assert_true(lens_image_view_get_overlay(
+                      lens_window_get_image_view(f->window)) == overlay);
+
     g_test_message("longest main-loop iteration while running: %.1f ms",
                    f->max_gap_us / 1000.0);
     g_assert_cmpint(f->max_gap_us, <, MAX_ITERATION_GAP_US);

@@ -166,23 +166,6 @@ void _lens_window_update_actions(LensWindow *self)
     lens_task_panel_set_running(self->task_panel, self->running);
 }
 
-/* What the overlay shows of a result, as text: the overlay and the results
- * list are rebuilt only when it changes, not for every streamed token. */
-static char *objects_key(const pali_result *result)
-{
-    if (result == NULL)
-        return NULL;
-    GString *key = g_string_new(NULL);
-    for (size_t i = 0; i < result->n_spans; i++) {
-        const pali_object *o = &result->spans[i];
-        if (o->kind == PALI_SPAN_OBJECT)
-            g_string_append_printf(key, "%d,%d,%d,%d,%d,%s;", o->box[0],
-                                   o->box[1], o->box[2], o->box[3],
-                                   o->mask != NULL, o->name ? o->name : "");
-    }
-    return g_string_free(key, FALSE);
-}
-
 /* Streamed text grows at its end: append instead of replacing, so the
  * text view lays out only the new words. */
 static void show_answer_text(LensWindow *self, const char *text)
@@ -204,23 +187,24 @@ static void show_answer_text(LensWindow *self, const char *text)
 
 void _lens_window_set_answer(LensWindow *self, LensAnswer *answer)
 {
+    gboolean had_answer = self->answer != NULL;
     if (answer != NULL)
         lens_answer_ref(answer);
     g_clear_pointer(&self->answer, lens_answer_unref);
     self->answer = answer;
     show_answer_text(self, answer ? lens_answer_get_display_text(answer) : "");
-    /* boxes as soon as their locations arrive, masks once decoded */
-    const pali_result *result = answer ? lens_answer_get_result(answer) : NULL;
-    g_autofree char *key = objects_key(result);
-    if (g_strcmp0(key, self->objects_key) != 0) {
-        lens_image_view_set_overlay(self->image_view,
-                                    result ? lens_overlay_new(result) : NULL);
-        lens_results_list_set_overlay(
-            self->results_list, lens_image_view_get_overlay(self->image_view));
-        g_free(self->objects_key);
-        self->objects_key = g_steal_pointer(&key);
+    /* boxes as soon as their locations arrive, masks once decoded; the
+     * overlay was built by the engine's worker and changes only with the
+     * objects */
+    const LensOverlay *overlay =
+        answer ? lens_answer_get_overlay(answer) : NULL;
+    lens_image_view_show_answer(self->image_view, answer);
+    if (overlay != self->shown_overlay) {
+        lens_results_list_set_overlay(self->results_list, overlay);
+        self->shown_overlay = overlay;
     }
-    _lens_window_update_actions(self);
+    if (had_answer != (answer != NULL))
+        _lens_window_update_actions(self);
 }
 
 static void set_progress(LensWindow *self, const char *label, double fraction)
@@ -230,9 +214,9 @@ static void set_progress(LensWindow *self, const char *label, double fraction)
         return;
     gtk_label_set_text(self->progress_label, label);
     if (fraction < 0)
-        gtk_progress_bar_pulse(self->progress_bar);
+        lens_progress_pulse(self->progress_bar);
     else
-        gtk_progress_bar_set_fraction(self->progress_bar, fraction);
+        lens_progress_set_fraction(self->progress_bar, fraction);
 }
 
 /* ---- models ----------------------------------------------------------- */
@@ -614,7 +598,6 @@ static void lens_window_dispose(GObject *object)
     g_clear_pointer(&self->folder, g_ptr_array_unref);
     g_clear_pointer(&self->error_message, g_free);
     g_clear_pointer(&self->shown_text, g_free);
-    g_clear_pointer(&self->objects_key, g_free);
     g_clear_object(&self->settings);
     g_clear_object(&self->engine);
     G_OBJECT_CLASS(lens_window_parent_class)->dispose(object);
@@ -642,6 +625,7 @@ static void lens_window_class_init(LensWindowClass *klass)
     g_type_ensure(LENS_TYPE_IMAGE_VIEW);
     g_type_ensure(LENS_TYPE_TASK_PANEL);
     g_type_ensure(LENS_TYPE_RESULTS_LIST);
+    g_type_ensure(LENS_TYPE_PROGRESS);
     gtk_widget_class_set_template_from_resource(
         widget_class, "/org/palilens/PaliLens/lens-window.ui");
 
