@@ -78,16 +78,45 @@ static gboolean find_label(GtkWidget *widget, const char *text)
     return FALSE;
 }
 
-static GtkWidget *find_toggle(GtkWidget *widget, const char *label)
+static GtkWidget *find_check(GtkWidget *widget, const char *label)
 {
-    if (GTK_IS_TOGGLE_BUTTON(widget) &&
-        g_strcmp0(gtk_button_get_label(GTK_BUTTON(widget)), label) == 0)
+    if (GTK_IS_CHECK_BUTTON(widget) &&
+        g_strcmp0(gtk_check_button_get_label(GTK_CHECK_BUTTON(widget)),
+                  label) == 0)
         return widget;
     for (GtkWidget *c = gtk_widget_get_first_child(widget); c != NULL;
          c = gtk_widget_get_next_sibling(c)) {
-        GtkWidget *found = find_toggle(c, label);
+        GtkWidget *found = find_check(c, label);
         if (found != NULL)
             return found;
+    }
+    return NULL;
+}
+
+/* The action of the window's shortcut for `accelerator`, or NULL. */
+static char *shortcut_action(GtkWidget *window, const char *accelerator)
+{
+    guint key;
+    GdkModifierType mods;
+    g_assert_true(gtk_accelerator_parse(accelerator, &key, &mods));
+    g_autoptr(GListModel) controllers = gtk_widget_observe_controllers(window);
+    for (guint c = 0; c < g_list_model_get_n_items(controllers); c++) {
+        g_autoptr(GObject) controller = g_list_model_get_item(controllers, c);
+        if (!GTK_IS_SHORTCUT_CONTROLLER(controller))
+            continue;
+        GListModel *shortcuts = G_LIST_MODEL(controller);
+        for (guint i = 0; i < g_list_model_get_n_items(shortcuts); i++) {
+            g_autoptr(GtkShortcut) s = g_list_model_get_item(shortcuts, i);
+            GtkShortcutTrigger *t = gtk_shortcut_get_trigger(s);
+            GtkShortcutAction *a = gtk_shortcut_get_action(s);
+            if (GTK_IS_KEYVAL_TRIGGER(t) &&
+                gtk_keyval_trigger_get_keyval(GTK_KEYVAL_TRIGGER(t)) == key &&
+                gtk_keyval_trigger_get_modifiers(GTK_KEYVAL_TRIGGER(t)) ==
+                    mods &&
+                GTK_IS_NAMED_ACTION(a))
+                return g_strdup(
+                    gtk_named_action_get_action_name(GTK_NAMED_ACTION(a)));
+        }
     }
     return NULL;
 }
@@ -353,28 +382,47 @@ static void test_model_picker(Fixture *f, gconstpointer data)
     g_unsetenv("HF_HUB_CACHE");
 }
 
-/* The overlay toggles are the settings, and the image view follows them. */
+/* The overlay toggles are check buttons that show the settings (their
+ * state visible), the image view follows them, and each has a shortcut. */
 static void test_overlay_toggles(Fixture *f, gconstpointer data)
 {
     g_autofree char *png = ui_test_write_png("toggles.png", 64, 64);
     open_image(f, png);
-    GtkWidget *boxes = find_toggle(GTK_WIDGET(f->window), _("_Boxes"));
+    GtkWidget *boxes = find_check(GTK_WIDGET(f->window), _("Boxes"));
     g_assert_nonnull(boxes);
+    g_assert_nonnull(find_check(GTK_WIDGET(f->window), _("Masks")));
+    g_assert_nonnull(find_check(GTK_WIDGET(f->window), _("Labels")));
     LensImageView *view = lens_window_get_image_view(f->window);
     g_autoptr(GSettings) settings = g_settings_new(APP_ID);
     g_settings_set_boolean(settings, "show-boxes", TRUE);
     while (g_main_context_iteration(NULL, FALSE))
         ;
-    g_assert_true(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(boxes)));
+    g_assert_true(gtk_check_button_get_active(GTK_CHECK_BUTTON(boxes)));
     g_assert_true(lens_image_view_get_style(view).show_boxes);
     /* clicking the toggle turns the setting and the view's boxes off */
-    g_signal_emit_by_name(boxes, "clicked");
+    g_signal_emit_by_name(boxes, "activate");
     while (g_main_context_iteration(NULL, FALSE))
         ;
     g_assert_false(g_settings_get_boolean(settings, "show-boxes"));
     g_assert_false(lens_image_view_get_style(view).show_boxes);
-    g_assert_false(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(boxes)));
+    g_assert_false(gtk_check_button_get_active(GTK_CHECK_BUTTON(boxes)));
     g_settings_reset(settings, "show-boxes");
+
+    /* Ctrl+Shift+B, M, L toggle them; the shortcut's action works */
+    GtkWidget *w = GTK_WIDGET(f->window);
+    static const char *const keys[][2] = {
+        { "<Control><Shift>b", "overlay.show-boxes" },
+        { "<Control><Shift>m", "overlay.show-masks" },
+        { "<Control><Shift>l", "overlay.show-labels" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+        g_autofree char *action = shortcut_action(w, keys[i][0]);
+        g_assert_cmpstr(action, ==, keys[i][1]);
+    }
+    g_assert_true(gtk_widget_activate_action(w, "overlay.show-masks", NULL));
+    g_assert_false(g_settings_get_boolean(settings, "show-masks"));
+    g_assert_false(lens_image_view_get_style(view).show_masks);
+    g_settings_reset(settings, "show-masks");
 }
 
 /* The weight format of the preferences reaches the engine: changing it

@@ -696,6 +696,19 @@ static void lens_window_class_init(LensWindowClass *klass)
                                         GDK_CONTROL_MASK, "win.zoom-fit", NULL);
     gtk_widget_class_add_binding_action(
         widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.zoom-original", NULL);
+    /* the overlay toggles: "overlay.*", the settings' own actions */
+    static const struct {
+        guint key;
+        const char *action;
+    } toggles[] = {
+        { GDK_KEY_b, "overlay.show-boxes" },
+        { GDK_KEY_m, "overlay.show-masks" },
+        { GDK_KEY_l, "overlay.show-labels" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(toggles); i++)
+        gtk_widget_class_add_binding_action(widget_class, toggles[i].key,
+                                            GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                            toggles[i].action, NULL);
 }
 
 static void lens_window_init(LensWindow *self)
