@@ -65,17 +65,25 @@ static gboolean save_screenshot(gpointer data)
 {
     LensApplication *self = data;
     GtkWidget *window = GTK_WIDGET(get_window(self));
+    /* the overlay is drawn in a thread: wait for the last drawing */
+    if (lens_image_view_get_overlay_pending(
+            lens_window_get_image_view(LENS_WINDOW(window))))
+        return G_SOURCE_CONTINUE;
     int width = gtk_widget_get_width(window);
     int height = gtk_widget_get_height(window);
+    /* in device pixels, as the screen shows it (HiDPI included) */
+    int scale = gtk_widget_get_scale_factor(window);
     g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new(window);
     GtkSnapshot *snapshot = gtk_snapshot_new();
+    gtk_snapshot_scale(snapshot, scale, scale);
     gdk_paintable_snapshot(paintable, snapshot, width, height);
     g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node(snapshot);
     int status = 1;
     if (node != NULL) {
         GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(window));
         g_autoptr(GdkTexture) texture = gsk_renderer_render_texture(
-            renderer, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
+            renderer, node,
+            &GRAPHENE_RECT_INIT(0, 0, width * scale, height * scale));
         if (gdk_texture_save_to_png(texture, self->screenshot))
             status = 0;
         else

@@ -71,6 +71,22 @@ static gboolean on_query_tooltip(GtkWidget *widget, int x, int y,
     return TRUE;
 }
 
+/* Keyboard: the focused row highlights its object, as hovering does. */
+static void on_row_focus_enter(GtkEventControllerFocus *focus,
+                               LensResultsList *self)
+{
+    GtkWidget *row =
+        gtk_event_controller_get_widget(GTK_EVENT_CONTROLLER(focus));
+    lens_results_list_set_highlighted(
+        self, GPOINTER_TO_INT(g_object_get_data(G_OBJECT(row), ROW_INDEX)));
+}
+
+static void on_row_focus_leave(GtkEventControllerFocus *focus,
+                               LensResultsList *self)
+{
+    lens_results_list_set_highlighted(self, -1);
+}
+
 static GtkWidget *object_row(LensResultsList *self, const LensOverlay *overlay,
                              int index)
 {
@@ -127,6 +143,10 @@ static GtkWidget *object_row(LensResultsList *self, const LensOverlay *overlay,
     g_signal_connect(motion, "enter", G_CALLBACK(on_row_enter), self);
     g_signal_connect(motion, "leave", G_CALLBACK(on_row_leave), self);
     gtk_widget_add_controller(row, motion);
+    GtkEventController *focus = gtk_event_controller_focus_new();
+    g_signal_connect(focus, "enter", G_CALLBACK(on_row_focus_enter), self);
+    g_signal_connect(focus, "leave", G_CALLBACK(on_row_focus_leave), self);
+    gtk_widget_add_controller(row, focus);
     return row;
 }
 

@@ -65,6 +65,8 @@ static void update_for_task(LensTaskPanel *self)
 {
     pali_task task = lens_task_panel_get_task(self);
     gtk_widget_set_visible(GTK_WIDGET(self->text_entry), task_takes_text(task));
+    /* alone on its row, the Run button still sits at the end */
+    gtk_widget_set_hexpand(GTK_WIDGET(self->run_stack), !task_takes_text(task));
     gtk_widget_set_visible(GTK_WIDGET(self->language_dropdown),
                            task_takes_language(task));
     gtk_entry_set_placeholder_text(self->text_entry, task_placeholder(task));

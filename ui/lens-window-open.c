@@ -152,9 +152,13 @@ static void on_picture_loaded(GObject *source, GAsyncResult *result,
     if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
     if (picture == NULL) {
+        g_autofree char *detail = g_strdup_printf(
+            "%s\n%s", error->message,
+            _("PaliLens opens PNG, JPEG, WebP, GIF, BMP, TIFF and the other "
+              "formats of the image libraries installed. Check that the file "
+              "is a complete image, or convert it to PNG."));
         _lens_window_show_message(self, GTK_MESSAGE_ERROR,
-                                  _("The image could not be opened"),
-                                  error->message);
+                                  _("The image could not be opened"), detail);
     } else {
         _lens_window_hide_message(self);
         set_picture(self, picture);

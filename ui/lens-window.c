@@ -757,16 +757,19 @@ static void lens_window_init(LensWindow *self)
     gtk_label_set_markup(
         self->model_help_label,
         _("PaliLens needs a PaliGemma 2 checkpoint from the Hugging Face "
-          "hub: <b>google/paligemma2-{3b,10b,28b}-{pt,mix}-{224,448,896}</b> "
-          "(accept the licence on the model page first). For example:\n"
+          "hub, <b>google/paligemma2-{3b,10b,28b}-{pt,mix}-{224,448,896}</b> "
+          "(the <i>mix</i> ones answer every task; 3B at 448 pixels is a "
+          "good start):\n\n"
+          "1. Accept the licence on the model’s page on huggingface.co.\n"
+          "2. Download it, for example:\n"
           "<tt>huggingface-cli download google/paligemma2-3b-mix-448 "
           "--local-dir ~/models/paligemma2-3b-mix-448</tt>\n"
-          "Then choose that folder in the model picker. Models in the "
-          "Hugging Face cache (~/.cache/huggingface/hub) are found without "
+          "3. Choose that folder with Choose Model… (Ctrl+M). Models in the "
+          "Hugging Face cache (~/.cache/huggingface/hub) are listed without "
           "help.\n"
-          "Segmentation masks also need big_vision’s <b>vae-oid.npz</b> "
-          "(gs://big_vision/paligemma/vae-oid.npz): put it beside the model "
-          "or in ~/.local/share/palilens/."));
+          "4. For segmentation masks, also put big_vision’s "
+          "<b>vae-oid.npz</b> (gs://big_vision/paligemma/vae-oid.npz) beside "
+          "the model or in ~/.local/share/palilens/."));
 
     g_signal_connect_object(self->settings, "changed::weights",
                             G_CALLBACK(on_weights_changed), self,
