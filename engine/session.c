@@ -37,7 +37,7 @@ struct pali_session {
     uint64_t image_key;              /* hash of size, format and pixels */
     float *pixels;                   /* (3, S, S) */
     float *features;                 /* (N, Dt) */
-    float *vision_work;              /* pali_siglip_work_floats */
+    void *vision_work;               /* pali_siglip_work_bytes */
     double preprocess_ms, vision_ms; /* of the current image, once */
 
     /* text */
@@ -109,8 +109,8 @@ pali_status pali_session_new(const pali_model *model,
     if (s->params.max_context > 0 && s->params.max_context < s->max_context)
         s->max_context = s->params.max_context;
 
-    // scratch per thread: a converted weight panel of the widest row, or
-    // one attention block's scores over the longest key range
+    // scratch per thread: what the kernel set needs for the widest weight
+    // row, or one attention block's scores over the longest key range
     int64_t max_k = in->text_intermediate;
     const int64_t widths[] = { in->vision_intermediate, in->text_hidden,
                                (int64_t)in->n_heads * in->head_dim,
@@ -121,11 +121,20 @@ pali_status pali_session_new(const pali_model *model,
             max_k = widths[i];
     int64_t keys = s->max_context > in->n_image_tokens ? s->max_context
                                                        : in->n_image_tokens;
-    int64_t scratch = pali_matmul_scratch_floats(max_k);
-    if (pali_attention_scratch_floats(keys) > scratch)
-        scratch = pali_attention_scratch_floats(keys);
-    pali_status st = pali_compute_init(&s->compute, threads,
-                                       s->params.precision, scratch, err);
+    int kernel;
+    pali_status st = pali_compute_select_kernel(&kernel, err);
+    if (st != PALI_OK) {
+        free(s);
+        return st;
+    }
+    size_t scratch = pali_matmul_scratch_bytes(kernel, max_k);
+    const int hd_max = in->head_dim > in->vision_hidden / in->vision_heads
+                           ? in->head_dim
+                           : in->vision_hidden / in->vision_heads;
+    if (pali_attention_scratch_bytes(keys, hd_max) > scratch)
+        scratch = pali_attention_scratch_bytes(keys, hd_max);
+    st = pali_compute_init_kernel(&s->compute, threads, s->params.precision,
+                                  kernel, scratch, err);
     if (st != PALI_OK) {
         free(s);
         return st;
@@ -217,8 +226,8 @@ pali_status pali_session_set_image(pali_session *s, const pali_image *image,
     double t1 = pali_now_ms();
 
     if (s->vision_work == NULL) {
-        s->vision_work = pali_aligned_alloc((size_t)pali_siglip_work_floats(m) *
-                                            sizeof(float));
+        s->vision_work =
+            pali_aligned_alloc(pali_siglip_work_bytes(m, &s->compute));
         if (s->vision_work == NULL)
             return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
                              "out of memory for the vision tower");
@@ -275,7 +284,7 @@ static int32_t choose(pali_session *s)
     const pali_model_info *in = &s->model->cfg.info;
     const int64_t n = allowed_ids(s->model);
     if (in->final_softcap > 0)
-        pali_softcap(s->logits, n, in->final_softcap);
+        pali_softcap(&s->compute, s->logits, n, in->final_softcap);
     int32_t excluded = in->image_token_id < n ? in->image_token_id : -1;
     return pali_sampler_pick(&s->sampler, s->logits, n, excluded);
 }
@@ -335,7 +344,7 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
     int64_t work = pali_gemma_work_floats(m, L);
     st = reserve_outputs(s, L + gp.max_new_tokens, work, err);
     if (st == PALI_OK)
-        st = pali_kv_cache_reserve(&s->kv, m, need, err);
+        st = pali_kv_cache_reserve(&s->kv, m, &s->compute, need, err);
     if (st != PALI_OK) {
         free(prompt_ids);
         return st;
