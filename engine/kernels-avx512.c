@@ -69,6 +69,12 @@ void pali_avx512_rmsnorm(const float *x, int64_t d, const float *w, float eps,
     vec_rmsnorm(x, d, w, eps, out);
 }
 
+void pali_avx512_weight_row_f32(const pali_tensor *w, int64_t r, int64_t c0,
+                                int64_t n, bool fast, float *out)
+{
+    weight_row_f32(w, r, c0, n, fast, out);
+}
+
 void pali_avx512_attn_scores(const pali_attn_block *b)
 {
     vec_attn_scores(b);

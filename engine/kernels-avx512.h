@@ -190,6 +190,9 @@ void pali_avx512_layernorm(const float *x, int64_t d, const float *w,
                            const float *b, float eps, float *out);
 void pali_avx512_rmsnorm(const float *x, int64_t d, const float *w, float eps,
                          float *out);
+/* Columns [c0, c0 + n) of row r of W as f32 (bf16 values when fast). */
+void pali_avx512_weight_row_f32(const pali_tensor *w, int64_t r, int64_t c0,
+                                int64_t n, bool fast, float *out);
 /* Attention on the f32 layout (exact, or fast rounded values). */
 void pali_avx512_attn_scores(const pali_attn_block *b);
 void pali_avx512_attn_values(const pali_attn_block *b);
