@@ -98,4 +98,10 @@ pali_status pali_quant_apply(pali_model *m, pali_dtype fmt,
 /* Unmaps what pali_quant_apply mapped. */
 void pali_quant_release(pali_model *m);
 
+/* Makes every matrix of an f32/f16 checkpoint bf16 (owned copies, freed
+ * with the model), converted on n_threads. */
+pali_status pali_weights_convert_bf16(pali_model *m, int n_threads,
+                                      const pali_callbacks *cb,
+                                      pali_error *err);
+
 #endif /* PALI_QUANT_H */

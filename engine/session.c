@@ -226,11 +226,13 @@ pali_status pali_session_set_image(pali_session *s, const pali_image *image,
     double t1 = pali_now_ms();
 
     if (s->vision_work == NULL) {
-        s->vision_work =
-            pali_aligned_alloc(pali_siglip_work_bytes(m, &s->compute));
+        const size_t bytes = pali_siglip_work_bytes(m, &s->compute);
+        s->vision_work = pali_aligned_alloc(bytes);
         if (s->vision_work == NULL)
             return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
                              "out of memory for the vision tower");
+        // the key/value layout's padding is never written: zeros, once
+        memset(s->vision_work, 0, bytes);
     }
     st = pali_siglip_forward(m, &s->compute, s->pixels, s->features,
                              s->vision_work, cb, err);
