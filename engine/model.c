@@ -491,15 +491,20 @@ apply_weights_param(pali_model *m, const pali_model_params *p, pali_error *err)
     if (p->weights == PALI_WEIGHTS_Q8 || p->weights == PALI_WEIGHTS_Q4)
         need = pali_model_bytes_as(
             m, p->weights == PALI_WEIGHTS_Q8 ? PALI_DTYPE_Q8 : PALI_DTYPE_Q4);
-    if (need > have)
-        return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
-                         "%s: the %s weights (%s) need %.1f GB in memory; "
-                         "this machine has %.1f GB.  8-bit weights would "
-                         "need %.1f GB, 4-bit %.1f GB",
-                         m->dir, m->cfg.variant, names[p->weights],
-                         (double)need / 1e9, (double)have / 1e9,
-                         (double)pali_model_bytes_as(m, PALI_DTYPE_Q8) / 1e9,
-                         (double)pali_model_bytes_as(m, PALI_DTYPE_Q4) / 1e9);
+    if (need > have) {
+        char a[32], b[32], c[32], d[32];
+        return pali_fail(
+            err, PALI_ERR_OUT_OF_MEMORY,
+            "%s: the %s weights (%s) need %s in memory; this machine has "
+            "%s.  8-bit weights would need %s, 4-bit %s",
+            m->dir, m->cfg.variant, names[p->weights],
+            pali_format_bytes(need, a, sizeof(a)),
+            pali_format_bytes(have, b, sizeof(b)),
+            pali_format_bytes(pali_model_bytes_as(m, PALI_DTYPE_Q8), c,
+                              sizeof(c)),
+            pali_format_bytes(pali_model_bytes_as(m, PALI_DTYPE_Q4), d,
+                              sizeof(d)));
+    }
     return PALI_OK;
 }
 

@@ -107,7 +107,11 @@ uint64_t pali_model_resident_bytes(const pali_model *m);
 /* The same if the language model's matrices were stored as `d` (bf16,
  * q8 or q4), the rest as they are. */
 uint64_t pali_model_bytes_as(const pali_model *m, pali_dtype d);
-/* Physical memory of this machine, in bytes. */
+/* Physical memory of this machine, in bytes, or the environment variable
+ * PALI_MEMORY_LIMIT (bytes) when that is smaller. */
+#define PALI_MEMORY_LIMIT_ENV "PALI_MEMORY_LIMIT"
 uint64_t pali_ram_bytes(void);
+/* "12.3 GB" / "456.7 MB" into buf; returns buf. */
+const char *pali_format_bytes(uint64_t bytes, char *buf, size_t size);
 
 #endif /* PALI_MODEL_H */

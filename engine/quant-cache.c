@@ -334,7 +334,9 @@ static pali_status write_cache(int fd, const char *tmp, const target *t, int n,
                 madvise((void *)a, b - a, MADV_DONTNEED);
         }
         // and the written pages from the page cache, once on disk
-        if (st == PALI_OK && fdatasync(fd) == 0)
+        if (st != PALI_OK)
+            break;
+        if (fdatasync(fd) == 0)
             posix_fadvise(fd, (off_t)e[i].offset, (off_t)e[i].nbytes,
                           POSIX_FADV_DONTNEED);
         pali_hooks_progress(cb, PALI_PHASE_LOAD, i + 1, n);
@@ -625,8 +627,26 @@ uint64_t pali_model_resident_bytes(const pali_model *m)
 uint64_t pali_ram_bytes(void)
 {
     const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size
-                                 : UINT64_MAX;
+    uint64_t ram =
+        pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : UINT64_MAX;
+    // PALI_MEMORY_LIMIT (bytes) plans for less than the machine has
+    const char *limit = getenv(PALI_MEMORY_LIMIT_ENV);
+    if (limit && limit[0]) {
+        char *end;
+        const unsigned long long v = strtoull(limit, &end, 10);
+        if (*end == '\0' && v > 0 && v < ram)
+            ram = v;
+    }
+    return ram;
+}
+
+const char *pali_format_bytes(uint64_t bytes, char *buf, size_t size)
+{
+    if (bytes >= 1000000000ULL)
+        snprintf(buf, size, "%.1f GB", (double)bytes / 1e9);
+    else
+        snprintf(buf, size, "%.1f MB", (double)bytes / 1e6);
+    return buf;
 }
 
 typedef struct bf16_job {
