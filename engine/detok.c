@@ -21,8 +21,7 @@
 #define TOK_REPLACEMENT     "\xEF\xBF\xBD"
 #define TOK_REPLACEMENT_LEN 3
 
-/* ---- decode: the chain on lists of strings --------------------------------
- */
+/* ---- decode: the chain on lists of strings -------------------------------- */
 
 typedef struct str_ref {
     size_t off, len; /* into the list's arena */
@@ -88,8 +87,8 @@ static bool list_steps(const pali_tokenizer *tok, const tok_dec_step *steps,
     list_clear(dst);
     for (size_t i = 0; i < src->len; i++) {
         if (!list_open(dst) ||
-            !tok_apply_dec_steps(tok, steps, n, item(src, i), src->items[i].len,
-                                 &dst->arena, t1, t2))
+            !tok_apply_dec_steps(tok, steps, n, item(src, i),
+                                 src->items[i].len, &dst->arena, t1, t2))
             return false;
         list_close(dst);
     }
@@ -111,7 +110,8 @@ static bool flush_bytes(str_list *dst, tok_buf *run)
 }
 
 /* ByteFallback::decode_chain. */
-static bool list_byte_fallback(const str_list *src, str_list *dst, tok_buf *run)
+static bool list_byte_fallback(const str_list *src, str_list *dst,
+                               tok_buf *run)
 {
     list_clear(dst);
     run->len = 0;
@@ -175,8 +175,8 @@ static bool decode_chain(const pali_tokenizer *tok, const int32_t *ids,
             memmove(joined->data, joined->data + lo, hi - lo);
             joined->len = hi - lo;
         }
-        ok = ok &&
-             tok_buf_append(out, joined->data ? joined->data : "", joined->len);
+        ok = ok && tok_buf_append(out, joined->data ? joined->data : "",
+                                  joined->len);
     }
     list_free(&a);
     list_free(&b);
@@ -208,8 +208,7 @@ pali_status pali_tokenizer_decode(const pali_tokenizer *tok, const int32_t *ids,
     return PALI_OK;
 }
 
-/* ---- streaming
- * ------------------------------------------------------------------ */
+/* ---- streaming ------------------------------------------------------------------ */
 
 /* One final Strip step's state (Strip after Fuse works on the whole text). */
 typedef struct strip_state {
@@ -294,8 +293,8 @@ static bool emit_stage(const pali_tokenizer *tok, detok_stream *ds, int k,
     }
     bool all = e == 0;
     uint64_t total = all ? (uint64_t)st->held + t : t;
-    uint32_t keep =
-        total < step->strip_stop ? (uint32_t)total : step->strip_stop;
+    uint32_t keep = total < step->strip_stop ? (uint32_t)total
+                                             : step->strip_stop;
     tok_buf *out = &st->out;
     out->len = 0;
     bool ok = true;
@@ -308,8 +307,8 @@ static bool emit_stage(const pali_tokenizer *tok, detok_stream *ds, int k,
         ok = ok && tok_buf_append(out, s, n - (size_t)keep * cl);
     }
     st->held = keep;
-    return ok &&
-           emit_stage(tok, ds, k + 1, out->data ? out->data : "", out->len);
+    return ok && emit_stage(tok, ds, k + 1, out->data ? out->data : "",
+                            out->len);
 }
 
 static bool emit(const pali_tokenizer *tok, detok_stream *ds, const char *s,
@@ -326,9 +325,10 @@ static bool flush_run(const pali_tokenizer *tok, detok_stream *ds)
     if (tok_utf8_invalid_at(ds->run.data, ds->run.len) == ds->run.len) {
         ds->piece.len = 0;
         ok = tok_apply_dec_steps(tok, tok->dec.post, tok->dec.n_post,
-                                 ds->run.data, ds->run.len, &ds->piece, &ds->t1,
-                                 &ds->t2) &&
-             emit(tok, ds, ds->piece.data ? ds->piece.data : "", ds->piece.len);
+                                 ds->run.data, ds->run.len, &ds->piece,
+                                 &ds->t1, &ds->t2) &&
+             emit(tok, ds, ds->piece.data ? ds->piece.data : "",
+                  ds->piece.len);
     } else {
         for (size_t k = 0; ok && k < ds->run.len; k++)
             ok = emit(tok, ds, tok_str(tok, tok->repl_off), tok->repl_len);
@@ -337,7 +337,8 @@ static bool flush_run(const pali_tokenizer *tok, detok_stream *ds)
     return ok;
 }
 
-static bool stream_push(const pali_tokenizer *tok, detok_stream *ds, int32_t id)
+static bool stream_push(const pali_tokenizer *tok, detok_stream *ds,
+                        int32_t id)
 {
     if (id < 0 || id >= tok->n_ids || tok->info[id].str_off == TOK_NONE)
         return true; /* unknown ids are dropped */

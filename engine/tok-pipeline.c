@@ -29,14 +29,15 @@
 static pali_status bad(const pali_tokenizer *tok, pali_error *err,
                        const char *where, const char *what)
 {
-    return pali_fail(err, PALI_ERR_FORMAT, "%s: %s %s", tok->path, where, what);
+    return pali_fail(err, PALI_ERR_FORMAT, "%s: %s %s", tok->path, where,
+                     what);
 }
 
 static pali_status unsupported(const pali_tokenizer *tok, pali_error *err,
                                const char *where, const char *what)
 {
-    return pali_fail(err, PALI_ERR_UNSUPPORTED, "%s: %s: %s", tok->path, where,
-                     what);
+    return pali_fail(err, PALI_ERR_UNSUPPORTED, "%s: %s: %s", tok->path,
+                     where, what);
 }
 
 static const char *type_of(const pali_json *v)
@@ -90,8 +91,9 @@ static pali_status string_field(pali_tokenizer *tok, const pali_json *v,
 
 /* The items of a Sequence's array member, with the nesting checked. */
 static pali_status sequence_items(const pali_tokenizer *tok, const pali_json *v,
-                                  const char *where, const char *key, int depth,
-                                  const pali_json **items, pali_error *err)
+                                  const char *where, const char *key,
+                                  int depth, const pali_json **items,
+                                  pali_error *err)
 {
     if (depth >= TOK_MAX_NESTING)
         return unsupported(tok, err, where, "Sequence nested too deeply");
@@ -104,8 +106,7 @@ static pali_status sequence_items(const pali_tokenizer *tok, const pali_json *v,
     return PALI_OK;
 }
 
-/* ---- normalizer
- * ---------------------------------------------------------------- */
+/* ---- normalizer ---------------------------------------------------------------- */
 
 static pali_status parse_norm(pali_tokenizer *tok, const pali_json *v,
                               const char *where, int depth, pali_error *err)
@@ -132,8 +133,8 @@ static pali_status parse_norm(pali_tokenizer *tok, const pali_json *v,
     pali_status st;
     if (strcmp(type, "Replace") == 0) {
         step.kind = TOK_NORM_REPLACE;
-        st = string_pattern(tok, v, where, &step.pattern_off, &step.pattern_len,
-                            err);
+        st = string_pattern(tok, v, where, &step.pattern_off,
+                            &step.pattern_len, err);
         if (st == PALI_OK)
             st = string_field(tok, v, where, "content", &step.content_off,
                               &step.content_len, err);
@@ -162,8 +163,7 @@ pali_status tok_parse_normalizer(pali_tokenizer *tok, const pali_json *v,
     return parse_norm(tok, v, "normalizer", 0, err);
 }
 
-/* ---- pre-tokenizer
- * ---------------------------------------------------------------- */
+/* ---- pre-tokenizer ---------------------------------------------------------------- */
 
 static pali_status parse_pre(pali_tokenizer *tok, const pali_json *v,
                              const char *where, int depth, pali_error *err)
@@ -193,8 +193,8 @@ static pali_status parse_pre(pali_tokenizer *tok, const pali_json *v,
     if (tok->n_split >= TOK_MAX_STEPS)
         return unsupported(tok, err, where, "too many pre_tokenizer steps");
     tok_split_step step = { 0 };
-    pali_status st = string_pattern(tok, v, where, &step.pattern_off,
-                                    &step.pattern_len, err);
+    pali_status st =
+        string_pattern(tok, v, where, &step.pattern_off, &step.pattern_len, err);
     if (st != PALI_OK)
         return st;
     static const struct {
@@ -235,8 +235,7 @@ pali_status tok_parse_pre_tokenizer(pali_tokenizer *tok, const pali_json *v,
     return parse_pre(tok, v, "pre_tokenizer", 0, err);
 }
 
-/* ---- decoder
- * ------------------------------------------------------------------------ */
+/* ---- decoder ------------------------------------------------------------------------ */
 
 /* Where the steps go while reading the chain. */
 typedef struct dec_state {
@@ -264,8 +263,8 @@ static pali_status add_dec_step(pali_tokenizer *tok, dec_state *ds,
 }
 
 static pali_status uint_field(const pali_tokenizer *tok, const pali_json *v,
-                              const char *where, const char *key, uint32_t *out,
-                              pali_error *err)
+                              const char *where, const char *key,
+                              uint32_t *out, pali_error *err)
 {
     const pali_json *n = pali_json_get(v, key);
     if (!pali_json_is(n, PALI_JSON_NUMBER) || !n->is_integer ||
@@ -313,8 +312,8 @@ static pali_status parse_dec(pali_tokenizer *tok, dec_state *ds,
     }
     if (strcmp(type, "Replace") == 0) {
         step.kind = TOK_DEC_REPLACE;
-        st = string_pattern(tok, v, where, &step.pattern_off, &step.pattern_len,
-                            err);
+        st = string_pattern(tok, v, where, &step.pattern_off,
+                            &step.pattern_len, err);
         if (st == PALI_OK)
             st = string_field(tok, v, where, "content", &step.content_off,
                               &step.content_len, err);
@@ -357,14 +356,13 @@ pali_status tok_parse_decoder(pali_tokenizer *tok, const pali_json *v,
     return parse_dec(tok, &ds, v, "decoder", 0, err);
 }
 
-/* ---- post-processor
- * ------------------------------------------------------------------- */
+/* ---- post-processor ------------------------------------------------------------------- */
 
 /* The ids of special_tokens[name] of a TemplateProcessing. */
 static pali_status template_special(const pali_tokenizer *tok,
-                                    const pali_json *specials, const char *name,
-                                    const char *where, const pali_json **ids,
-                                    pali_error *err)
+                                    const pali_json *specials,
+                                    const char *name, const char *where,
+                                    const pali_json **ids, pali_error *err)
 {
     const pali_json *entry = pali_json_get(specials, name);
     if (entry == NULL) {
@@ -407,9 +405,8 @@ static pali_status parse_template(pali_tokenizer *tok, const pali_json *v,
     for (uint32_t i = 0; i < items->len; i++) {
         const pali_json *item = &items->u.items[i];
         if (!pali_json_is(item, PALI_JSON_OBJECT) || item->len != 1)
-            return bad(tok, err, at,
-                       "has an item that is not "
-                       "{\"Sequence\"|\"SpecialToken\": ...}");
+            return bad(tok, err, at, "has an item that is not "
+                                     "{\"Sequence\"|\"SpecialToken\": ...}");
         const char *kind = pali_json_key_at(item, 0)->u.string;
         const pali_json *body = pali_json_value_at(item, 0);
         const pali_json *id = pali_json_get(body, "id");
@@ -495,8 +492,8 @@ pali_status tok_parse_post_processor(pali_tokenizer *tok, const pali_json *v,
                                      pali_error *err)
 {
     tok_ids before = { 0 }, after = { 0 };
-    pali_status st =
-        parse_post(tok, v, "post_processor", 0, &before, &after, err);
+    pali_status st = parse_post(tok, v, "post_processor", 0, &before, &after,
+                                err);
     if (st != PALI_OK) {
         free(before.data);
         free(after.data);
@@ -509,8 +506,7 @@ pali_status tok_parse_post_processor(pali_tokenizer *tok, const pali_json *v,
     return PALI_OK;
 }
 
-/* ---- applying steps
- * ---------------------------------------------------------------------- */
+/* ---- applying steps ---------------------------------------------------------------------- */
 
 /* Appends s[0..n) to out with every (non-overlapping, leftmost) occurrence
  * of pat replaced by rep — a literal-string Replace. */
@@ -520,8 +516,8 @@ static bool replace_all(const char *s, size_t n, const char *pat,
 {
     size_t i = 0;
     while (i < n) {
-        const char *hit =
-            pat_len <= n - i ? memmem(s + i, n - i, pat, pat_len) : NULL;
+        const char *hit = pat_len <= n - i ? memmem(s + i, n - i, pat, pat_len)
+                                           : NULL;
         if (hit == NULL)
             break;
         size_t at = (size_t)(hit - s);
@@ -598,8 +594,9 @@ void tok_strip_range(const tok_dec_step *step, const char *s, size_t n,
     /* The reference counts the trailing cut on the whole token, so it may
      * overlap the leading one; the kept text is then empty. */
     size_t e2 = n;
-    for (uint32_t k = 0; k < step->strip_stop && e2 >= c_len &&
-                         memcmp(s + e2 - c_len, c, c_len) == 0;
+    for (uint32_t k = 0;
+         k < step->strip_stop && e2 >= c_len && memcmp(s + e2 - c_len, c,
+                                                       c_len) == 0;
          k++)
         e2 -= c_len;
     e = e2 < b ? b : e2;

@@ -16,8 +16,7 @@
 #define TOK_IDS_MIN  64
 #define TOK_TRIE_MIN 64
 
-/* ---- pool ------------------------------------------------------------------
- */
+/* ---- pool ------------------------------------------------------------------ */
 
 bool tok_pool_add(tok_pool *pool, const char *s, size_t n, uint32_t *off)
 {
@@ -41,8 +40,7 @@ bool tok_pool_add(tok_pool *pool, const char *s, size_t n, uint32_t *off)
     return true;
 }
 
-/* ---- hashing
- * ----------------------------------------------------------------- */
+/* ---- hashing ----------------------------------------------------------------- */
 
 static inline uint64_t mix64(uint64_t x)
 {
@@ -76,8 +74,7 @@ static uint32_t table_size(size_t expected)
     return size > (1u << 30) ? 0 : (uint32_t)size;
 }
 
-/* ---- string map
- * -------------------------------------------------------------- */
+/* ---- string map -------------------------------------------------------------- */
 
 bool tok_strmap_init(tok_strmap *map, size_t expected)
 {
@@ -158,8 +155,7 @@ bool tok_strmap_put(tok_strmap *map, const tok_pool *pool, uint32_t key_off,
                     uint32_t key_len, int32_t value, int32_t *existing)
 {
     *existing = -1;
-    if ((size_t)(map->count + 1) * TOK_LOAD_FACTOR_INV >
-            (size_t)map->mask + 1 &&
+    if ((size_t)(map->count + 1) * TOK_LOAD_FACTOR_INV > (size_t)map->mask + 1 &&
         !strmap_grow(map, pool))
         return false;
     const char *s = pool->data + key_off;
@@ -182,8 +178,7 @@ bool tok_strmap_put(tok_strmap *map, const tok_pool *pool, uint32_t key_off,
     return true;
 }
 
-/* ---- pair map
- * ------------------------------------------------------------------- */
+/* ---- pair map ------------------------------------------------------------------- */
 
 bool tok_pairmap_init(tok_pairmap *map, size_t expected)
 {
@@ -225,12 +220,11 @@ void tok_pairmap_put(tok_pairmap *map, int32_t left, int32_t right,
         i = (i + 1) & map->mask;
     if (map->slots[i].key == TOK_PAIR_EMPTY)
         map->count++;
-    map->slots[i] =
-        (tok_pair_slot){ .key = key, .rank = rank, .new_id = new_id };
+    map->slots[i] = (tok_pair_slot){ .key = key, .rank = rank,
+                                     .new_id = new_id };
 }
 
-/* ---- trie
- * -------------------------------------------------------------------------- */
+/* ---- trie -------------------------------------------------------------------------- */
 
 bool tok_trie_init(tok_trie *trie)
 {
@@ -386,9 +380,7 @@ int32_t tok_trie_find(const tok_trie *trie, const char *s, size_t n)
     return node;
 }
 
-/* ---- UTF-8
- * ----------------------------------------------------------------------------
- */
+/* ---- UTF-8 ---------------------------------------------------------------------------- */
 
 size_t tok_utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
 {
@@ -461,8 +453,7 @@ bool tok_is_white_space(uint32_t cp)
            cp == 0x3000;
 }
 
-/* ---- scratch buffers
- * ----------------------------------------------------------------------- */
+/* ---- scratch buffers ----------------------------------------------------------------------- */
 
 bool tok_buf_reserve(tok_buf *b, size_t extra)
 {

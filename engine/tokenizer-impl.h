@@ -135,7 +135,7 @@ typedef struct tok_trie_edge {
 } tok_trie_edge;
 
 typedef struct tok_trie {
-    int32_t *node_token;     /* (n_nodes) index into tok->added, or -1 */
+    int32_t *node_token; /* (n_nodes) index into tok->added, or -1 */
     uint8_t *node_has_child; /* (n_nodes) */
     int32_t n_nodes, cap_nodes;
     tok_trie_edge *edges; /* (edge_mask + 1) */
@@ -158,8 +158,7 @@ int32_t tok_trie_longest(const tok_trie *trie, const char *s, size_t n,
 /* The node reached by s[0..n) (-1 if none). */
 int32_t tok_trie_find(const tok_trie *trie, const char *s, size_t n);
 
-/* ---- UTF-8 ----------------------------------------------------------------
- */
+/* ---- UTF-8 ---------------------------------------------------------------- */
 
 /* Length of the well-formed UTF-8 sequence at p (at most n bytes), 0 when
  * it is not (overlong, surrogate, beyond U+10FFFF, truncated); decodes the
@@ -203,8 +202,8 @@ typedef struct tok_split_step {
 } tok_split_step;
 
 typedef enum tok_dec_kind {
-    TOK_DEC_REPLACE, /* Replace, literal String pattern */
-    TOK_DEC_STRIP,   /* Strip content, start, stop */
+    TOK_DEC_REPLACE,       /* Replace, literal String pattern */
+    TOK_DEC_STRIP,         /* Strip content, start, stop */
 } tok_dec_kind;
 
 typedef struct tok_dec_step {
@@ -229,16 +228,14 @@ typedef struct tok_decoder {
     int n_pre, n_post, n_final;
 } tok_decoder;
 
-/* ---- added tokens ---------------------------------------------------------
- */
+/* ---- added tokens --------------------------------------------------------- */
 typedef struct tok_added {
     int32_t id;
     uint32_t content_off, content_len;
     bool special, normalized, lstrip, rstrip;
 } tok_added;
 
-/* ---- per-id table -----------------------------------------------------------
- */
+/* ---- per-id table ----------------------------------------------------------- */
 enum tok_id_flags {
     TOK_ID_SPECIAL = 1u << 0,  /* skipped by decode(skip_special) */
     TOK_ID_ADDED = 1u << 1,    /* an added token */
@@ -263,21 +260,21 @@ struct pali_tokenizer {
     tok_id_info *info; /* (n_ids) */
 
     /* model: BPE */
-    tok_strmap vocab; /* model.vocab: spelling → id */
-    int32_t n_vocab;  /* entries in model.vocab */
+    tok_strmap vocab;  /* model.vocab: spelling → id */
+    int32_t n_vocab;   /* entries in model.vocab */
     tok_pairmap merges;
-    int32_t *bmp_ids; /* (0x10000) id of each one-code-point BMP token */
+    int32_t *bmp_ids;  /* (0x10000) id of each one-code-point BMP token */
     /* The characters found right before each BMP character inside
      * vocabulary tokens, when there are at most TOK_PRED_MAX of them
      * (pred_n > TOK_PRED_MAX: more).  No merge can join c1|c2 when c1
      * never precedes c2 inside a token, so a word may be cut there (see
      * bpe.c). */
-    uint8_t *pred_n;                 /* (0x10000) */
-    uint32_t (*preds)[TOK_PRED_MAX]; /* (0x10000, TOK_PRED_MAX) */
-    int32_t byte_ids[256];           /* <0xNN> ids for byte fallback, -1 */
+    uint8_t *pred_n;                  /* (0x10000) */
+    uint32_t (*preds)[TOK_PRED_MAX];  /* (0x10000, TOK_PRED_MAX) */
+    int32_t byte_ids[256]; /* <0xNN> ids for byte fallback, -1 */
     bool byte_fallback, fuse_unk, ignore_merges;
-    bool has_unk;   /* model.unk_token set */
-    int32_t unk_id; /* its id, -1 when not in the vocab */
+    bool has_unk;       /* model.unk_token set */
+    int32_t unk_id;     /* its id, -1 when not in the vocab */
     uint32_t unk_off, unk_len;
 
     /* added tokens (special ones first, as the reference orders them) */
@@ -308,25 +305,24 @@ static inline const char *tok_str(const pali_tokenizer *tok, uint32_t off)
     return tok->pool.data + off;
 }
 
-/* ---- tok-pipeline.c ---------------------------------------------------------
- */
+/* ---- tok-pipeline.c --------------------------------------------------------- */
 
 /* Parse the "normalizer", "pre_tokenizer", "decoder" and "post_processor"
  * sections (each may be absent or null) into tok.  The post-processor
  * needs the added tokens and vocabulary loaded first. */
 struct pali_json;
-pali_status tok_parse_normalizer(pali_tokenizer *tok, const struct pali_json *v,
-                                 pali_error *err);
+pali_status tok_parse_normalizer(pali_tokenizer *tok,
+                                 const struct pali_json *v, pali_error *err);
 pali_status tok_parse_pre_tokenizer(pali_tokenizer *tok,
-                                    const struct pali_json *v, pali_error *err);
+                                    const struct pali_json *v,
+                                    pali_error *err);
 pali_status tok_parse_decoder(pali_tokenizer *tok, const struct pali_json *v,
                               pali_error *err);
 pali_status tok_parse_post_processor(pali_tokenizer *tok,
                                      const struct pali_json *v,
                                      pali_error *err);
 
-/* ---- growable byte buffer (scratch, amortised growth) ---------------------
- */
+/* ---- growable byte buffer (scratch, amortised growth) --------------------- */
 typedef struct tok_buf {
     char *data;
     size_t len, cap;
@@ -351,8 +347,7 @@ void tok_strip_range(const tok_dec_step *step, const char *s, size_t n,
 /* ByteFallback's reading of a token: its byte, or -1. */
 int tok_parse_byte_token(const char *s, size_t n);
 
-/* ---- bpe.c
- * ------------------------------------------------------------------- */
+/* ---- bpe.c ------------------------------------------------------------------- */
 
 /* Growable id list. */
 typedef struct tok_ids {

@@ -55,8 +55,7 @@ static bool valid_id(const pali_json *v)
            v->integer >= 0 && v->integer <= TOK_MAX_ID;
 }
 
-/* ---- model ----------------------------------------------------------------
- */
+/* ---- model ---------------------------------------------------------------- */
 
 static pali_status check_model_options(pali_tokenizer *tok,
                                        const pali_json *model, pali_error *err)
@@ -74,8 +73,8 @@ static pali_status check_model_options(pali_tokenizer *tok,
     }
     const pali_json *dropout = pali_json_get(model, "dropout");
     if (!is_null_or_absent(dropout)) {
-        if (!pali_json_is(dropout, PALI_JSON_NUMBER) || dropout->u.number < 0 ||
-            dropout->u.number > 1)
+        if (!pali_json_is(dropout, PALI_JSON_NUMBER) ||
+            dropout->u.number < 0 || dropout->u.number > 1)
             return pali_fail(err, PALI_ERR_FORMAT,
                              "%s: model.dropout must be null or in [0, 1]",
                              tok->path);
@@ -160,8 +159,8 @@ static pali_status load_vocab(pali_tokenizer *tok, const pali_json *vocab,
             return oom(tok, err);
         if (existing >= 0)
             return pali_fail(err, PALI_ERR_FORMAT,
-                             "%s: model.vocab lists \"%.64s\" twice", tok->path,
-                             key->u.string);
+                             "%s: model.vocab lists \"%.64s\" twice",
+                             tok->path, key->u.string);
         info->str_off = off;
         info->str_len = key->len;
         info->flags |= TOK_ID_IN_VOCAB;
@@ -190,8 +189,8 @@ static pali_status merge_halves(pali_tokenizer *tok, const pali_json *m,
             return PALI_OK;
         }
         const char *sp = memchr(m->u.string, ' ', m->len);
-        if (sp == NULL ||
-            memchr(sp + 1, ' ', m->len - (size_t)(sp + 1 - m->u.string)))
+        if (sp == NULL || memchr(sp + 1, ' ', m->len - (size_t)(sp + 1 -
+                                                                m->u.string)))
             return pali_fail(err, PALI_ERR_FORMAT,
                              "%s: model.merges[%u] \"%.64s\" is not two tokens "
                              "separated by one space",
@@ -236,8 +235,8 @@ static pali_status load_merges(pali_tokenizer *tok, const pali_json *merges,
                          tok->path);
     if (!tok_pairmap_init(&tok->merges, merges->len))
         return oom(tok, err);
-    bool legacy =
-        merges->len > 0 && pali_json_is(&merges->u.items[0], PALI_JSON_STRING);
+    bool legacy = merges->len > 0 &&
+                  pali_json_is(&merges->u.items[0], PALI_JSON_STRING);
     tok_buf joined = { 0 };
     merge_key keys[MERGE_BATCH][3]; /* a, b, a+b */
     size_t joined_off[MERGE_BATCH];
@@ -282,9 +281,9 @@ static pali_status load_merges(pali_tokenizer *tok, const pali_json *merges,
         for (int j = 0; j < count && st == PALI_OK; j++) {
             for (int k = 0; k < 3; k++) {
                 const merge_key *key = &keys[j][k];
-                ids[j][k] =
-                    tok_strmap_get_hashed(&tok->vocab, &tok->pool, key->s,
-                                          key->n, key->hash, key->slot);
+                ids[j][k] = tok_strmap_get_hashed(&tok->vocab, &tok->pool,
+                                                  key->s, key->n, key->hash,
+                                                  key->slot);
                 if (ids[j][k] < 0) {
                     st = pali_fail(err, PALI_ERR_FORMAT,
                                    "%s: model.merges[%u] needs \"%.*s\", "
@@ -371,15 +370,14 @@ static pali_status build_char_tables(pali_tokenizer *tok, pali_error *err)
         snprintf(name, sizeof(name), "<0x%02X>", b);
         tok->byte_ids[b] = tok_strmap_get(&tok->vocab, &tok->pool, name, 6);
     }
-    tok->unk_id = tok->has_unk
-                      ? tok_strmap_get(&tok->vocab, &tok->pool,
-                                       tok_str(tok, tok->unk_off), tok->unk_len)
-                      : -1;
+    tok->unk_id = tok->has_unk ? tok_strmap_get(&tok->vocab, &tok->pool,
+                                                tok_str(tok, tok->unk_off),
+                                                tok->unk_len)
+                               : -1;
     return PALI_OK;
 }
 
-/* ---- added tokens -----------------------------------------------------------
- */
+/* ---- added tokens ----------------------------------------------------------- */
 
 static pali_status scan_added(pali_tokenizer *tok, const pali_json *added,
                               int32_t *max_id, pali_error *err)
@@ -519,8 +517,7 @@ static pali_status build_tries(pali_tokenizer *tok, pali_error *err)
     return st;
 }
 
-/* ---- per-id facts
- * --------------------------------------------------------------- */
+/* ---- per-id facts --------------------------------------------------------------- */
 
 static int digits_value(const char *s, size_t n)
 {
@@ -553,15 +550,15 @@ static pali_status build_id_info(pali_tokenizer *tok, pali_error *err)
             info->seg = (int16_t)digits_value(s + 4, 3);
         /* what the decoder chain makes of this token on its own */
         pre.len = piece.len = 0;
-        bool ok =
-            tok_apply_dec_steps(tok, d->pre, d->n_pre, s, n, &pre, &t1, &t2);
+        bool ok = tok_apply_dec_steps(tok, d->pre, d->n_pre, s, n, &pre, &t1,
+                                      &t2);
         int byte = ok && d->byte_fallback
                        ? tok_parse_byte_token(pre.data, pre.len)
                        : -1;
         info->dec_byte = (int16_t)byte;
         if (ok && byte < 0)
-            ok = tok_apply_dec_steps(tok, d->post, d->n_post, pre.data, pre.len,
-                                     &piece, &t1, &t2);
+            ok = tok_apply_dec_steps(tok, d->post, d->n_post, pre.data,
+                                     pre.len, &piece, &t1, &t2);
         if (!ok) {
             st = oom(tok, err);
             break;
@@ -594,8 +591,7 @@ static pali_status build_id_info(pali_tokenizer *tok, pali_error *err)
     return st;
 }
 
-/* ---- the whole file
- * ---------------------------------------------------------------- */
+/* ---- the whole file ---------------------------------------------------------------- */
 
 static pali_status check_top_level(pali_tokenizer *tok, const pali_json *root,
                                    pali_error *err)
@@ -605,8 +601,9 @@ static pali_status check_top_level(pali_tokenizer *tok, const pali_json *root,
                          "%s: not a JSON object (tokenizer.json expected)",
                          tok->path);
     const pali_json *version = pali_json_get(root, "version");
-    if (version != NULL && (!pali_json_is(version, PALI_JSON_STRING) ||
-                            strcmp(version->u.string, "1.0") != 0))
+    if (version != NULL &&
+        (!pali_json_is(version, PALI_JSON_STRING) ||
+         strcmp(version->u.string, "1.0") != 0))
         return pali_fail(err, PALI_ERR_UNSUPPORTED,
                          "%s: tokenizer.json version is not \"1.0\"",
                          tok->path);
@@ -656,7 +653,8 @@ static pali_status load_from_json(pali_tokenizer *tok, const pali_json *root,
         (st = load_added(tok, added, err)) != PALI_OK ||
         (st = tok_parse_normalizer(tok, pali_json_get(root, "normalizer"),
                                    err)) != PALI_OK ||
-        (st = tok_parse_pre_tokenizer(tok, pali_json_get(root, "pre_tokenizer"),
+        (st = tok_parse_pre_tokenizer(tok,
+                                      pali_json_get(root, "pre_tokenizer"),
                                       err)) != PALI_OK ||
         (st = tok_parse_decoder(tok, pali_json_get(root, "decoder"), err)) !=
             PALI_OK ||
@@ -682,7 +680,8 @@ pali_status pali_tokenizer_load(const char *path, pali_tokenizer **out,
                          path);
     }
     pali_json_doc *doc = NULL;
-    pali_status st = pali_json_parse_file(path, TOK_FILE_MAX_BYTES, &doc, err);
+    pali_status st =
+        pali_json_parse_file(path, TOK_FILE_MAX_BYTES, &doc, err);
     if (st == PALI_OK)
         st = load_from_json(tok, pali_json_root(doc), err);
     pali_json_free(doc);
@@ -720,8 +719,7 @@ void pali_tokenizer_free(pali_tokenizer *tok)
     free(tok);
 }
 
-/* ---- queries
- * ------------------------------------------------------------------------ */
+/* ---- queries ------------------------------------------------------------------------ */
 
 int pali_tokenizer_size(const pali_tokenizer *tok)
 {

@@ -89,6 +89,7 @@ pali_status pali_detok_finish(pali_detok *detok, const char **piece,
 /* The text released so far, special tokens skipped / kept.  Borrowed until
  * the next call; NUL-terminated. */
 const char *pali_detok_text(const pali_detok *detok, size_t *len);
-const char *pali_detok_text_with_special(const pali_detok *detok, size_t *len);
+const char *pali_detok_text_with_special(const pali_detok *detok,
+                                         size_t *len);
 
 #endif /* PALI_TOKENIZER_H */

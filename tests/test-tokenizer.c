@@ -24,16 +24,16 @@ static gboolean decode_equals(const char *what, const int32_t *ids, size_t n,
     char *text = NULL;
     size_t len = 0;
     pali_error err = { 0 };
-    g_assert_cmpint(
-        pali_tokenizer_decode(gemma3, ids, n, skip, &text, &len, &err), ==,
-        PALI_OK);
+    g_assert_cmpint(pali_tokenizer_decode(gemma3, ids, n, skip, &text, &len,
+                                          &err),
+                    ==, PALI_OK);
     g_assert_cmpuint(strlen(text), <=, len); /* NUL-terminated */
     gboolean ok = len == want->len && memcmp(text, want->u.string, len) == 0;
     if (!ok) {
         g_autofree char *a = tok_show(text, len);
         g_autofree char *b = tok_show(want->u.string, want->len);
-        g_test_message("%s (skip_special=%d): decoded %s, want %s", what, skip,
-                       a, b);
+        g_test_message("%s (skip_special=%d): decoded %s, want %s", what,
+                       skip, a, b);
     }
     pali_free(text);
     return ok;
@@ -55,8 +55,8 @@ static void test_encode_cases(void)
         int32_t *ids = NULL;
         size_t n = 0;
         pali_error err = { 0 };
-        g_assert_cmpint(pali_tokenizer_encode(gemma3, text->u.string, text->len,
-                                              &ids, &n, &err),
+        g_assert_cmpint(pali_tokenizer_encode(gemma3, text->u.string,
+                                              text->len, &ids, &n, &err),
                         ==, PALI_OK);
         g_autofree char *shown = tok_show(text->u.string, text->len);
         g_autofree char *what = g_strdup_printf("case %zu %s", i, shown);
@@ -124,9 +124,8 @@ static void test_invalid_utf8(void)
         pali_free(ids);
         g_assert_true(decode_equals(what, want, n_want, false,
                                     pali_json_get(row, "decoded")));
-        g_assert_true(
-            decode_equals(what, want, n_want, true,
-                          pali_json_get(row, "decoded_skip_special")));
+        g_assert_true(decode_equals(what, want, n_want, true,
+                                    pali_json_get(row, "decoded_skip_special")));
         /* the raw bytes: a clear error naming the first bad byte */
         size_t off = (size_t)pali_json_get(row, "offset")->integer;
         size_t len = (size_t)pali_json_get(row, "length")->integer;
@@ -166,9 +165,9 @@ static void test_encode_empty(void)
     pali_free(ids);
     char *text = NULL;
     size_t len = 99;
-    g_assert_cmpint(
-        pali_tokenizer_decode(gemma3, NULL, 0, true, &text, &len, &err), ==,
-        PALI_OK);
+    g_assert_cmpint(pali_tokenizer_decode(gemma3, NULL, 0, true, &text, &len,
+                                          &err),
+                    ==, PALI_OK);
     g_assert_cmpstr(text, ==, "");
     g_assert_cmpuint(len, ==, 0);
     pali_free(text);
@@ -177,9 +176,9 @@ static void test_encode_empty(void)
                     PALI_ERR_INVALID_ARGUMENT);
     g_assert_cmpint(pali_tokenizer_encode(NULL, "a", 1, &ids, &n, &err), ==,
                     PALI_ERR_INVALID_ARGUMENT);
-    g_assert_cmpint(
-        pali_tokenizer_decode(gemma3, NULL, 2, true, &text, &len, &err), ==,
-        PALI_ERR_INVALID_ARGUMENT);
+    g_assert_cmpint(pali_tokenizer_decode(gemma3, NULL, 2, true, &text, &len,
+                                          &err),
+                    ==, PALI_ERR_INVALID_ARGUMENT);
 }
 
 static void test_lookups(void)
@@ -239,8 +238,7 @@ static void test_post_processor(void)
     pali_free(special);
 }
 
-/* ---- threads ----------------------------------------------------------------
- */
+/* ---- threads ---------------------------------------------------------------- */
 
 typedef struct {
     const TokJsonl *cases;
@@ -294,17 +292,14 @@ static void test_threads(void)
     tok_jsonl_clear(&cases);
 }
 
-/* ---- long words ------------------------------------------------------------
- */
+/* ---- long words ------------------------------------------------------------ */
 
 static void test_long_word(void)
 {
     /* One 400,000-character word (no space, no newline: a single BPE word).
      * A quadratic merge loop needs minutes for this; the heap takes a
      * fraction of a second even with sanitizers. */
-    enum {
-        N = 400000
-    };
+    enum { N = 400000 };
     char *text = g_malloc(N);
     guint32 state = 12345;
     for (size_t i = 0; i < N; i++) {
@@ -323,17 +318,16 @@ static void test_long_word(void)
     /* the ids decode back to the word */
     char *back = NULL;
     size_t len = 0;
-    g_assert_cmpint(
-        pali_tokenizer_decode(gemma3, ids, n, true, &back, &len, NULL), ==,
-        PALI_OK);
+    g_assert_cmpint(pali_tokenizer_decode(gemma3, ids, n, true, &back, &len,
+                                          NULL),
+                    ==, PALI_OK);
     g_assert_cmpmem(back, len, text, N);
     pali_free(back);
     pali_free(ids);
     g_free(text);
 }
 
-/* ---- streaming detokenizer
- * --------------------------------------------------- */
+/* ---- streaming detokenizer --------------------------------------------------- */
 
 /* Feeds ids one by one; checks the pieces against decode(skip=true) and
  * the text with specials against decode(skip=false). */
@@ -360,12 +354,12 @@ static void check_stream(pali_detok *d, const pali_tokenizer *tok,
     for (int skip = 0; skip < 2; skip++) {
         char *want = NULL;
         size_t want_len = 0;
-        g_assert_cmpint(
-            pali_tokenizer_decode(tok, ids, n, skip, &want, &want_len, NULL),
-            ==, PALI_OK);
+        g_assert_cmpint(pali_tokenizer_decode(tok, ids, n, skip, &want,
+                                              &want_len, NULL),
+                        ==, PALI_OK);
         size_t got_len;
-        const char *got =
-            skip ? pieces->str : pali_detok_text_with_special(d, &got_len);
+        const char *got = skip ? pieces->str
+                               : pali_detok_text_with_special(d, &got_len);
         if (skip)
             got_len = pieces->len;
         g_assert_cmpmem(got, got_len, want, want_len);
@@ -439,9 +433,7 @@ static void test_stream_held_back(void)
     g_assert_cmpint(pali_detok_push(d, pali_tokenizer_token_id(gemma3, "a"),
                                     &piece, &len, NULL),
                     ==, PALI_OK);
-    g_assert_cmpstr(piece, ==,
-                    "\xe2\x82\xac"
-                    "a");
+    g_assert_cmpstr(piece, ==, "\xe2\x82\xac" "a");
     /* with specials the <bos> cut the run: "€" then "<bos>" */
     g_assert_cmpstr(pali_detok_text_with_special(d, NULL), ==,
                     "\xe2\x82\xac<bos>a");
