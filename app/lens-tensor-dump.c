@@ -1,6 +1,7 @@
 /* lens-tensor-dump.c — safetensors writer for --dump (see the header).
  * Layout: u64 little-endian header length, a JSON header mapping each name
- * to dtype "F32", shape and data_offsets, padded with spaces to 8 bytes,
+ * to dtype ("F32", or "U8" for lens_tensor_dump_add_u8), shape and
+ * data_offsets, padded with spaces to 8 bytes,
  * then the raw little-endian data in header order. */
 #include "config.h"
 
@@ -14,7 +15,8 @@
 
 typedef struct {
     char *name;
-    int n_dims; /* of one row when steps are appended: stored with +1 */
+    const char *dtype; /* "F32", or "U8" (lens_tensor_dump_add_u8) */
+    int n_dims;        /* of one row when steps are appended: stored with +1 */
     int64_t shape[DUMP_MAX_DIMS];
     GByteArray *data;
     gboolean stepped; /* rows appended per step: shape[0] counts them */
@@ -62,11 +64,27 @@ void lens_tensor_dump_add(LensTensorDump *self, const char *name,
     g_return_if_fail(n_dims >= 0 && n_dims < DUMP_MAX_DIMS);
     DumpTensor *t = g_new0(DumpTensor, 1);
     t->name = g_strdup(name);
+    t->dtype = "F32";
     t->n_dims = n_dims;
     memcpy(t->shape, shape, (gsize)n_dims * sizeof(int64_t));
     t->data = g_byte_array_new();
     g_byte_array_append(t->data, (const guint8 *)data,
                         (guint)(numel(n_dims, shape) * sizeof(float)));
+    g_hash_table_replace(self->tensors, t->name, t);
+}
+
+void lens_tensor_dump_add_u8(LensTensorDump *self, const char *name,
+                             const uint8_t *data, int n_dims,
+                             const int64_t *shape)
+{
+    g_return_if_fail(n_dims >= 0 && n_dims < DUMP_MAX_DIMS);
+    DumpTensor *t = g_new0(DumpTensor, 1);
+    t->name = g_strdup(name);
+    t->dtype = "U8";
+    t->n_dims = n_dims;
+    memcpy(t->shape, shape, (gsize)n_dims * sizeof(int64_t));
+    t->data = g_byte_array_new();
+    g_byte_array_append(t->data, data, (guint)numel(n_dims, shape));
     g_hash_table_replace(self->tensors, t->name, t);
 }
 
@@ -140,7 +158,7 @@ gboolean lens_tensor_dump_write(LensTensorDump *self, const char *path,
         lens_json_key(json, t->name);
         lens_json_begin_object(json);
         lens_json_key(json, "dtype");
-        lens_json_string(json, "F32");
+        lens_json_string(json, t->dtype);
         lens_json_key(json, "shape");
         lens_json_begin_array(json);
         for (int d = 0; d < t->n_dims; d++)

@@ -22,6 +22,10 @@ void lens_tensor_dump_collect(const char *name, int step, const float *data,
 /* Adds (or replaces) a tensor; data is copied. */
 void lens_tensor_dump_add(LensTensorDump *self, const char *name,
                           const float *data, int n_dims, const int64_t *shape);
+/* The same for 8-bit data, stored with dtype "U8". */
+void lens_tensor_dump_add_u8(LensTensorDump *self, const char *name,
+                             const uint8_t *data, int n_dims,
+                             const int64_t *shape);
 gboolean lens_tensor_dump_has(LensTensorDump *self, const char *name);
 /* The collected data of `name` (NULL if absent): *numel values, and the
  * shape when `shape` (8 entries) is not NULL.  Borrowed. */

@@ -94,7 +94,8 @@ static bool scratch_reserve(tok_bpe_scratch *s, size_t n_symbols)
     return true;
 }
 
-/* ---- min-heap on (rank, pos) ------------------------------------------------ */
+/* ---- min-heap on (rank, pos) ------------------------------------------------
+ */
 
 static inline bool merge_before(const tok_merge *a, const tok_merge *b)
 {
@@ -135,16 +136,15 @@ static inline tok_merge heap_pop(tok_merge *heap, size_t *n)
     return top;
 }
 
-/* ---- the word ------------------------------------------------------------------- */
+/* ---- the word ------------------------------------------------------------ */
 
 static inline void add_symbol(tok_symbol *sym, size_t *n, int32_t id,
                               uint32_t len)
 {
     size_t i = (*n)++;
-    sym[i] = (tok_symbol){ .id = id,
-                           .prev = (int32_t)i - 1,
-                           .next = -1,
-                           .len = len };
+    sym[i] = (tok_symbol){
+        .id = id, .prev = (int32_t)i - 1, .next = -1, .len = len
+    };
     if (i > 0)
         sym[i - 1].next = (int32_t)i;
 }
@@ -170,8 +170,8 @@ static long word_symbols(const pali_tokenizer *tok, const char *w, size_t n,
     size_t i = 0;
     while (i < n) {
         uint32_t cp;
-        size_t len = p[i] < 0x80 ? (cp = p[i], 1)
-                                 : tok_utf8_next(p + i, n - i, &cp);
+        size_t len =
+            p[i] < 0x80 ? (cp = p[i], 1) : tok_utf8_next(p + i, n - i, &cp);
         if (len == 0) /* callers validate; never split a character */
             len = 1, cp = 0xFFFD;
         int32_t id = char_id(tok, w + i, len, cp);
@@ -218,8 +218,8 @@ static long word_symbols(const pali_tokenizer *tok, const char *w, size_t n,
 }
 
 /* Step 2: the merge loop (Word::merge_all without dropout). */
-static void merge_all(const tok_pairmap *merges, tok_symbol *sym,
-                      size_t count, tok_merge *heap)
+static void merge_all(const tok_pairmap *merges, tok_symbol *sym, size_t count,
+                      tok_merge *heap)
 {
     size_t n_heap = 0;
     for (size_t i = 0; i + 1 < count; i++) {
@@ -256,9 +256,8 @@ static void merge_all(const tok_pairmap *merges, tok_symbol *sym,
                 tok_pairmap_get(merges, sym[left->prev].id, left->id);
             if (m != NULL)
                 heap_push(heap, &n_heap,
-                          (tok_merge){ m->rank, (uint32_t)left->prev,
-                                       m->new_id, sym[left->prev].id,
-                                       left->id });
+                          (tok_merge){ m->rank, (uint32_t)left->prev, m->new_id,
+                                       sym[left->prev].id, left->id });
         }
         if (left->next >= 0) {
             const tok_pair_slot *m =
@@ -272,8 +271,7 @@ static void merge_all(const tok_pairmap *merges, tok_symbol *sym,
 }
 
 pali_status tok_bpe_word(const pali_tokenizer *tok, tok_bpe_scratch *s,
-                         const char *w, size_t n, tok_ids *out,
-                         pali_error *err)
+                         const char *w, size_t n, tok_ids *out, pali_error *err)
 {
     if (tok->ignore_merges) {
         int32_t id = tok_strmap_get(&tok->vocab, &tok->pool, w, n);
@@ -305,7 +303,7 @@ pali_status tok_bpe_word(const pali_tokenizer *tok, tok_bpe_scratch *s,
     return PALI_OK;
 }
 
-/* ---- chunks and the per-call cache -------------------------------------- */
+/* ---- chunks and the per-call cache --------------------------------------- */
 
 /* No vocabulary token holds c1 right before c2 (both with their own ids). */
 static inline bool cut_is_safe(const pali_tokenizer *tok, uint32_t c1,
@@ -405,14 +403,14 @@ pali_status tok_bpe_encode(const pali_tokenizer *tok, tok_bpe_scratch *s,
     bool prev_known = false;
     while (i < n) {
         uint32_t cp;
-        size_t len = p[i] < 0x80 ? (cp = p[i], 1)
-                                 : tok_utf8_next(p + i, n - i, &cp);
+        size_t len =
+            p[i] < 0x80 ? (cp = p[i], 1) : tok_utf8_next(p + i, n - i, &cp);
         if (len == 0)
             len = 1, cp = 0xFFFD;
         bool known = char_id(tok, w + i, len, cp) >= 0;
         if (known && prev_known && i > start && cut_is_safe(tok, prev_cp, cp)) {
-            pali_status st = encode_chunk(tok, s, w + start, i - start, out,
-                                          err);
+            pali_status st =
+                encode_chunk(tok, s, w + start, i - start, out, err);
             if (st != PALI_OK)
                 return st;
             start = i;

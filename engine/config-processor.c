@@ -101,7 +101,7 @@ pali_status pali_config_parse_processor(const pali_json *ip, const char *path,
                                    &pre->width)))
             return s;
     }
-    double rescale;
+    double rescale = 0;
     if ((s = pali_json_get_int(&r, ip, "resample", SIGLIP_RESAMPLE_BICUBIC, 0,
                                PIL_RESAMPLE_MAX, &pre->resample)) ||
         (s = get_flag(&r, ip, "do_resize", &pre->do_resize)) ||
@@ -121,7 +121,7 @@ pali_status pali_config_parse_processor(const pali_json *ip, const char *path,
                          "%d×%d (vision_config.image_size)",
                          path, prefix, pre->width, pre->height, in->image_size,
                          in->image_size);
-    int seq;
+    int seq = 0;
     if ((s = pali_json_get_int(&r, ip, "image_seq_length", in->n_image_tokens,
                                1, INT32_MAX, &seq)))
         return s;
@@ -205,7 +205,7 @@ pali_status pali_config_parse_generation(const pali_json *root,
             *single[i].id = -1;
             continue;
         }
-        int64_t x;
+        int64_t x = 0;
         pali_status s = pali_json_read_int(v, path, single[i].key, 0,
                                            in->vocab_rows - 1, &x, err);
         if (s != PALI_OK)
@@ -227,7 +227,7 @@ pali_status pali_config_parse_generation(const pali_json *root,
         n = eos->len;
     }
     for (uint32_t i = 0; i < n; i++) {
-        int64_t x;
+        int64_t x = 0;
         pali_status s = pali_json_read_int(&items[i], path, "eos_token_id", 0,
                                            in->vocab_rows - 1, &x, err);
         if (s != PALI_OK)

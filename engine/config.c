@@ -101,7 +101,7 @@ static pali_status get_square(const pali_json_reader *r, const pali_json *obj,
         return pali_json_get_int(r, obj, key, def, 1, max, out);
     char k[128];
     pali_json_full_key(r, key, k, sizeof(k));
-    int64_t hw[2];
+    int64_t hw[2] = { 0, 0 };
     if (v->len != 2)
         return pali_json_type_error(v, r->path, k, "an integer or [h, w]",
                                     r->err);
@@ -119,13 +119,14 @@ static pali_status get_square(const pali_json_reader *r, const pali_json *obj,
     return PALI_OK;
 }
 
-/* A token id: an integer, or (eos) a list of them; null → -1. */
+/* A token id: an integer, or (eos: max_ids > 1) a list of them.  null is
+ * "none" (-1) for a single id and keeps the earlier value for eos. */
 static pali_status get_ids(const pali_json_reader *r, const pali_json *obj,
                            const char *key, int32_t *ids, int max_ids,
                            int *n_ids)
 {
     const pali_json *v = pali_json_get(obj, key);
-    if (v == NULL)
+    if (v == NULL || (max_ids > 1 && v->type == PALI_JSON_NULL))
         return PALI_OK; /* keep what the caller had */
     char k[128];
     pali_json_full_key(r, key, k, sizeof(k));
@@ -144,7 +145,7 @@ static pali_status get_ids(const pali_json_reader *r, const pali_json *obj,
                 v, r->path, k, "a token id or a list of 1 to 8 ids", r->err);
     }
     for (uint32_t i = 0; i < n; i++) {
-        int64_t x;
+        int64_t x = 0;
         pali_status s = pali_json_read_int(&items[i], r->path, k, 0,
                                            MAX_VOCAB - 1, &x, r->err);
         if (s != PALI_OK)
@@ -260,8 +261,8 @@ static pali_status parse_text(const pali_json_reader *r, const pali_json *text,
 {
     pali_model_info *in = &cfg->info;
     pali_status s;
-    bool bias, tied;
-    double qpas, attn_cap, final_cap, eps, theta;
+    bool bias = false, tied = true;
+    double qpas = 0, attn_cap = 0, final_cap = 0, eps = 0, theta = 0;
     if ((s = pali_json_get_int(r, text, "vocab_size", GEMMA2_VOCAB, 1,
                                MAX_VOCAB, &in->vocab_rows)) ||
         (s = pali_json_get_int(r, text, "hidden_size", GEMMA2_HIDDEN, 1,
@@ -351,8 +352,8 @@ static pali_status parse_vision(const pali_json_reader *r,
     /* PaliGemmaConfig builds its own SigLIP config when there is none */
     bool absent = vision == NULL;
     pali_status s;
-    int channels;
-    double eps;
+    int channels = 0;
+    double eps = 0;
     const char *type;
     if ((s = pali_json_get_string(r, vision, "model_type",
                                   "siglip_vision_model", &type)))
@@ -559,7 +560,7 @@ pali_status pali_config_parse_model(const pali_json *root, const char *path,
 
     pali_json_reader tr = { path, "text_config.", err };
     pali_json_reader vr = { path, "vision_config.", err };
-    bool tied;
+    bool tied = true;
     if ((s = parse_text(&tr, text, cfg)) ||
         (s = parse_vision(&vr, vision, cfg)) ||
         (s = check_image_tokens(&tr, text, cfg)) ||

@@ -1,5 +1,6 @@
 /* detok.c — ids to text, as Hugging Face tokenizers' TokenizerImpl::decode:
- * ids become their spellings (added tokens first; unknown ids are dropped;
+ * ids become their spellings (added tokens first, a normalized added token
+ * as its normalized content; unknown ids are dropped;
  * with skip_special the special tokens are dropped here, before the
  * decoder), then the decoder chain runs on the list of strings — per-token
  * Replace/Strip, ByteFallback (a run of "<0xNN>" tokens becomes its bytes
@@ -21,7 +22,8 @@
 #define TOK_REPLACEMENT     "\xEF\xBF\xBD"
 #define TOK_REPLACEMENT_LEN 3
 
-/* ---- decode: the chain on lists of strings -------------------------------- */
+/* ---- decode: the chain on lists of strings --------------------------------
+ */
 
 typedef struct str_ref {
     size_t off, len; /* into the list's arena */
@@ -87,8 +89,8 @@ static bool list_steps(const pali_tokenizer *tok, const tok_dec_step *steps,
     list_clear(dst);
     for (size_t i = 0; i < src->len; i++) {
         if (!list_open(dst) ||
-            !tok_apply_dec_steps(tok, steps, n, item(src, i),
-                                 src->items[i].len, &dst->arena, t1, t2))
+            !tok_apply_dec_steps(tok, steps, n, item(src, i), src->items[i].len,
+                                 &dst->arena, t1, t2))
             return false;
         list_close(dst);
     }
@@ -110,8 +112,7 @@ static bool flush_bytes(str_list *dst, tok_buf *run)
 }
 
 /* ByteFallback::decode_chain. */
-static bool list_byte_fallback(const str_list *src, str_list *dst,
-                               tok_buf *run)
+static bool list_byte_fallback(const str_list *src, str_list *dst, tok_buf *run)
 {
     list_clear(dst);
     run->len = 0;
@@ -145,7 +146,7 @@ static bool decode_chain(const pali_tokenizer *tok, const int32_t *ids,
         const tok_id_info *info = &tok->info[id];
         if (skip_special && (info->flags & TOK_ID_SPECIAL))
             continue;
-        ok = list_push(&a, tok_str(tok, info->str_off), info->str_len);
+        ok = list_push(&a, tok_str(tok, info->spell_off), info->spell_len);
     }
     if (ok && !d->present) {
         for (size_t i = 0; ok && i < a.len; i++)
@@ -172,11 +173,12 @@ static bool decode_chain(const pali_tokenizer *tok, const int32_t *ids,
         for (int k = 0; ok && k < d->n_final; k++) {
             size_t lo, hi;
             tok_strip_range(&d->final[k], joined->data, joined->len, &lo, &hi);
-            memmove(joined->data, joined->data + lo, hi - lo);
+            if (lo > 0 && hi > lo)
+                memmove(joined->data, joined->data + lo, hi - lo);
             joined->len = hi - lo;
         }
-        ok = ok && tok_buf_append(out, joined->data ? joined->data : "",
-                                  joined->len);
+        ok = ok &&
+             tok_buf_append(out, joined->data ? joined->data : "", joined->len);
     }
     list_free(&a);
     list_free(&b);
@@ -208,7 +210,7 @@ pali_status pali_tokenizer_decode(const pali_tokenizer *tok, const int32_t *ids,
     return PALI_OK;
 }
 
-/* ---- streaming ------------------------------------------------------------------ */
+/* ---- streaming ----------------------------------------------------------- */
 
 /* One final Strip step's state (Strip after Fuse works on the whole text). */
 typedef struct strip_state {
@@ -293,8 +295,8 @@ static bool emit_stage(const pali_tokenizer *tok, detok_stream *ds, int k,
     }
     bool all = e == 0;
     uint64_t total = all ? (uint64_t)st->held + t : t;
-    uint32_t keep = total < step->strip_stop ? (uint32_t)total
-                                             : step->strip_stop;
+    uint32_t keep =
+        total < step->strip_stop ? (uint32_t)total : step->strip_stop;
     tok_buf *out = &st->out;
     out->len = 0;
     bool ok = true;
@@ -307,8 +309,8 @@ static bool emit_stage(const pali_tokenizer *tok, detok_stream *ds, int k,
         ok = ok && tok_buf_append(out, s, n - (size_t)keep * cl);
     }
     st->held = keep;
-    return ok && emit_stage(tok, ds, k + 1, out->data ? out->data : "",
-                            out->len);
+    return ok &&
+           emit_stage(tok, ds, k + 1, out->data ? out->data : "", out->len);
 }
 
 static bool emit(const pali_tokenizer *tok, detok_stream *ds, const char *s,
@@ -325,10 +327,9 @@ static bool flush_run(const pali_tokenizer *tok, detok_stream *ds)
     if (tok_utf8_invalid_at(ds->run.data, ds->run.len) == ds->run.len) {
         ds->piece.len = 0;
         ok = tok_apply_dec_steps(tok, tok->dec.post, tok->dec.n_post,
-                                 ds->run.data, ds->run.len, &ds->piece,
-                                 &ds->t1, &ds->t2) &&
-             emit(tok, ds, ds->piece.data ? ds->piece.data : "",
-                  ds->piece.len);
+                                 ds->run.data, ds->run.len, &ds->piece, &ds->t1,
+                                 &ds->t2) &&
+             emit(tok, ds, ds->piece.data ? ds->piece.data : "", ds->piece.len);
     } else {
         for (size_t k = 0; ok && k < ds->run.len; k++)
             ok = emit(tok, ds, tok_str(tok, tok->repl_off), tok->repl_len);
@@ -337,8 +338,7 @@ static bool flush_run(const pali_tokenizer *tok, detok_stream *ds)
     return ok;
 }
 
-static bool stream_push(const pali_tokenizer *tok, detok_stream *ds,
-                        int32_t id)
+static bool stream_push(const pali_tokenizer *tok, detok_stream *ds, int32_t id)
 {
     if (id < 0 || id >= tok->n_ids || tok->info[id].str_off == TOK_NONE)
         return true; /* unknown ids are dropped */
@@ -348,7 +348,8 @@ static bool stream_push(const pali_tokenizer *tok, detok_stream *ds,
     if (!tok->dec.present) {
         bool ok = !ds->any || emit(tok, ds, " ", 1);
         ds->any = true;
-        return ok && emit(tok, ds, tok_str(tok, info->str_off), info->str_len);
+        return ok &&
+               emit(tok, ds, tok_str(tok, info->spell_off), info->spell_len);
     }
     if (info->dec_byte >= 0) {
         char b = (char)info->dec_byte;

@@ -73,10 +73,12 @@ static void axis_clear(resample_axis *axis)
 
 /* The float64 weights of output `i`, as
  * HelperInterpBase::_compute_indices_min_size_weights_aa: written to
- * `w` (max_taps), returns the tap count and sets *first. */
+ * `w` (max_taps), returns the tap count and sets *first; *normalized is
+ * false when the weights summed to 0 and were left as they are (torch then
+ * leaves them out of the largest weight). */
 static int axis_weights_f64(double (*filter)(double), double scale,
                             double support, int max_taps, int in_size, int i,
-                            double *w, int *first)
+                            double *w, int *first, bool *normalized)
 {
     double center = scale * (i + 0.5);
     double invscale = scale >= 1.0 ? 1.0 / scale : 1.0;
@@ -98,7 +100,8 @@ static int axis_weights_f64(double (*filter)(double), double scale,
         w[j] = filter(((double)(j + xmin) - center + 0.5) * invscale);
         total += w[j];
     }
-    if (total != 0.0)
+    *normalized = total != 0.0;
+    if (*normalized)
         for (int64_t j = 0; j < n; j++)
             w[j] /= total;
     *first = (int)xmin;
@@ -138,12 +141,13 @@ static pali_status axis_init(resample_axis *axis, pali_resample filter,
     double w_max = 0.0;
     size_t total_taps = 0;
     for (int i = 0; i < out_size; i++) {
+        bool normalized;
         int n = axis_weights_f64(fn, scale, support, max_taps, in_size, i, w,
-                                 &axis->first[i]);
+                                 &axis->first[i], &normalized);
         axis->taps[i] = n;
         axis->offset[i] = total_taps;
         total_taps += (size_t)n;
-        for (int j = 0; j < n; j++)
+        for (int j = 0; normalized && j < n; j++)
             if (w[j] > w_max)
                 w_max = w[j];
     }
@@ -172,8 +176,9 @@ static pali_status axis_init(resample_axis *axis, pali_resample filter,
         goto oom;
     for (int i = 0; i < out_size; i++) {
         int first;
+        bool normalized;
         int n = axis_weights_f64(fn, scale, support, max_taps, in_size, i, w,
-                                 &first);
+                                 &first, &normalized);
         int16_t *dst = axis->weight + axis->offset[i];
         for (int j = 0; j < n; j++) {
             double v = w[j] * (double)(1 << p);
@@ -338,9 +343,11 @@ pali_status pali_resize_aa_u8(pali_resample filter, const uint8_t *src,
     resample_axis ax = { 0 }, ay = { 0 };
     uint8_t *tmp = NULL;
     int64_t *acc = NULL;
-    if (need_h && (st = axis_init(&ax, filter, width, out_width, err)) != 0)
-        goto done;
-    if (need_v && (st = axis_init(&ay, filter, height, out_height, err)) != 0)
+    if (need_h)
+        st = axis_init(&ax, filter, width, out_width, err);
+    if (st == PALI_OK && need_v)
+        st = axis_init(&ay, filter, height, out_height, err);
+    if (st != PALI_OK)
         goto done;
 
     /* Horizontal first, over every input row; then vertical. */

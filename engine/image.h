@@ -86,6 +86,8 @@ pali_status pali_image_validate(const pali_image *image, pali_error *err);
  *   rescale only:          x · f32(rescale)
  *   neither:               x
  * For PaliGemma (1/255, 0.5, 0.5) that is (x − 127.5) / 127.5.
+ * do_convert_rgb has nothing left to do: the input is RGB or RGBA already
+ * (the app's loader converts files as Pillow's convert("RGB") does).
  *
  * `out` receives (3, H, W) floats, channel-major (R, G, B planes).
  * `resized`, when not NULL, receives the resized uint8 image (H, W, 3).

@@ -159,7 +159,7 @@ pali_status pali_json_get_int(const pali_json_reader *r, const pali_json *obj,
     }
     char k[160];
     pali_json_full_key(r, key, k, sizeof(k));
-    int64_t x;
+    int64_t x = 0;
     pali_status s = pali_json_read_int(v, r->path, k, min, max, &x, r->err);
     if (s == PALI_OK)
         *out = (int)x;

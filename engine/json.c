@@ -18,8 +18,11 @@
 
 /* Deeper nesting than this is refused (stack safety). */
 #define JSON_MAX_DEPTH 256
-/* Arena blocks: large enough that a 33 MB tokenizer.json needs few. */
-#define ARENA_BLOCK_BYTES (4u << 20)
+/* Arena blocks start at about twice the input (values take 32 bytes, so
+ * a small document fits one block) and double up to this size, large
+ * enough that a 33 MB tokenizer.json needs few blocks. */
+#define ARENA_BLOCK_BYTES     (4u << 20)
+#define ARENA_MIN_BLOCK_BYTES 1024u
 
 typedef struct arena_block {
     struct arena_block *next;
@@ -29,6 +32,7 @@ typedef struct arena_block {
 
 struct pali_json_doc {
     arena_block *blocks;
+    size_t next_block; /* size of the next block, bytes */
     pali_json root;
 };
 
@@ -47,10 +51,12 @@ static void *arena_alloc(pali_json_doc *doc, size_t size)
     size = (size + 15u) & ~(size_t)15u;
     arena_block *b = doc->blocks;
     if (b == NULL || b->size - b->used < size) {
-        size_t cap = size > ARENA_BLOCK_BYTES ? size : ARENA_BLOCK_BYTES;
+        size_t cap = size > doc->next_block ? size : doc->next_block;
         arena_block *nb = malloc(sizeof(*nb) + cap);
         if (nb == NULL)
             return NULL;
+        if (doc->next_block < ARENA_BLOCK_BYTES)
+            doc->next_block *= 2;
         nb->used = 0;
         nb->size = cap;
         nb->next = b;
@@ -489,6 +495,9 @@ pali_status pali_json_parse(const char *text, size_t len, const char *what,
     pali_json_doc *doc = calloc(1, sizeof(*doc));
     if (doc == NULL)
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
+    doc->next_block = len < ARENA_BLOCK_BYTES / 2 ? 2 * len : ARENA_BLOCK_BYTES;
+    if (doc->next_block < ARENA_MIN_BLOCK_BYTES)
+        doc->next_block = ARENA_MIN_BLOCK_BYTES;
     static const unsigned char empty[1];
     const unsigned char *start = text ? (const unsigned char *)text : empty;
     parser ps = {

@@ -11,6 +11,7 @@
  * zero-copy views into the mmapped files; 1-D parameters (norms, biases)
  * are converted once to f32, which is the only tensor data read here. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +388,14 @@ static pali_status check_leftovers(binder *b)
     return PALI_OK;
 }
 
+static int compare_pending(const void *a, const void *b)
+{
+    /* different files are different mappings: compare as integers */
+    uintptr_t x = (uintptr_t)((const pending_vector *)a)->t->data;
+    uintptr_t y = (uintptr_t)((const pending_vector *)b)->t->data;
+    return x < y ? -1 : x > y;
+}
+
 /* The one read of tensor data at load time: 1-D parameters → f32. */
 static pali_status convert_vectors(binder *b)
 {
@@ -396,6 +405,12 @@ static pali_status convert_vectors(binder *b)
         return pali_fail(b->err, PALI_ERR_OUT_OF_MEMORY,
                          "out of memory for %zu norm and bias values",
                          b->vector_floats);
+    /* read in file order, without the device's read-ahead: on a cold
+     * cache each scattered page would otherwise pull in megabytes */
+    qsort(b->vectors, (size_t)b->n_vectors, sizeof(*b->vectors),
+          compare_pending);
+    for (int f = 0; f < m->n_files; f++)
+        pali_safetensors_advise_random(m->files[f], true);
     float *at = m->vectors;
     for (int i = 0; i < b->n_vectors; i++) {
         const pali_tensor *t = b->vectors[i].t;
@@ -405,6 +420,8 @@ static pali_status convert_vectors(binder *b)
         at += (n + VECTOR_ALIGN_FLOATS - 1) / VECTOR_ALIGN_FLOATS *
               VECTOR_ALIGN_FLOATS;
     }
+    for (int f = 0; f < m->n_files; f++)
+        pali_safetensors_advise_random(m->files[f], false);
     return PALI_OK;
 }
 

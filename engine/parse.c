@@ -250,9 +250,10 @@ static pali_status add_mask(builder *b, pali_object *o, pali_error *err)
     if (n == 0)
         return PALI_OK;
     // mask[y1:y2, x1:x2] = PIL.Image.fromarray(u8).resize((x2-x1, y2-y1))
-    return pali_resize_u8(b->m64, PALI_MASK_SIZE, PALI_MASK_SIZE, x2 - x1,
-                          y2 - y1, o->mask_x - x1, o->mask_y - y1, o->mask_w,
-                          o->mask_h, PALI_RESAMPLE_BICUBIC, o->mask, err);
+    return pali_pil_resize_u8(b->m64, PALI_MASK_SIZE, PALI_MASK_SIZE, x2 - x1,
+                              y2 - y1, o->mask_x - x1, o->mask_y - y1,
+                              o->mask_w, o->mask_h, PALI_PIL_BICUBIC, o->mask,
+                              err);
 }
 
 static pali_status add_object(builder *b, const char *t,
@@ -449,10 +450,10 @@ pali_status pali_object_binary_mask(const pali_object *object, uint8_t *out,
                          "binary mask: out of memory");
     const int *box = object->box;
     // big_vision: Image.fromarray(raw, "F").resize(box, BILINEAR) > 0
-    pali_status st = pali_resize_f32(
+    pali_status st = pali_pil_resize_f32(
         object->mask_raw, PALI_MASK_SIZE, PALI_MASK_SIZE, box[2] - box[0],
         box[3] - box[1], object->mask_x - box[0], object->mask_y - box[1],
-        object->mask_w, object->mask_h, PALI_RESAMPLE_BILINEAR, f, err);
+        object->mask_w, object->mask_h, PALI_PIL_BILINEAR, f, err);
     if (st == PALI_OK)
         for (size_t i = 0; i < n; i++)
             out[i] = f[i] > 0.0f;

@@ -67,14 +67,14 @@ static void axis_free(axis_coeffs *a)
 }
 
 static bool axis_precompute(int in_size, int out_size, int first, int n,
-                            pali_resample filter, bool fixed_point,
+                            pali_pil_filter filter, bool fixed_point,
                             axis_coeffs *a)
 {
     memset(a, 0, sizeof(*a));
     double (*fn)(double) =
-        filter == PALI_RESAMPLE_BICUBIC ? bicubic_filter : bilinear_filter;
-    double base = filter == PALI_RESAMPLE_BICUBIC ? PIL_BICUBIC_SUPPORT
-                                                  : PIL_BILINEAR_SUPPORT;
+        filter == PALI_PIL_BICUBIC ? bicubic_filter : bilinear_filter;
+    double base =
+        filter == PALI_PIL_BICUBIC ? PIL_BICUBIC_SUPPORT : PIL_BILINEAR_SUPPORT;
     double scale = (double)in_size / out_size;
     double filterscale = scale < 1.0 ? 1.0 : scale;
     double support = base * filterscale;
@@ -160,9 +160,10 @@ static void rows_needed(const axis_coeffs *v, int h, int *r0, int *r1)
     }
 }
 
-pali_status pali_resize_u8(const uint8_t *src, int sw, int sh, int dw, int dh,
-                           int x0, int y0, int w, int h, pali_resample filter,
-                           uint8_t *dst, pali_error *err)
+pali_status pali_pil_resize_u8(const uint8_t *src, int sw, int sh, int dw,
+                               int dh, int x0, int y0, int w, int h,
+                               pali_pil_filter filter, uint8_t *dst,
+                               pali_error *err)
 {
     pali_status st = check_args(src, sw, sh, dw, dh, x0, y0, w, h, dst, err);
     if (st != PALI_OK || w == 0 || h == 0)
@@ -222,9 +223,10 @@ pali_status pali_resize_u8(const uint8_t *src, int sw, int sh, int dw, int dh,
     return PALI_OK;
 }
 
-pali_status pali_resize_f32(const float *src, int sw, int sh, int dw, int dh,
-                            int x0, int y0, int w, int h, pali_resample filter,
-                            float *dst, pali_error *err)
+pali_status pali_pil_resize_f32(const float *src, int sw, int sh, int dw,
+                                int dh, int x0, int y0, int w, int h,
+                                pali_pil_filter filter, float *dst,
+                                pali_error *err)
 {
     pali_status st = check_args(src, sw, sh, dw, dh, x0, y0, w, h, dst, err);
     if (st != PALI_OK || w == 0 || h == 0)

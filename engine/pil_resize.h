@@ -15,20 +15,22 @@
 
 #include "pali.h"
 
-typedef enum pali_resample {
-    PALI_RESAMPLE_BILINEAR, /* PIL.Image.BILINEAR (triangle, support 1) */
-    PALI_RESAMPLE_BICUBIC,  /* PIL.Image.BICUBIC (a = −0.5, support 2) */
-} pali_resample;
+typedef enum pali_pil_filter {
+    PALI_PIL_BILINEAR, /* PIL.Image.BILINEAR (triangle, support 1) */
+    PALI_PIL_BICUBIC,  /* PIL.Image.BICUBIC (a = −0.5, support 2) */
+} pali_pil_filter;
 
 /* src: (sh, sw) bytes, row-major; dst: (h, w) bytes, row-major.  Sizes
  * must be ≥ 1 (w or h may be 0: nothing to do) and the window inside
  * dw × dh. */
-pali_status pali_resize_u8(const uint8_t *src, int sw, int sh, int dw, int dh,
-                           int x0, int y0, int w, int h, pali_resample filter,
-                           uint8_t *dst, pali_error *err);
+pali_status pali_pil_resize_u8(const uint8_t *src, int sw, int sh, int dw,
+                               int dh, int x0, int y0, int w, int h,
+                               pali_pil_filter filter, uint8_t *dst,
+                               pali_error *err);
 /* The same for float32 pixels. */
-pali_status pali_resize_f32(const float *src, int sw, int sh, int dw, int dh,
-                            int x0, int y0, int w, int h, pali_resample filter,
-                            float *dst, pali_error *err);
+pali_status pali_pil_resize_f32(const float *src, int sw, int sh, int dw,
+                                int dh, int x0, int y0, int w, int h,
+                                pali_pil_filter filter, float *dst,
+                                pali_error *err);
 
 #endif /* PALI_PIL_RESIZE_H */

@@ -512,6 +512,13 @@ const pali_tensor *pali_safetensors_find(const pali_safetensors *st,
     return i >= 0 ? &st->tensors[i] : NULL;
 }
 
+void pali_safetensors_advise_random(const pali_safetensors *st, bool random)
+{
+    /* only a hint: a failure changes nothing but speed */
+    (void)madvise((void *)st->map, st->size,
+                  random ? MADV_RANDOM : MADV_NORMAL);
+}
+
 int pali_safetensors_metadata_count(const pali_safetensors *st)
 {
     return st->n_meta;

@@ -10,6 +10,7 @@
 #ifndef PALI_SAFETENSORS_H
 #define PALI_SAFETENSORS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,12 @@ const pali_tensor *pali_safetensors_at(const pali_safetensors *st, int i);
 /* The tensor named exactly `name`, or NULL. */
 const pali_tensor *pali_safetensors_find(const pali_safetensors *st,
                                          const char *name);
+
+/* Access-pattern hint for the mapping: `random` (a few scattered pages
+ * will be read, e.g. the 1-D parameters at load time: without it each
+ * page fault reads ahead up to the device's read-ahead, megabytes) or back
+ * to the default sequential read-ahead for the forward passes. */
+void pali_safetensors_advise_random(const pali_safetensors *st, bool random);
 
 /* The "__metadata__" map (string → string); NULL when absent. */
 int pali_safetensors_metadata_count(const pali_safetensors *st);

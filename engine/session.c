@@ -280,13 +280,22 @@ static bool is_eos(const pali_model *m, int32_t id)
     return id == m->cfg.info.eos_id;
 }
 
-/* Chooses the next token from the current logits (uncapped on entry). */
+/* The logits the model was trained with: Gemma 2's final soft-cap when the
+ * config sets it (transformers 5's PaliGemma skips it; big_vision and
+ * transformers 4 apply it; it never changes the argmax). */
+static void final_softcap(pali_session *s)
+{
+    const pali_model_info *in = &s->model->cfg.info;
+    if (in->final_softcap > 0)
+        pali_softcap(&s->compute, s->logits, in->vocab_rows,
+                     in->final_softcap);
+}
+
+/* Chooses the next token from the current (capped) logits. */
 static int32_t choose(pali_session *s)
 {
     const pali_model_info *in = &s->model->cfg.info;
     const int64_t n = allowed_ids(s->model);
-    if (in->final_softcap > 0)
-        pali_softcap(&s->compute, s->logits, n, in->final_softcap);
     int32_t excluded = in->image_token_id < n ? in->image_token_id : -1;
     return pali_sampler_pick(&s->sampler, s->logits, n, excluded);
 }
@@ -372,13 +381,17 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
                             s->logits, s->work, cb, err);
     if (st != PALI_OK)
         return st;
-    double t_prev = pali_now_ms();
-    s->out.timings.prefill_ms = t_prev - t0;
+    // token 0 comes with the prefill: its time counts from the start
+    double t_prev = t0;
+    s->out.timings.prefill_ms = pali_now_ms() - t0;
     s->out.stop = PALI_STOP_MAX_TOKENS;
 
     for (int step = 0;; step++) {
         const int64_t vshape[2] = { 1, in->vocab_rows };
+        // taps: the uncapped logits under the golden name, then capped
         pali_hooks_tensor(cb, "gen_logits", step, s->logits, 2, vshape);
+        final_softcap(s);
+        pali_hooks_tensor(cb, "gen_logits_capped", step, s->logits, 2, vshape);
         int32_t id = gp.forced_ids ? gp.forced_ids[step] : choose(s);
         if (id < 0 || id >= in->vocab_rows)
             return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,

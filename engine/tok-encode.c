@@ -177,7 +177,7 @@ static pali_status pretokenize(enc_ctx *c, int level, const char *s, size_t n)
     return PALI_OK;
 }
 
-/* ---- added tokens ------------------------------------------------------------ */
+/* ---- added tokens -------------------------------------------------------- */
 
 /* Start of the white space that ends s[0..n) (n when there is none). */
 static size_t white_space_tail(const char *s, size_t n)
@@ -188,8 +188,7 @@ static size_t white_space_tail(const char *s, size_t n)
         while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
             k--;
         uint32_t cp;
-        if (tok_utf8_next((const unsigned char *)s + k, i - k, &cp) !=
-                i - k ||
+        if (tok_utf8_next((const unsigned char *)s + k, i - k, &cp) != i - k ||
             !tok_is_white_space(cp))
             break;
         i = k;
@@ -215,8 +214,8 @@ typedef pali_status (*gap_fn)(enc_ctx *c, const char *s, size_t n);
 
 /* AddedVocabulary::find_matches: the trie's matches in s[0..n) become
  * ids; the text around them goes to `gap`. */
-static pali_status split_added(enc_ctx *c, const tok_trie *trie,
-                               const char *s, size_t n, gap_fn gap)
+static pali_status split_added(enc_ctx *c, const tok_trie *trie, const char *s,
+                               size_t n, gap_fn gap)
 {
     const pali_tokenizer *tok = c->tok;
     if (trie->n_tokens == 0)
@@ -285,7 +284,7 @@ static pali_status check_utf8(const char *what, const char *text, size_t len,
                      (unsigned char)text[bad], bad);
 }
 
-/* ---- public entry points ---------------------------------------------------------- */
+/* ---- public entry points ------------------------------------------------- */
 
 static pali_status finish(enc_ctx *c, pali_status st, int32_t **ids,
                           size_t *n_ids)
@@ -362,8 +361,7 @@ static bool image_run_is_direct(const pali_tokenizer *tok, int32_t image_id,
 {
     const tok_trie *trie = &tok->raw_trie;
     int32_t node = tok_trie_find(trie, img, img_len);
-    if (node <= 0 || trie->node_token[node] < 0 ||
-        trie->node_has_child[node])
+    if (node <= 0 || trie->node_token[node] < 0 || trie->node_has_child[node])
         return false;
     const tok_added *a = &tok->added[trie->node_token[node]];
     return a->id == image_id && !a->lstrip && !a->rstrip;
@@ -418,7 +416,7 @@ pali_status pali_prompt_ids(const pali_tokenizer *tok, int n_image_tokens,
                            "%s: \"%s\"×%d + \"%s\" + prompt does not encode "
                            "to %d image tokens (id %d) followed by text "
                            "(id %d at position %zu)",
-                           tok->path, img, n_image_tokens, bos,
-                           n_image_tokens, image_token_id, c.ids.data[i], i);
+                           tok->path, img, n_image_tokens, bos, n_image_tokens,
+                           image_token_id, c.ids.data[i], i);
     return finish(&c, st, ids, n_ids);
 }

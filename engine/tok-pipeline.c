@@ -29,15 +29,14 @@
 static pali_status bad(const pali_tokenizer *tok, pali_error *err,
                        const char *where, const char *what)
 {
-    return pali_fail(err, PALI_ERR_FORMAT, "%s: %s %s", tok->path, where,
-                     what);
+    return pali_fail(err, PALI_ERR_FORMAT, "%s: %s %s", tok->path, where, what);
 }
 
 static pali_status unsupported(const pali_tokenizer *tok, pali_error *err,
                                const char *where, const char *what)
 {
-    return pali_fail(err, PALI_ERR_UNSUPPORTED, "%s: %s: %s", tok->path,
-                     where, what);
+    return pali_fail(err, PALI_ERR_UNSUPPORTED, "%s: %s: %s", tok->path, where,
+                     what);
 }
 
 static const char *type_of(const pali_json *v)
@@ -91,9 +90,8 @@ static pali_status string_field(pali_tokenizer *tok, const pali_json *v,
 
 /* The items of a Sequence's array member, with the nesting checked. */
 static pali_status sequence_items(const pali_tokenizer *tok, const pali_json *v,
-                                  const char *where, const char *key,
-                                  int depth, const pali_json **items,
-                                  pali_error *err)
+                                  const char *where, const char *key, int depth,
+                                  const pali_json **items, pali_error *err)
 {
     if (depth >= TOK_MAX_NESTING)
         return unsupported(tok, err, where, "Sequence nested too deeply");
@@ -106,7 +104,7 @@ static pali_status sequence_items(const pali_tokenizer *tok, const pali_json *v,
     return PALI_OK;
 }
 
-/* ---- normalizer ---------------------------------------------------------------- */
+/* ---- normalizer ---------------------------------------------------------- */
 
 static pali_status parse_norm(pali_tokenizer *tok, const pali_json *v,
                               const char *where, int depth, pali_error *err)
@@ -133,8 +131,8 @@ static pali_status parse_norm(pali_tokenizer *tok, const pali_json *v,
     pali_status st;
     if (strcmp(type, "Replace") == 0) {
         step.kind = TOK_NORM_REPLACE;
-        st = string_pattern(tok, v, where, &step.pattern_off,
-                            &step.pattern_len, err);
+        st = string_pattern(tok, v, where, &step.pattern_off, &step.pattern_len,
+                            err);
         if (st == PALI_OK)
             st = string_field(tok, v, where, "content", &step.content_off,
                               &step.content_len, err);
@@ -163,7 +161,7 @@ pali_status tok_parse_normalizer(pali_tokenizer *tok, const pali_json *v,
     return parse_norm(tok, v, "normalizer", 0, err);
 }
 
-/* ---- pre-tokenizer ---------------------------------------------------------------- */
+/* ---- pre-tokenizer ------------------------------------------------------- */
 
 static pali_status parse_pre(pali_tokenizer *tok, const pali_json *v,
                              const char *where, int depth, pali_error *err)
@@ -193,8 +191,8 @@ static pali_status parse_pre(pali_tokenizer *tok, const pali_json *v,
     if (tok->n_split >= TOK_MAX_STEPS)
         return unsupported(tok, err, where, "too many pre_tokenizer steps");
     tok_split_step step = { 0 };
-    pali_status st =
-        string_pattern(tok, v, where, &step.pattern_off, &step.pattern_len, err);
+    pali_status st = string_pattern(tok, v, where, &step.pattern_off,
+                                    &step.pattern_len, err);
     if (st != PALI_OK)
         return st;
     static const struct {
@@ -235,7 +233,7 @@ pali_status tok_parse_pre_tokenizer(pali_tokenizer *tok, const pali_json *v,
     return parse_pre(tok, v, "pre_tokenizer", 0, err);
 }
 
-/* ---- decoder ------------------------------------------------------------------------ */
+/* ---- decoder ------------------------------------------------------------- */
 
 /* Where the steps go while reading the chain. */
 typedef struct dec_state {
@@ -263,8 +261,8 @@ static pali_status add_dec_step(pali_tokenizer *tok, dec_state *ds,
 }
 
 static pali_status uint_field(const pali_tokenizer *tok, const pali_json *v,
-                              const char *where, const char *key,
-                              uint32_t *out, pali_error *err)
+                              const char *where, const char *key, uint32_t *out,
+                              pali_error *err)
 {
     const pali_json *n = pali_json_get(v, key);
     if (!pali_json_is(n, PALI_JSON_NUMBER) || !n->is_integer ||
@@ -312,8 +310,8 @@ static pali_status parse_dec(pali_tokenizer *tok, dec_state *ds,
     }
     if (strcmp(type, "Replace") == 0) {
         step.kind = TOK_DEC_REPLACE;
-        st = string_pattern(tok, v, where, &step.pattern_off,
-                            &step.pattern_len, err);
+        st = string_pattern(tok, v, where, &step.pattern_off, &step.pattern_len,
+                            err);
         if (st == PALI_OK)
             st = string_field(tok, v, where, "content", &step.content_off,
                               &step.content_len, err);
@@ -356,13 +354,35 @@ pali_status tok_parse_decoder(pali_tokenizer *tok, const pali_json *v,
     return parse_dec(tok, &ds, v, "decoder", 0, err);
 }
 
-/* ---- post-processor ------------------------------------------------------------------- */
+/* ---- post-processor -------------------------------------------------------
+ * The reference post-processes a list of encodings: [A] for one input.
+ * TemplateProcessing rebuilds the list from its "single" template when
+ * the list has one part and from "pair" when it has two, $A and $B being
+ * parts 0 and 1 and each SpecialToken a new part; a Sequence applies its
+ * processors in turn to the list (so a second template sees two parts and
+ * uses "pair"); the parts are then joined.  Since that depends on the file
+ * alone, it is worked out here once, for both add_special_tokens values. */
+
+/* The most parts a post-processor may build. */
+#define TOK_MAX_POST_PARTS 64
+
+typedef struct post_part {
+    bool text;       /* the encoded text (else special ids) */
+    uint32_t off, n; /* special ids: in the id list */
+} post_part;
+
+typedef struct post_state {
+    post_part parts[TOK_MAX_POST_PARTS];
+    int n_parts;
+    tok_ids ids; /* every special id any part refers to */
+    bool add_special;
+} post_state;
 
 /* The ids of special_tokens[name] of a TemplateProcessing. */
 static pali_status template_special(const pali_tokenizer *tok,
-                                    const pali_json *specials,
-                                    const char *name, const char *where,
-                                    const pali_json **ids, pali_error *err)
+                                    const pali_json *specials, const char *name,
+                                    const char *where, const pali_json **ids,
+                                    pali_error *err)
 {
     const pali_json *entry = pali_json_get(specials, name);
     if (entry == NULL) {
@@ -386,12 +406,11 @@ static pali_status template_special(const pali_tokenizer *tok,
     return PALI_OK;
 }
 
-/* Reads one template (single or pair) into before/after id lists around
- * $A; for `pair` only the structure is checked. */
-static pali_status parse_template(pali_tokenizer *tok, const pali_json *v,
+/* Checks template `key` ("single" or "pair"); when `st` is given, applies
+ * it to st's parts. */
+static pali_status apply_template(const pali_tokenizer *tok, const pali_json *v,
                                   const char *key, const char *where,
-                                  tok_ids *before, tok_ids *after,
-                                  pali_error *err)
+                                  post_state *st, pali_error *err)
 {
     const pali_json *items = pali_json_get(v, key);
     const pali_json *specials = pali_json_get(v, "special_tokens");
@@ -401,50 +420,64 @@ static pali_status parse_template(pali_tokenizer *tok, const pali_json *v,
         return bad(tok, err, at, "must be an array");
     if (!pali_json_is(specials, PALI_JSON_OBJECT))
         return bad(tok, err, where, "needs a \"special_tokens\" object");
-    int n_a = 0;
+    post_part out[TOK_MAX_POST_PARTS];
+    int n_out = 0;
     for (uint32_t i = 0; i < items->len; i++) {
         const pali_json *item = &items->u.items[i];
         if (!pali_json_is(item, PALI_JSON_OBJECT) || item->len != 1)
-            return bad(tok, err, at, "has an item that is not "
-                                     "{\"Sequence\"|\"SpecialToken\": ...}");
+            return bad(tok, err, at,
+                       "has an item that is not "
+                       "{\"Sequence\"|\"SpecialToken\": ...}");
         const char *kind = pali_json_key_at(item, 0)->u.string;
         const pali_json *body = pali_json_value_at(item, 0);
         const pali_json *id = pali_json_get(body, "id");
         if (!pali_json_is(id, PALI_JSON_STRING))
             return bad(tok, err, at, "has an item without a string \"id\"");
+        if (n_out == TOK_MAX_POST_PARTS)
+            return unsupported(tok, err, at, "too many template items");
         if (strcmp(kind, "Sequence") == 0) {
-            bool is_a = strcmp(id->u.string, "A") == 0;
-            if (!is_a && strcmp(id->u.string, "B") != 0)
+            int part = strcmp(id->u.string, "A") == 0   ? 0
+                       : strcmp(id->u.string, "B") == 0 ? 1
+                                                        : -1;
+            if (part < 0)
                 return bad(tok, err, at, "has a Sequence that is not A or B");
-            if (before == NULL)
-                continue;
-            if (!is_a)
+            if (strcmp(key, "single") == 0 && part == 1)
                 return bad(tok, err, at, "(single) uses $B");
-            n_a++;
+            if (st != NULL && part >= st->n_parts)
+                return unsupported(tok, err, at,
+                                   "uses $B where there is no second part");
+            if (st != NULL)
+                out[n_out++] = st->parts[part];
         } else if (strcmp(kind, "SpecialToken") == 0) {
             const pali_json *ids = NULL;
-            pali_status st =
+            pali_status r =
                 template_special(tok, specials, id->u.string, at, &ids, err);
-            if (st != PALI_OK)
-                return st;
-            for (uint32_t k = 0; before != NULL && k < ids->len; k++) {
-                int32_t tid = (int32_t)ids->u.items[k].integer;
-                if (!tok_ids_push(n_a == 0 ? before : after, tid))
+            if (r != PALI_OK)
+                return r;
+            if (st == NULL || !st->add_special)
+                continue;
+            post_part p = { .text = false,
+                            .off = (uint32_t)st->ids.len,
+                            .n = ids->len };
+            for (uint32_t k = 0; k < ids->len; k++)
+                if (!tok_ids_push(&st->ids, (int32_t)ids->u.items[k].integer))
                     return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
                                      "out of memory");
-            }
+            out[n_out++] = p;
         } else {
             return bad(tok, err, at, "has an unknown item kind");
         }
     }
-    if (before != NULL && n_a != 1)
-        return bad(tok, err, at, "must use $A exactly once");
+    if (st != NULL) {
+        memcpy(st->parts, out, (size_t)n_out * sizeof(out[0]));
+        st->n_parts = n_out;
+    }
     return PALI_OK;
 }
 
-static pali_status parse_post(pali_tokenizer *tok, const pali_json *v,
-                              const char *where, int depth, tok_ids *before,
-                              tok_ids *after, pali_error *err)
+static pali_status run_post(const pali_tokenizer *tok, const pali_json *v,
+                            const char *where, int depth, post_state *st,
+                            pali_error *err)
 {
     if (v == NULL || pali_json_is(v, PALI_JSON_NULL))
         return PALI_OK;
@@ -453,15 +486,14 @@ static pali_status parse_post(pali_tokenizer *tok, const pali_json *v,
         return bad(tok, err, where, "must be an object with a \"type\"");
     if (strcmp(type, "Sequence") == 0) {
         const pali_json *items = NULL;
-        pali_status st =
+        pali_status r =
             sequence_items(tok, v, where, "processors", depth, &items, err);
-        for (uint32_t i = 0; st == PALI_OK && i < items->len; i++) {
+        for (uint32_t i = 0; r == PALI_OK && i < items->len; i++) {
             char sub[WHERE_MAX];
             snprintf(sub, sizeof(sub), "%s.processors[%u]", where, i);
-            st = parse_post(tok, &items->u.items[i], sub, depth + 1, before,
-                            after, err);
+            r = run_post(tok, &items->u.items[i], sub, depth + 1, st, err);
         }
-        return st;
+        return r;
     }
     if (strcmp(type, "TemplateProcessing") != 0) {
         char msg[128];
@@ -469,35 +501,62 @@ static pali_status parse_post(pali_tokenizer *tok, const pali_json *v,
                  "post_processor type \"%.64s\" is not supported", type);
         return unsupported(tok, err, where, msg);
     }
-    /* A later template wraps the result of the earlier ones. */
-    tok_ids b = { 0 }, a = { 0 };
-    pali_status st = parse_template(tok, v, "single", where, &b, &a, err);
-    if (st == PALI_OK)
-        st = parse_template(tok, v, "pair", where, NULL, NULL, err);
-    for (size_t i = 0; st == PALI_OK && i < before->len; i++)
-        if (!tok_ids_push(&b, before->data[i]))
-            st = pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
-    for (size_t i = 0; st == PALI_OK && i < a.len; i++)
-        if (!tok_ids_push(after, a.data[i]))
-            st = pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
-    free(before->data);
-    *before = b;
-    free(a.data);
-    if (st == PALI_OK)
-        tok->has_post = true;
-    return st;
+    /* both templates are checked; the list's length picks the one used */
+    pali_status r = apply_template(tok, v, "single", where, NULL, err);
+    if (r == PALI_OK)
+        r = apply_template(tok, v, "pair", where, NULL, err);
+    if (r == PALI_OK && st->n_parts > 2)
+        r = unsupported(tok, err, where,
+                        "a template applied to more than two parts");
+    if (r == PALI_OK)
+        r = apply_template(tok, v, st->n_parts == 1 ? "single" : "pair", where,
+                           st, err);
+    return r;
+}
+
+/* Runs the post-processor on [text]; the result must hold the text once. */
+static pali_status simulate_post(const pali_tokenizer *tok, const pali_json *v,
+                                 post_state *st, pali_error *err)
+{
+    st->parts[0] = (post_part){ .text = true };
+    st->n_parts = 1;
+    pali_status r = run_post(tok, v, "post_processor", 0, st, err);
+    int n_text = 0;
+    for (int i = 0; r == PALI_OK && i < st->n_parts; i++)
+        n_text += st->parts[i].text;
+    if (r == PALI_OK && n_text != 1)
+        r = unsupported(tok, err, "post_processor",
+                        "the encoded text would appear other than once");
+    return r;
 }
 
 pali_status tok_parse_post_processor(pali_tokenizer *tok, const pali_json *v,
                                      pali_error *err)
 {
+    post_state plain = { .add_special = false };
+    post_state with = { .add_special = true };
+    pali_status r = simulate_post(tok, v, &plain, err);
+    if (r == PALI_OK && plain.n_parts != 1)
+        r = unsupported(tok, err, "post_processor",
+                        "it changes the encoding without special tokens");
+    if (r == PALI_OK)
+        r = simulate_post(tok, v, &with, err);
     tok_ids before = { 0 }, after = { 0 };
-    pali_status st = parse_post(tok, v, "post_processor", 0, &before, &after,
-                                err);
-    if (st != PALI_OK) {
+    bool seen_text = false;
+    for (int i = 0; r == PALI_OK && i < with.n_parts; i++) {
+        const post_part *p = &with.parts[i];
+        seen_text = seen_text || p->text;
+        for (uint32_t k = 0; !p->text && k < p->n && r == PALI_OK; k++)
+            if (!tok_ids_push(seen_text ? &after : &before,
+                              with.ids.data[p->off + k]))
+                r = pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    free(plain.ids.data);
+    free(with.ids.data);
+    if (r != PALI_OK) {
         free(before.data);
         free(after.data);
-        return st;
+        return r;
     }
     tok->post_before = before.data;
     tok->n_post_before = (int)before.len;
@@ -506,7 +565,7 @@ pali_status tok_parse_post_processor(pali_tokenizer *tok, const pali_json *v,
     return PALI_OK;
 }
 
-/* ---- applying steps ---------------------------------------------------------------------- */
+/* ---- applying steps ------------------------------------------------------ */
 
 /* Appends s[0..n) to out with every (non-overlapping, leftmost) occurrence
  * of pat replaced by rep — a literal-string Replace. */
@@ -516,8 +575,8 @@ static bool replace_all(const char *s, size_t n, const char *pat,
 {
     size_t i = 0;
     while (i < n) {
-        const char *hit = pat_len <= n - i ? memmem(s + i, n - i, pat, pat_len)
-                                           : NULL;
+        const char *hit =
+            pat_len <= n - i ? memmem(s + i, n - i, pat, pat_len) : NULL;
         if (hit == NULL)
             break;
         size_t at = (size_t)(hit - s);
@@ -594,9 +653,8 @@ void tok_strip_range(const tok_dec_step *step, const char *s, size_t n,
     /* The reference counts the trailing cut on the whole token, so it may
      * overlap the leading one; the kept text is then empty. */
     size_t e2 = n;
-    for (uint32_t k = 0;
-         k < step->strip_stop && e2 >= c_len && memcmp(s + e2 - c_len, c,
-                                                       c_len) == 0;
+    for (uint32_t k = 0; k < step->strip_stop && e2 >= c_len &&
+                         memcmp(s + e2 - c_len, c, c_len) == 0;
          k++)
         e2 -= c_len;
     e = e2 < b ? b : e2;

@@ -16,7 +16,8 @@
 #define TOK_IDS_MIN  64
 #define TOK_TRIE_MIN 64
 
-/* ---- pool ------------------------------------------------------------------ */
+/* ---- pool ------------------------------------------------------------------
+ */
 
 bool tok_pool_add(tok_pool *pool, const char *s, size_t n, uint32_t *off)
 {
@@ -40,7 +41,7 @@ bool tok_pool_add(tok_pool *pool, const char *s, size_t n, uint32_t *off)
     return true;
 }
 
-/* ---- hashing ----------------------------------------------------------------- */
+/* ---- hashing ------------------------------------------------------------- */
 
 static inline uint64_t mix64(uint64_t x)
 {
@@ -74,7 +75,7 @@ static uint32_t table_size(size_t expected)
     return size > (1u << 30) ? 0 : (uint32_t)size;
 }
 
-/* ---- string map -------------------------------------------------------------- */
+/* ---- string map ---------------------------------------------------------- */
 
 bool tok_strmap_init(tok_strmap *map, size_t expected)
 {
@@ -155,7 +156,8 @@ bool tok_strmap_put(tok_strmap *map, const tok_pool *pool, uint32_t key_off,
                     uint32_t key_len, int32_t value, int32_t *existing)
 {
     *existing = -1;
-    if ((size_t)(map->count + 1) * TOK_LOAD_FACTOR_INV > (size_t)map->mask + 1 &&
+    if ((size_t)(map->count + 1) * TOK_LOAD_FACTOR_INV >
+            (size_t)map->mask + 1 &&
         !strmap_grow(map, pool))
         return false;
     const char *s = pool->data + key_off;
@@ -178,7 +180,7 @@ bool tok_strmap_put(tok_strmap *map, const tok_pool *pool, uint32_t key_off,
     return true;
 }
 
-/* ---- pair map ------------------------------------------------------------------- */
+/* ---- pair map ------------------------------------------------------------ */
 
 bool tok_pairmap_init(tok_pairmap *map, size_t expected)
 {
@@ -220,11 +222,11 @@ void tok_pairmap_put(tok_pairmap *map, int32_t left, int32_t right,
         i = (i + 1) & map->mask;
     if (map->slots[i].key == TOK_PAIR_EMPTY)
         map->count++;
-    map->slots[i] = (tok_pair_slot){ .key = key, .rank = rank,
-                                     .new_id = new_id };
+    map->slots[i] =
+        (tok_pair_slot){ .key = key, .rank = rank, .new_id = new_id };
 }
 
-/* ---- trie -------------------------------------------------------------------------- */
+/* ---- trie ---------------------------------------------------------------- */
 
 bool tok_trie_init(tok_trie *trie)
 {
@@ -350,8 +352,6 @@ bool tok_trie_add(tok_trie *trie, const char *s, size_t n, int32_t index,
     }
     trie->node_token[node] = index;
     trie->n_tokens++;
-    if (n > trie->max_len)
-        trie->max_len = n;
     return true;
 }
 
@@ -380,7 +380,7 @@ int32_t tok_trie_find(const tok_trie *trie, const char *s, size_t n)
     return node;
 }
 
-/* ---- UTF-8 ---------------------------------------------------------------------------- */
+/* ---- UTF-8 --------------------------------------------------------------- */
 
 size_t tok_utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
 {
@@ -453,7 +453,7 @@ bool tok_is_white_space(uint32_t cp)
            cp == 0x3000;
 }
 
-/* ---- scratch buffers ----------------------------------------------------------------------- */
+/* ---- scratch buffers ----------------------------------------------------- */
 
 bool tok_buf_reserve(tok_buf *b, size_t extra)
 {

@@ -1,9 +1,10 @@
 /* tokenizer-impl.h — the layout of a loaded pali_tokenizer, shared by the
- * files that implement it: tokenizer.c (loading tokenizer.json),
+ * files that implement it: tokenizer.c (loading tokenizer.json, added
+ * tokens, per-id facts), tok-model.c (the BPE model section),
  * tok-pipeline.c (normalizer, pre-tokenizer, decoder and post-processor
  * configuration), tok-tables.c (hash maps, the added-token trie, UTF-8),
  * bpe.c (the merge loop), tok-encode.c (encoding, prompt ids) and detok.c
- * (decoding, streaming).  Nothing outside those files includes it.
+ * (decoding, streaming).  Outside them only the tests include it.
  *
  * Everything here is written once by pali_tokenizer_load() and only read
  * afterwards, so one tokenizer may serve any number of threads; every call
@@ -44,7 +45,7 @@ typedef struct tok_pool {
  * when the pool would pass 4 GiB. */
 bool tok_pool_add(tok_pool *pool, const char *s, size_t n, uint32_t *off);
 
-/* ---- string → id map (open addressing, keys in the pool) ---------------- */
+/* ---- string → id map (open addressing, keys in the pool) ----------------- */
 typedef struct tok_strmap_slot {
     uint32_t hash;
     uint32_t key_off; /* TOK_NONE: empty slot */
@@ -135,14 +136,13 @@ typedef struct tok_trie_edge {
 } tok_trie_edge;
 
 typedef struct tok_trie {
-    int32_t *node_token; /* (n_nodes) index into tok->added, or -1 */
+    int32_t *node_token;     /* (n_nodes) index into tok->added, or -1 */
     uint8_t *node_has_child; /* (n_nodes) */
     int32_t n_nodes, cap_nodes;
     tok_trie_edge *edges; /* (edge_mask + 1) */
     uint32_t edge_mask, n_edges;
     int32_t root_child[256]; /* first-byte table, -1: none */
     int32_t n_tokens;        /* tokens inserted */
-    size_t max_len;          /* longest content, bytes */
 } tok_trie;
 
 bool tok_trie_init(tok_trie *trie);
@@ -158,7 +158,8 @@ int32_t tok_trie_longest(const tok_trie *trie, const char *s, size_t n,
 /* The node reached by s[0..n) (-1 if none). */
 int32_t tok_trie_find(const tok_trie *trie, const char *s, size_t n);
 
-/* ---- UTF-8 ---------------------------------------------------------------- */
+/* ---- UTF-8 ----------------------------------------------------------------
+ */
 
 /* Length of the well-formed UTF-8 sequence at p (at most n bytes), 0 when
  * it is not (overlong, surrogate, beyond U+10FFFF, truncated); decodes the
@@ -202,8 +203,8 @@ typedef struct tok_split_step {
 } tok_split_step;
 
 typedef enum tok_dec_kind {
-    TOK_DEC_REPLACE,       /* Replace, literal String pattern */
-    TOK_DEC_STRIP,         /* Strip content, start, stop */
+    TOK_DEC_REPLACE, /* Replace, literal String pattern */
+    TOK_DEC_STRIP,   /* Strip content, start, stop */
 } tok_dec_kind;
 
 typedef struct tok_dec_step {
@@ -228,22 +229,29 @@ typedef struct tok_decoder {
     int n_pre, n_post, n_final;
 } tok_decoder;
 
-/* ---- added tokens --------------------------------------------------------- */
+/* ---- added tokens ---------------------------------------------------------
+ */
 typedef struct tok_added {
     int32_t id;
     uint32_t content_off, content_len;
     bool special, normalized, lstrip, rstrip;
 } tok_added;
 
-/* ---- per-id table ----------------------------------------------------------- */
+/* ---- per-id table -----------------------------------------------------------
+ */
 enum tok_id_flags {
-    TOK_ID_SPECIAL = 1u << 0,  /* skipped by decode(skip_special) */
+    TOK_ID_SPECIAL = 1u << 0,  /* its spelling is a special token's
+                                * content: skipped with skip_special */
     TOK_ID_ADDED = 1u << 1,    /* an added token */
     TOK_ID_IN_VOCAB = 1u << 2, /* in model.vocab */
 };
 
 typedef struct tok_id_info {
-    uint32_t str_off, str_len;     /* spelling (added first); TOK_NONE */
+    uint32_t str_off, str_len;     /* content (added first); TOK_NONE */
+    uint32_t spell_off, spell_len; /* what the decoder is given: the
+                                    * content, or for a normalized added
+                                    * token its normalized content (as
+                                    * the reference's normalized_cache) */
     uint32_t piece_off, piece_len; /* decoded text when not a byte */
     int16_t dec_byte;              /* ByteFallback's byte, or -1 */
     int16_t fallback_byte;         /* produced by byte fallback for, or -1 */
@@ -260,21 +268,21 @@ struct pali_tokenizer {
     tok_id_info *info; /* (n_ids) */
 
     /* model: BPE */
-    tok_strmap vocab;  /* model.vocab: spelling → id */
-    int32_t n_vocab;   /* entries in model.vocab */
+    tok_strmap vocab; /* model.vocab: spelling → id */
+    int32_t n_vocab;  /* entries in model.vocab */
     tok_pairmap merges;
-    int32_t *bmp_ids;  /* (0x10000) id of each one-code-point BMP token */
+    int32_t *bmp_ids; /* (0x10000) id of each one-code-point BMP token */
     /* The characters found right before each BMP character inside
      * vocabulary tokens, when there are at most TOK_PRED_MAX of them
      * (pred_n > TOK_PRED_MAX: more).  No merge can join c1|c2 when c1
      * never precedes c2 inside a token, so a word may be cut there (see
      * bpe.c). */
-    uint8_t *pred_n;                  /* (0x10000) */
-    uint32_t (*preds)[TOK_PRED_MAX];  /* (0x10000, TOK_PRED_MAX) */
-    int32_t byte_ids[256]; /* <0xNN> ids for byte fallback, -1 */
+    uint8_t *pred_n;                 /* (0x10000) */
+    uint32_t (*preds)[TOK_PRED_MAX]; /* (0x10000, TOK_PRED_MAX) */
+    int32_t byte_ids[256];           /* <0xNN> ids for byte fallback, -1 */
     bool byte_fallback, fuse_unk, ignore_merges;
-    bool has_unk;       /* model.unk_token set */
-    int32_t unk_id;     /* its id, -1 when not in the vocab */
+    bool has_unk;   /* model.unk_token set */
+    int32_t unk_id; /* its id, -1 when not in the vocab */
     uint32_t unk_off, unk_len;
 
     /* added tokens (special ones first, as the reference orders them) */
@@ -290,9 +298,8 @@ struct pali_tokenizer {
     tok_split_step *split; /* (n_split) */
     int n_split;
     tok_decoder dec;
-    /* post-processor: ids around the sequence for a single input
-     * (TemplateProcessing single template) */
-    bool has_post;
+    /* post-processor: the special ids around a single input's encoding
+     * when special tokens are added (see tok-pipeline.c) */
     int32_t *post_before, *post_after; /* (n_post_before), (n_post_after) */
     int n_post_before, n_post_after;
 
@@ -305,24 +312,52 @@ static inline const char *tok_str(const pali_tokenizer *tok, uint32_t off)
     return tok->pool.data + off;
 }
 
-/* ---- tok-pipeline.c --------------------------------------------------------- */
+/* ---- loading (tokenizer.c, tok-model.c) ------------------------------------
+ */
+
+/* Code points with a direct id table (the Basic Multilingual Plane). */
+#define TOK_BMP_SIZE 0x10000
+
+struct pali_json;
+pali_status tok_oom(const pali_tokenizer *tok, pali_error *err);
+/* A boolean member: absent → dflt; false when it is not true/false. */
+bool tok_json_bool(const struct pali_json *obj, const char *key, bool dflt,
+                   bool *out);
+bool tok_json_null_or_absent(const struct pali_json *v);
+/* An integer in 0..TOK_MAX_ID. */
+bool tok_json_valid_id(const struct pali_json *v);
+
+/* The model's options, then the vocabulary in two passes (types and the
+ * largest id; then, with tok->info allocated, the entries), the merges
+ * and the direct tables of the merge loop. */
+pali_status tok_model_options(pali_tokenizer *tok,
+                              const struct pali_json *model, pali_error *err);
+pali_status tok_scan_vocab(pali_tokenizer *tok, const struct pali_json *vocab,
+                           int32_t *max_id, pali_error *err);
+pali_status tok_load_vocab(pali_tokenizer *tok, const struct pali_json *vocab,
+                           pali_error *err);
+pali_status tok_load_merges(pali_tokenizer *tok, const struct pali_json *merges,
+                            pali_error *err);
+pali_status tok_build_char_tables(pali_tokenizer *tok, pali_error *err);
+
+/* ---- tok-pipeline.c ---------------------------------------------------------
+ */
 
 /* Parse the "normalizer", "pre_tokenizer", "decoder" and "post_processor"
  * sections (each may be absent or null) into tok.  The post-processor
  * needs the added tokens and vocabulary loaded first. */
-struct pali_json;
-pali_status tok_parse_normalizer(pali_tokenizer *tok,
-                                 const struct pali_json *v, pali_error *err);
+pali_status tok_parse_normalizer(pali_tokenizer *tok, const struct pali_json *v,
+                                 pali_error *err);
 pali_status tok_parse_pre_tokenizer(pali_tokenizer *tok,
-                                    const struct pali_json *v,
-                                    pali_error *err);
+                                    const struct pali_json *v, pali_error *err);
 pali_status tok_parse_decoder(pali_tokenizer *tok, const struct pali_json *v,
                               pali_error *err);
 pali_status tok_parse_post_processor(pali_tokenizer *tok,
                                      const struct pali_json *v,
                                      pali_error *err);
 
-/* ---- growable byte buffer (scratch, amortised growth) --------------------- */
+/* ---- growable byte buffer (scratch, amortised growth) ---------------------
+ */
 typedef struct tok_buf {
     char *data;
     size_t len, cap;
@@ -347,7 +382,7 @@ void tok_strip_range(const tok_dec_step *step, const char *s, size_t n,
 /* ByteFallback's reading of a token: its byte, or -1. */
 int tok_parse_byte_token(const char *s, size_t n);
 
-/* ---- bpe.c ------------------------------------------------------------------- */
+/* ---- bpe.c --------------------------------------------------------------- */
 
 /* Growable id list. */
 typedef struct tok_ids {

@@ -15,7 +15,7 @@
 
 #include "pali.h"
 
-/* ---- prompt ----------------------------------------------------------- */
+/* ---- prompt -------------------------------------------------------------- */
 
 /* The input ids of PaliGemmaProcessor for one image: the encoding of
  * "<image>"·n_image_tokens + "<bos>" + prompt + "\n", where "<image>" and
@@ -39,11 +39,12 @@ pali_status pali_tokenizer_encode_special(const pali_tokenizer *tok,
                                           int32_t **ids, size_t *n_ids,
                                           pali_error *err);
 
-/* ---- per-id facts ------------------------------------------------------- */
+/* ---- per-id facts -------------------------------------------------------- */
 
-/* The spelling of an id (vocabulary form: "▁the", "<0x0A>", "<bos>"),
- * borrowed from the tokenizer, NUL-terminated, *len bytes (may be NULL);
- * NULL for an id the tokenizer does not know. */
+/* The spelling of an id as the reference's id_to_token gives it
+ * (vocabulary form: "▁the", "<0x0A>", "<bos>"; a normalized added token
+ * in its normalized form), borrowed from the tokenizer, NUL-terminated,
+ * *len bytes (may be NULL); NULL for an id the tokenizer does not know. */
 const char *pali_tokenizer_id_to_piece(const pali_tokenizer *tok, int32_t id,
                                        size_t *len);
 /* A special token (skipped when decoding with skip_special). */
@@ -89,7 +90,6 @@ pali_status pali_detok_finish(pali_detok *detok, const char **piece,
 /* The text released so far, special tokens skipped / kept.  Borrowed until
  * the next call; NUL-terminated. */
 const char *pali_detok_text(const pali_detok *detok, size_t *len);
-const char *pali_detok_text_with_special(const pali_detok *detok,
-                                         size_t *len);
+const char *pali_detok_text_with_special(const pali_detok *detok, size_t *len);
 
 #endif /* PALI_TOKENIZER_H */

@@ -446,6 +446,12 @@ void pali_vae_mask_to_u8(const float *raw, uint8_t *u8, int n)
     }
 }
 
+void pali_mask_raw_to_u8(const float raw[PALI_MASK_SIZE * PALI_MASK_SIZE],
+                         uint8_t u8[PALI_MASK_SIZE * PALI_MASK_SIZE])
+{
+    pali_vae_mask_to_u8(raw, u8, PALI_MASK_SIZE * PALI_MASK_SIZE);
+}
+
 /* ---- finding the file -----------------------------------------------------
  */
 

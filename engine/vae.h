@@ -9,7 +9,7 @@
 #include "pali.h"
 
 /* Codebook size: a <segNNN> code indexes one of 128 embeddings. */
-#define PALI_VAE_CODEBOOK 128
+#define PALI_VAE_CODEBOOK PALI_MASK_CODEBOOK
 
 /* The decoder's stages, in order, named as in the golden
  * mask_intermediates file (layout [H][W][C], float32). */

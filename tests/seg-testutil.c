@@ -1,6 +1,7 @@
 /* seg-testutil.c — segmentation test helpers (see seg-testutil.h). */
 #include "seg-testutil.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -185,7 +186,10 @@ char *seg_write_temp(const char *name, const void *data, size_t len)
 {
     char *path = g_build_filename(test_tmpdir(), name, NULL);
     g_autoptr(GError) error = NULL;
-    if (!g_file_set_contents(path, data, (gssize)len, &error))
+    /* no fsync: the corruption tests write thousands of these */
+    g_unlink(path);
+    if (!g_file_set_contents_full(path, data, (gssize)len,
+                                  G_FILE_SET_CONTENTS_NONE, 0600, &error))
         g_error("%s", error->message);
     return path;
 }

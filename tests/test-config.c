@@ -267,6 +267,15 @@ static void test_generation(void)
     g_assert_cmpint(cfg.info.eos_id, ==, 7);
     g_assert_cmpint(cfg.n_eos, ==, 1);
     pali_config_clear(&cfg);
+    /* a null eos keeps the model config's */
+    g_autofree char *null_eos =
+        config_with(", \"eos_token_id\": null", NULL, NULL);
+    g_assert_cmpint(
+        load(null_eos, NULL, "{\"eos_token_id\": null}", &cfg, &err, NULL), ==,
+        PALI_OK);
+    g_assert_cmpint(cfg.info.eos_id, ==, 1);
+    g_assert_cmpint(cfg.n_eos, ==, 1);
+    pali_config_clear(&cfg);
     expect_error(text, NULL, "{\"eos_token_id\": \"<eos>\"}", PALI_ERR_FORMAT,
                  "generation_config.json", "eos_token_id", "\"<eos>\"");
     expect_error(text, NULL, "{\"eos_token_id\": [1, 99999]}", PALI_ERR_FORMAT,

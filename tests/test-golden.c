@@ -121,6 +121,31 @@ static void check_pixels(LensTensorDump *dump, const char *golden_path)
     test_tensor_clear(&want);
 }
 
+/* The logits generation chooses from are the golden (uncapped) ones with
+ * the config's final soft-cap applied: cap·tanh(x/cap), or unchanged when
+ * the config sets it to null (tiny-27b-style). */
+static void check_final_softcap(const pali_model *model, LensTensorDump *dump,
+                                const char *golden_path)
+{
+    const float cap = pali_model_get_info(model)->final_softcap;
+    TestTensor want;
+    g_assert_true(test_safetensors_read(golden_path, "gen_logits", &want));
+    gsize numel = 0;
+    const float *got =
+        lens_tensor_dump_get(dump, "gen_logits_capped", &numel, NULL, NULL);
+    g_assert_nonnull(got);
+    g_assert_cmpuint(numel, ==, want.numel);
+    double max = 0;
+    for (size_t i = 0; i < want.numel; i++) {
+        double w = cap > 0 ? cap * tanh(want.data[i] / cap) : want.data[i];
+        max = fmax(max, fabs(w - got[i]));
+    }
+    g_test_message("gen_logits_capped (cap %g): max |diff| %.3g", cap, max);
+    // d(cap·tanh(x/cap))/dx <= 1: the cap cannot enlarge the error
+    g_assert_cmpfloat(max, <=, TOL_GEN_LOGITS);
+    test_tensor_clear(&want);
+}
+
 static pali_model *load_model(const char *model_name)
 {
     g_autofree char *rel = g_build_filename("golden", model_name, NULL);
@@ -219,6 +244,7 @@ static void test_case(gconstpointer data)
         run(s, &cj, &img.image, forced, (const int32_t *)cj.generated_ids->data,
             (int)cj.generated_ids->len);
     check_tensor(forced, golden, "gen_logits", TOL_GEN_LOGITS);
+    check_final_softcap(model, forced, golden);
     pali_session_free(s);
 
     // one thread: the very same ids and text

@@ -109,6 +109,7 @@ static void test_goldens(void)
         g_assert_cmpint(in->n_kv_heads, ==, 2);
         g_assert_cmpint(in->head_dim, ==, 16);
         g_assert_cmpint(in->vocab_rows, ==, 3264);
+        g_assert_cmpint(in->tokenizer_size, ==, 3201);
         g_assert_cmpfloat(in->query_pre_attn_scalar, ==, g->qpas);
         g_assert_cmpfloat(in->attn_softcap, ==, g->attn_cap);
         g_assert_cmpfloat(in->final_softcap, ==, g->final_cap);

@@ -53,8 +53,8 @@ static void test_placement(void)
         g_assert_cmpint(box.shape[1], ==, bw);
         pali_error err = { 0 };
         uint8_t *out = g_malloc((size_t)bw * bh);
-        g_assert_cmpint(pali_resize_u8(m64.data, 64, 64, bw, bh, 0, 0, bw, bh,
-                                       PALI_RESAMPLE_BICUBIC, out, &err),
+        g_assert_cmpint(pali_pil_resize_u8(m64.data, 64, 64, bw, bh, 0, 0, bw,
+                                           bh, PALI_PIL_BICUBIC, out, &err),
                         ==, PALI_OK);
         g_assert_cmpmem(out, (size_t)bw * bh, box.data, box.nbytes);
         /* the full-image mask: zeros outside the box */
@@ -74,8 +74,8 @@ static void test_placement(void)
         SegTensor bvb = tensor(name, "bv_box_bin");
         int ew = (int)bvf.shape[1], eh = (int)bvf.shape[0];
         float *f = g_malloc((size_t)ew * eh * sizeof(float));
-        g_assert_cmpint(pali_resize_f32(raw.data, 64, 64, ew, eh, 0, 0, ew, eh,
-                                        PALI_RESAMPLE_BILINEAR, f, &err),
+        g_assert_cmpint(pali_pil_resize_f32(raw.data, 64, 64, ew, eh, 0, 0, ew,
+                                            eh, PALI_PIL_BILINEAR, f, &err),
                         ==, PALI_OK);
         double d = test_max_abs_diff(f, bvf.data, (size_t)ew * eh);
         g_test_message("%s: %dx%d box bit-exact; evaluator box %dx%d max "
@@ -159,16 +159,16 @@ static void test_windows(void)
         if (iter % 10 == 0) {
             dw = sw; /* one axis unchanged: that pass is skipped */
         }
-        pali_resample filter =
-            iter % 2 ? PALI_RESAMPLE_BICUBIC : PALI_RESAMPLE_BILINEAR;
+        pali_pil_filter filter =
+            iter % 2 ? PALI_PIL_BICUBIC : PALI_PIL_BILINEAR;
         uint8_t *whole = g_malloc((size_t)dw * dh);
         float *wholef = g_malloc((size_t)dw * dh * sizeof(float));
         pali_error err = { 0 };
-        g_assert_cmpint(pali_resize_u8(src, sw, sh, dw, dh, 0, 0, dw, dh,
-                                       filter, whole, &err),
+        g_assert_cmpint(pali_pil_resize_u8(src, sw, sh, dw, dh, 0, 0, dw, dh,
+                                           filter, whole, &err),
                         ==, PALI_OK);
-        g_assert_cmpint(pali_resize_f32(srcf, sw, sh, dw, dh, 0, 0, dw, dh,
-                                        filter, wholef, &err),
+        g_assert_cmpint(pali_pil_resize_f32(srcf, sw, sh, dw, dh, 0, 0, dw, dh,
+                                            filter, wholef, &err),
                         ==, PALI_OK);
         int x0 = g_rand_int_range(rng, 0, dw),
             y0 = g_rand_int_range(rng, 0, dh);
@@ -176,11 +176,11 @@ static void test_windows(void)
         int h = g_rand_int_range(rng, 0, dh - y0 + 1);
         uint8_t *part = g_malloc((size_t)w * h + 1);
         float *partf = g_malloc(((size_t)w * h + 1) * sizeof(float));
-        g_assert_cmpint(pali_resize_u8(src, sw, sh, dw, dh, x0, y0, w, h,
-                                       filter, part, &err),
+        g_assert_cmpint(pali_pil_resize_u8(src, sw, sh, dw, dh, x0, y0, w, h,
+                                           filter, part, &err),
                         ==, PALI_OK);
-        g_assert_cmpint(pali_resize_f32(srcf, sw, sh, dw, dh, x0, y0, w, h,
-                                        filter, partf, &err),
+        g_assert_cmpint(pali_pil_resize_f32(srcf, sw, sh, dw, dh, x0, y0, w, h,
+                                            filter, partf, &err),
                         ==, PALI_OK);
         for (int y = 0; y < h; y++) {
             g_assert_cmpmem(part + (size_t)y * w, (size_t)w,
@@ -197,16 +197,16 @@ static void test_windows(void)
     /* same size: a copy */
     uint8_t copy[64 * 64];
     pali_error err = { 0 };
-    g_assert_cmpint(pali_resize_u8(src, 64, 64, 64, 64, 0, 0, 64, 64,
-                                   PALI_RESAMPLE_BICUBIC, copy, &err),
+    g_assert_cmpint(pali_pil_resize_u8(src, 64, 64, 64, 64, 0, 0, 64, 64,
+                                       PALI_PIL_BICUBIC, copy, &err),
                     ==, PALI_OK);
     g_assert_cmpmem(copy, sizeof(copy), src, sizeof(src));
     /* a window outside the output is refused */
-    g_assert_cmpint(pali_resize_u8(src, 64, 64, 10, 10, 5, 5, 6, 1,
-                                   PALI_RESAMPLE_BICUBIC, copy, &err),
+    g_assert_cmpint(pali_pil_resize_u8(src, 64, 64, 10, 10, 5, 5, 6, 1,
+                                       PALI_PIL_BICUBIC, copy, &err),
                     ==, PALI_ERR_INVALID_ARGUMENT);
-    g_assert_cmpint(pali_resize_u8(src, 0, 64, 10, 10, 0, 0, 1, 1,
-                                   PALI_RESAMPLE_BICUBIC, copy, &err),
+    g_assert_cmpint(pali_pil_resize_u8(src, 0, 64, 10, 10, 0, 0, 1, 1,
+                                       PALI_PIL_BICUBIC, copy, &err),
                     ==, PALI_ERR_INVALID_ARGUMENT);
     g_rand_free(rng);
 }
@@ -219,16 +219,16 @@ static void test_known_values(void)
     memset(flat, 200, sizeof(flat));
     uint8_t out[23 * 31];
     pali_error err = { 0 };
-    g_assert_cmpint(pali_resize_u8(flat, 9, 7, 23, 31, 0, 0, 23, 31,
-                                   PALI_RESAMPLE_BICUBIC, out, &err),
+    g_assert_cmpint(pali_pil_resize_u8(flat, 9, 7, 23, 31, 0, 0, 23, 31,
+                                       PALI_PIL_BICUBIC, out, &err),
                     ==, PALI_OK);
     for (size_t i = 0; i < sizeof(out); i++)
         g_assert_cmpint(out[i], ==, 200);
     /* PIL: Image.fromarray(np.array([[0, 100]], 'f'), 'F').resize((4, 1),
      * BILINEAR) → centers 0.25, 0.75, 1.25, 1.75 → 0, 25, 75, 100. */
     float two[2] = { 0, 100 }, four[4];
-    g_assert_cmpint(pali_resize_f32(two, 2, 1, 4, 1, 0, 0, 4, 1,
-                                    PALI_RESAMPLE_BILINEAR, four, &err),
+    g_assert_cmpint(pali_pil_resize_f32(two, 2, 1, 4, 1, 0, 0, 4, 1,
+                                        PALI_PIL_BILINEAR, four, &err),
                     ==, PALI_OK);
     g_assert_cmpfloat(four[0], ==, 0.0f);
     g_assert_cmpfloat(four[1], ==, 25.0f);

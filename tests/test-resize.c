@@ -163,6 +163,38 @@ static void test_case(gconstpointer data)
     }
 }
 
+/* The RGB fast path of the horizontal pass equals the generic per-channel
+ * loop (one channel of the same 3-byte pixels at a time). */
+static void test_rgb_path_is_generic_path(void)
+{
+    const int w = 301, h = 97;
+    const int sizes[][2] = { { 224, 224 }, { 37, 5 }, { 896, 13 } };
+    g_autofree guint8 *src = g_malloc((gsize)w * h * 3);
+    for (gsize i = 0; i < (gsize)w * h * 3; i++)
+        src[i] = (guint8)(mix32((guint32)i) >> 24);
+    for (gsize s = 0; s < G_N_ELEMENTS(sizes); s++) {
+        const int ow = sizes[s][0], oh = sizes[s][1];
+        g_autofree guint8 *rgb = g_malloc((gsize)ow * oh * 3);
+        g_autofree guint8 *one = g_malloc((gsize)ow * oh);
+        pali_error err = { 0 };
+        for (int filter = PALI_RESAMPLE_BILINEAR;
+             filter <= PALI_RESAMPLE_BICUBIC; filter++) {
+            g_assert_cmpint(pali_resize_aa_u8((pali_resample)filter, src, w, h,
+                                              (gsize)w * 3, 3, 3, rgb, ow, oh,
+                                              &err),
+                            ==, PALI_OK);
+            for (int c = 0; c < 3; c++) {
+                g_assert_cmpint(pali_resize_aa_u8((pali_resample)filter,
+                                                  src + c, w, h, (gsize)w * 3,
+                                                  3, 1, one, ow, oh, &err),
+                                ==, PALI_OK);
+                for (gsize i = 0; i < (gsize)ow * oh; i++)
+                    g_assert_cmpint(one[i], ==, rgb[i * 3 + (gsize)c]);
+            }
+        }
+    }
+}
+
 static void test_bicubic_wrapper(void)
 {
     guint8 src[4 * 3 * 3], a[5 * 2 * 3], b[5 * 2 * 3];
@@ -270,6 +302,8 @@ int main(int argc, char **argv)
     }
     pali_json_free(doc);
 
+    g_test_add_func("/engine/resize/rgb-path-is-generic-path",
+                    test_rgb_path_is_generic_path);
     g_test_add_func("/engine/resize/bicubic-wrapper", test_bicubic_wrapper);
     g_test_add_func("/engine/resize/bad-arguments", test_bad_arguments);
     return g_test_run();

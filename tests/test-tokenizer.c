@@ -4,9 +4,11 @@
  * UTF-8 rows, lookups, the post-processor, threads, a long word, and the
  * streaming detokenizer against decode on random id sequences.  The file
  * is loaded once for the whole program (it is 33 MB). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
+#include "tokenizer-impl.h"
 #include "tokenizer-testutil.h"
 #include "tokenizer.h"
 
@@ -15,6 +17,8 @@
 #define N_THREADS 4
 /* Random sequences fed to the streaming detokenizer. */
 #define N_STREAM_SEQUENCES 3000
+/* Random words encoded with and without cutting. */
+#define N_CUT_WORDS 3000
 
 static pali_tokenizer *gemma3;
 
@@ -24,16 +28,16 @@ static gboolean decode_equals(const char *what, const int32_t *ids, size_t n,
     char *text = NULL;
     size_t len = 0;
     pali_error err = { 0 };
-    g_assert_cmpint(pali_tokenizer_decode(gemma3, ids, n, skip, &text, &len,
-                                          &err),
-                    ==, PALI_OK);
+    g_assert_cmpint(
+        pali_tokenizer_decode(gemma3, ids, n, skip, &text, &len, &err), ==,
+        PALI_OK);
     g_assert_cmpuint(strlen(text), <=, len); /* NUL-terminated */
     gboolean ok = len == want->len && memcmp(text, want->u.string, len) == 0;
     if (!ok) {
         g_autofree char *a = tok_show(text, len);
         g_autofree char *b = tok_show(want->u.string, want->len);
-        g_test_message("%s (skip_special=%d): decoded %s, want %s", what,
-                       skip, a, b);
+        g_test_message("%s (skip_special=%d): decoded %s, want %s", what, skip,
+                       a, b);
     }
     pali_free(text);
     return ok;
@@ -55,8 +59,8 @@ static void test_encode_cases(void)
         int32_t *ids = NULL;
         size_t n = 0;
         pali_error err = { 0 };
-        g_assert_cmpint(pali_tokenizer_encode(gemma3, text->u.string,
-                                              text->len, &ids, &n, &err),
+        g_assert_cmpint(pali_tokenizer_encode(gemma3, text->u.string, text->len,
+                                              &ids, &n, &err),
                         ==, PALI_OK);
         g_autofree char *shown = tok_show(text->u.string, text->len);
         g_autofree char *what = g_strdup_printf("case %zu %s", i, shown);
@@ -124,8 +128,9 @@ static void test_invalid_utf8(void)
         pali_free(ids);
         g_assert_true(decode_equals(what, want, n_want, false,
                                     pali_json_get(row, "decoded")));
-        g_assert_true(decode_equals(what, want, n_want, true,
-                                    pali_json_get(row, "decoded_skip_special")));
+        g_assert_true(
+            decode_equals(what, want, n_want, true,
+                          pali_json_get(row, "decoded_skip_special")));
         /* the raw bytes: a clear error naming the first bad byte */
         size_t off = (size_t)pali_json_get(row, "offset")->integer;
         size_t len = (size_t)pali_json_get(row, "length")->integer;
@@ -165,9 +170,9 @@ static void test_encode_empty(void)
     pali_free(ids);
     char *text = NULL;
     size_t len = 99;
-    g_assert_cmpint(pali_tokenizer_decode(gemma3, NULL, 0, true, &text, &len,
-                                          &err),
-                    ==, PALI_OK);
+    g_assert_cmpint(
+        pali_tokenizer_decode(gemma3, NULL, 0, true, &text, &len, &err), ==,
+        PALI_OK);
     g_assert_cmpstr(text, ==, "");
     g_assert_cmpuint(len, ==, 0);
     pali_free(text);
@@ -176,9 +181,9 @@ static void test_encode_empty(void)
                     PALI_ERR_INVALID_ARGUMENT);
     g_assert_cmpint(pali_tokenizer_encode(NULL, "a", 1, &ids, &n, &err), ==,
                     PALI_ERR_INVALID_ARGUMENT);
-    g_assert_cmpint(pali_tokenizer_decode(gemma3, NULL, 2, true, &text, &len,
-                                          &err),
-                    ==, PALI_ERR_INVALID_ARGUMENT);
+    g_assert_cmpint(
+        pali_tokenizer_decode(gemma3, NULL, 2, true, &text, &len, &err), ==,
+        PALI_ERR_INVALID_ARGUMENT);
 }
 
 static void test_lookups(void)
@@ -238,7 +243,8 @@ static void test_post_processor(void)
     pali_free(special);
 }
 
-/* ---- threads ---------------------------------------------------------------- */
+/* ---- threads ----------------------------------------------------------------
+ */
 
 typedef struct {
     const TokJsonl *cases;
@@ -292,14 +298,17 @@ static void test_threads(void)
     tok_jsonl_clear(&cases);
 }
 
-/* ---- long words ------------------------------------------------------------ */
+/* ---- long words ------------------------------------------------------------
+ */
 
 static void test_long_word(void)
 {
     /* One 400,000-character word (no space, no newline: a single BPE word).
      * A quadratic merge loop needs minutes for this; the heap takes a
      * fraction of a second even with sanitizers. */
-    enum { N = 400000 };
+    enum {
+        N = 400000
+    };
     char *text = g_malloc(N);
     guint32 state = 12345;
     for (size_t i = 0; i < N; i++) {
@@ -318,16 +327,75 @@ static void test_long_word(void)
     /* the ids decode back to the word */
     char *back = NULL;
     size_t len = 0;
-    g_assert_cmpint(pali_tokenizer_decode(gemma3, ids, n, true, &back, &len,
-                                          NULL),
-                    ==, PALI_OK);
+    g_assert_cmpint(
+        pali_tokenizer_decode(gemma3, ids, n, true, &back, &len, NULL), ==,
+        PALI_OK);
     g_assert_cmpmem(back, len, text, N);
     pali_free(back);
     pali_free(ids);
     g_free(text);
 }
 
-/* ---- streaming detokenizer --------------------------------------------------- */
+/* ---- cutting words is exact ---------------------------------------------- */
+
+static void test_cuts_exact(void)
+{
+    /* Words (normalized text: "▁" for spaces) built from pieces around the
+     * places where bpe.c cuts, and the one Gemma token with "▁" inside
+     * (">▁</"): cutting and caching must give the plain merge loop's ids. */
+    static const char *const pieces[] = {
+        "\xe2\x96\x81",
+        "\xe2\x96\x81\xe2\x96\x81",
+        ">",
+        "</",
+        "<",
+        "a",
+        "the",
+        "ing",
+        "e",
+        "7",
+        "42",
+        "\xc3\xa9",
+        "\xe6\xbc\xa2\xe5\xad\x97",
+        "\xf0\x9f\x99\x82",
+        "\xc2\xa0",
+        "\r",
+        ".",
+        "Hello",
+        "\xe2\x96\x81<",
+        ">\xe2\x96\x81</",
+        "div>",
+        "x\xe2\x96\x81y",
+        "\xf0\xa0\x80\x80",
+    };
+    GRand *rand = g_rand_new_with_seed(7);
+    tok_bpe_scratch cut = { 0 }, plain = { 0 };
+    tok_ids a = { 0 }, b = { 0 };
+    for (int w = 0; w < N_CUT_WORDS; w++) {
+        GString *word = g_string_new(NULL);
+        int n = g_rand_int_range(rand, 1, 40);
+        for (int i = 0; i < n; i++)
+            g_string_append(
+                word, pieces[g_rand_int_range(rand, 0, G_N_ELEMENTS(pieces))]);
+        a.len = b.len = 0;
+        g_assert_cmpint(
+            tok_bpe_encode(gemma3, &cut, word->str, word->len, &a, NULL), ==,
+            PALI_OK);
+        g_assert_cmpint(
+            tok_bpe_word(gemma3, &plain, word->str, word->len, &b, NULL), ==,
+            PALI_OK);
+        g_autofree char *shown = tok_show(word->str, word->len);
+        g_assert_true(tok_ids_equal(shown, a.data, a.len, b.data, b.len));
+        g_string_free(word, TRUE);
+    }
+    free(a.data);
+    free(b.data);
+    tok_bpe_scratch_free(&cut);
+    tok_bpe_scratch_free(&plain);
+    g_rand_free(rand);
+}
+
+/* ---- streaming detokenizer ----------------------------------------------- */
 
 /* Feeds ids one by one; checks the pieces against decode(skip=true) and
  * the text with specials against decode(skip=false). */
@@ -354,12 +422,12 @@ static void check_stream(pali_detok *d, const pali_tokenizer *tok,
     for (int skip = 0; skip < 2; skip++) {
         char *want = NULL;
         size_t want_len = 0;
-        g_assert_cmpint(pali_tokenizer_decode(tok, ids, n, skip, &want,
-                                              &want_len, NULL),
-                        ==, PALI_OK);
+        g_assert_cmpint(
+            pali_tokenizer_decode(tok, ids, n, skip, &want, &want_len, NULL),
+            ==, PALI_OK);
         size_t got_len;
-        const char *got = skip ? pieces->str
-                               : pali_detok_text_with_special(d, &got_len);
+        const char *got =
+            skip ? pieces->str : pali_detok_text_with_special(d, &got_len);
         if (skip)
             got_len = pieces->len;
         g_assert_cmpmem(got, got_len, want, want_len);
@@ -433,7 +501,9 @@ static void test_stream_held_back(void)
     g_assert_cmpint(pali_detok_push(d, pali_tokenizer_token_id(gemma3, "a"),
                                     &piece, &len, NULL),
                     ==, PALI_OK);
-    g_assert_cmpstr(piece, ==, "\xe2\x82\xac" "a");
+    g_assert_cmpstr(piece, ==,
+                    "\xe2\x82\xac"
+                    "a");
     /* with specials the <bos> cut the run: "€" then "<bos>" */
     g_assert_cmpstr(pali_detok_text_with_special(d, NULL), ==,
                     "\xe2\x82\xac<bos>a");
@@ -456,6 +526,7 @@ int main(int argc, char **argv)
                     test_post_processor);
     g_test_add_func("/engine/tokenizer/gemma3/threads", test_threads);
     g_test_add_func("/engine/tokenizer/gemma3/long-word", test_long_word);
+    g_test_add_func("/engine/tokenizer/gemma3/cuts-exact", test_cuts_exact);
     g_test_add_func("/engine/tokenizer/gemma3/stream-random",
                     test_stream_random);
     g_test_add_func("/engine/tokenizer/gemma3/stream-held-back",

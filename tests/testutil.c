@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <glib/gstdio.h>
+#include <sys/wait.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,4 +139,34 @@ double test_max_abs_diff(const float *a, const float *b, size_t n)
             m = d;
     }
     return m;
+}
+
+int test_run_cli(const char *const *args, char **out, char **err)
+{
+    const char *root = g_getenv("PALI_BUILD_ROOT");
+    g_assert_nonnull(root);
+    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(argv, g_build_filename(root, "app", "palilens-cli", NULL));
+    for (int i = 0; args[i] != NULL; i++)
+        g_ptr_array_add(argv, g_strdup(args[i]));
+    g_ptr_array_add(argv, NULL);
+    char *o = NULL, *e = NULL;
+    int wait_status = 0;
+    g_autoptr(GError) error = NULL;
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
+                      NULL, &o, &e, &wait_status, &error))
+        g_error("%s", error->message);
+    if (!WIFEXITED(wait_status))
+        g_error("palilens-cli %s did not exit normally; stderr:\n%s", args[0],
+                e);
+    g_ptr_array_free(argv, TRUE);
+    if (out)
+        *out = o;
+    else
+        g_free(o);
+    if (err)
+        *err = e;
+    else
+        g_free(e);
+    return WEXITSTATUS(wait_status);
 }

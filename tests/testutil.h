@@ -29,3 +29,8 @@ void test_tensor_clear(TestTensor *t);
 
 /* max |a - b| over n values. */
 double test_max_abs_diff(const float *a, const float *b, size_t n);
+
+/* Runs $PALI_BUILD_ROOT/app/palilens-cli with the NULL-terminated
+ * arguments; returns its exit status (the test fails if it did not exit
+ * normally) and, when not NULL, its stdout and stderr (g_free them). */
+int test_run_cli(const char *const *args, char **out, char **err);

@@ -6,7 +6,8 @@
  *   palilens-tokenizer-bench TOKENIZER.json TEXT [REPEATS]
  *
  * Prints one line per measurement; the encode time is the best of REPEATS
- * runs (default 5), and the ids are checked to decode back to the text. */
+ * runs (default 5), then a checksum of the ids (the same as the Python
+ * side's), and the ids are checked to decode back to the text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,10 +86,17 @@ int main(int argc, char **argv)
     }
     printf("encode %.4f s (best of %d), %zu bytes, %zu ids, %.1f MB/s\n", best,
            repeats, len, n_ids, (double)len / best / 1e6);
+    /* FNV-1a over the ids as 32-bit little-endian words, as the Python
+     * side computes it: equal checksums, equal ids */
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n_ids; i++)
+        for (int k = 0; k < 4; k++)
+            h = (h ^ (((uint32_t)ids[i] >> (8 * k)) & 0xFF)) * 16777619u;
+    printf("ids checksum %08x\n", h);
     char *back = NULL;
     size_t back_len = 0;
-    if (pali_tokenizer_decode(tok, ids, n_ids, false, &back, &back_len,
-                              &err) != PALI_OK ||
+    if (pali_tokenizer_decode(tok, ids, n_ids, false, &back, &back_len, &err) !=
+            PALI_OK ||
         back_len != len || memcmp(back, text, len) != 0) {
         fprintf(stderr, "decode does not give the text back\n");
         return 1;

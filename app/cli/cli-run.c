@@ -2,15 +2,19 @@
  * TASK …): runs the model on one image, streaming the answer (prose) or
  * printing one JSON object (--json) with the ids, texts and timings;
  * --dump writes the intermediate tensors under the golden data's names;
- * --vision-only stops after the vision tower and projector. */
+ * --vision-only stops after the vision tower and projector.  Boxes and
+ * masks in the output are parsed into "objects"; --overlay draws them over
+ * the image and --export writes them in an annotation format. */
 #include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "lens-export.h"
 #include "lens-image-loader.h"
 #include "lens-json.h"
+#include "lens-overlay.h"
 #include "lens-tensor-dump.h"
 
 /* Token callback wrapper: streams in prose mode, collects otherwise. */
@@ -63,7 +67,7 @@ gboolean cli_parse_weights(const char *s, pali_weights *out)
 }
 
 /* The prompt: --prompt as given, or built from --task and its arguments. */
-static int build_prompt(const CliOptions *opt, char **prompt, pali_task *task)
+int cli_build_prompt(const CliOptions *opt, char **prompt, pali_task *task)
 {
     *task = PALI_TASK_RAW;
     if (opt->prompt && opt->task)
@@ -126,11 +130,20 @@ int cli_run(const CliOptions *opt)
         return cli_usage("--threads must be positive");
     if (opt->max_new_tokens < 0)
         return cli_usage("--max-new-tokens must be positive");
+    LensExportFormat format = LENS_EXPORT_COCO;
+    if (opt->format != NULL &&
+        !lens_export_format_from_name(opt->format, &format))
+        return cli_usage("unknown --format '%s' (coco, coco-rle, voc, yolo, "
+                         "yolo-seg)",
+                         opt->format);
+    if ((opt->overlay || opt->export_path) && opt->vision_only)
+        return cli_usage("--overlay and --export need a generation, not "
+                         "--vision-only");
 
     g_autofree char *prompt = NULL;
     pali_task task = PALI_TASK_RAW;
     if (!opt->vision_only) {
-        int rc = build_prompt(opt, &prompt, &task);
+        int rc = cli_build_prompt(opt, &prompt, &task);
         if (rc != CLI_EXIT_OK)
             return rc;
     }
@@ -166,6 +179,8 @@ int cli_run(const CliOptions *opt)
     cb.tensor = dump ? on_tensor : NULL;
     cb.user_data = &state;
     const pali_output *out = NULL;
+    pali_result *result = NULL;
+    CliVae vae = { 0 };
 
     if (pali_session_new(model, &sp, &session, &err) != PALI_OK ||
         pali_session_set_image(session, &view, &cb, &err) != PALI_OK) {
@@ -195,6 +210,41 @@ int cli_run(const CliOptions *opt)
         rc = cli_fail("%s", error->message);
         goto done;
     }
+    if (out) {
+        result =
+            cli_parse_output(out->text_with_special, view.width, view.height,
+                             &vae, opt->vae, opt->model, &error);
+        if (result == NULL) {
+            rc = cli_fail("%s", error->message);
+            goto done;
+        }
+        if ((result->flags & PALI_RESULT_MASKS_MISSING) && !opt->json)
+            fprintf(stderr, "palilens-cli: the output has masks, but no mask "
+                            "decoder was found: put vae-oid.npz beside the "
+                            "model or in ~/.local/share/palilens/, or give "
+                            "--vae FILE\n");
+        if ((result->flags & PALI_RESULT_TRUNCATED) && !opt->json)
+            fprintf(stderr, "palilens-cli: the output stopped inside an "
+                            "object: raise --max-new-tokens\n");
+    }
+    if (result && opt->overlay) {
+        g_autoptr(GdkPixbuf) pixbuf = lens_image_to_pixbuf(image);
+        g_autoptr(LensOverlay) overlay = lens_overlay_new(result);
+        if (!lens_overlay_save_png(overlay, pixbuf, NULL, opt->overlay,
+                                   &error)) {
+            rc = cli_fail("%s", error->message);
+            goto done;
+        }
+    }
+    if (result && opt->export_path) {
+        g_autoptr(LensExport) exp = lens_export_new();
+        g_autofree char *name = g_path_get_basename(opt->image);
+        if (lens_export_add_image(exp, name, result, &error) < 0 ||
+            !lens_export_save(exp, format, opt->export_path, &error)) {
+            rc = cli_fail("%s", error->message);
+            goto done;
+        }
+    }
     if (opt->json) {
         g_autoptr(LensJson) j = lens_json_new(FALSE);
         lens_json_begin_object(j);
@@ -220,6 +270,10 @@ int cli_run(const CliOptions *opt)
             lens_json_string(j, out->text_with_special);
             lens_json_key(j, "stop");
             lens_json_string(j, stop_name(out->stop));
+            if (!cli_json_objects(j, result, &error)) {
+                rc = cli_fail("%s", error->message);
+                goto done;
+            }
         }
         lens_json_key(j, "timings");
         lens_json_begin_object(j);
@@ -247,6 +301,8 @@ int cli_run(const CliOptions *opt)
     }
     rc = CLI_EXIT_OK;
 done:
+    pali_result_free(result);
+    cli_vae_clear(&vae);
     pali_session_free(session);
     lens_image_unref(image);
     pali_model_free(model);

@@ -32,10 +32,24 @@ int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+void cli_options_clear(CliOptions *opt)
+{
+    char **strings[] = {
+        &opt->model,   &opt->image,      &opt->prompt,       &opt->task,
+        &opt->lang,    &opt->text,       &opt->objects,      &opt->precision,
+        &opt->weights, &opt->dump,       &opt->overlay,      &opt->export_path,
+        &opt->format,  &opt->tokenizer,  &opt->encode_jsonl, &opt->decode,
+        &opt->parse,   &opt->image_size, &opt->vae,          &opt->decode_mask,
+        &opt->batch,   &opt->out,
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(strings); i++)
+        g_clear_pointer(strings[i], g_free);
+}
+
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
-    CliOptions opt = {
+    g_auto(CliOptions) opt = {
         .temperature = 0.0,
         .top_p = 1.0,
         .threads = 0,
@@ -114,6 +128,17 @@ int main(int argc, char **argv)
     if (argc > 1)
         return cli_usage("unexpected argument '%s'", argv[1]);
 
+    if (opt.tokenizer || opt.encode_jsonl || opt.decode)
+        return cli_tokenizer(&opt);
+    if (opt.parse != NULL)
+        return cli_mask_parse(&opt);
+    if (opt.decode_mask != NULL)
+        return cli_mask_decode(&opt);
+
+    if (opt.batch)
+        return cli_batch(&opt);
+    if (opt.info)
+        return cli_info(&opt);
     if (opt.model)
         return cli_run(&opt);
     return cli_usage("nothing to do: give --model DIR with --info or "

@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include "lens-json.h"
 #include "pali.h"
 
 enum {
@@ -55,6 +56,10 @@ typedef struct {
     char *out;
 } CliOptions;
 
+/* Frees the option strings GOption allocated (g_auto(CliOptions)). */
+void cli_options_clear(CliOptions *opt);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CliOptions, cli_options_clear)
+
 /* Prints "palilens-cli: message" on stderr and returns CLI_EXIT_ERROR. */
 int cli_fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* The same for an engine error. */
@@ -63,6 +68,34 @@ int cli_fail_engine(const pali_error *err);
 int cli_usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 /* Modes, each in its own file. */
+int cli_info(const CliOptions *opt); /* --info */
 int cli_run(const CliOptions *opt);
+/* --batch FOLDER_OR_LIST --out DIR (cli-batch.c). */
+int cli_batch(const CliOptions *opt);
+/* The prompt from --prompt or --task and its arguments; a usage error
+ * (printed) otherwise. */
+int cli_build_prompt(const CliOptions *opt, char **prompt, pali_task *task);
 gboolean cli_parse_precision(const char *s, pali_precision *out);
 gboolean cli_parse_weights(const char *s, pali_weights *out);
+
+/* --tokenizer FILE with --encode-jsonl IN.jsonl or --decode IDS. */
+int cli_tokenizer(const CliOptions *opt);
+/* cli-mask.c: --parse TEXT, --decode-mask CODES */
+int cli_mask_parse(const CliOptions *opt);
+int cli_mask_decode(const CliOptions *opt);
+
+/* cli-objects.c: model output → objects (run and batch modes). */
+typedef struct {
+    pali_vae *vae; /* NULL when there is none */
+    char *path;
+    gboolean tried;
+} CliVae;
+void cli_vae_clear(CliVae *v);
+/* Parses generated text (with special tokens) for an image of width ×
+ * height; loads the mask decoder when the text has seg tokens. */
+pali_result *cli_parse_output(const char *text, int width, int height,
+                              CliVae *vae, const char *vae_path,
+                              const char *model_dir, GError **error);
+/* Writes "objects" (label, box, box_normalized, codes, mask as COCO RLE
+ * and its area), "truncated" and "masks_missing" into an open object. */
+gboolean cli_json_objects(LensJson *j, const pali_result *r, GError **error);

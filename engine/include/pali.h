@@ -4,8 +4,8 @@
  * (runs the vision tower once per image) → pali_session_generate() (prefill +
  * decode) → pali_result_parse() (boxes and masks).
  *
- * Threads: a pali_model is immutable after loading and may be shared by any
- * number of threads.  A pali_session, pali_tokenizer or pali_vae may be used
+ * Threads: a pali_model or pali_tokenizer is immutable after loading and may
+ * be shared by any number of threads.  A pali_session or pali_vae may be used
  * by one thread at a time; callbacks run on the thread that made the call.
  *
  * Errors: every fallible call returns a pali_status and, when `err` is not
@@ -161,6 +161,8 @@ const pali_model_info *pali_model_get_info(const pali_model *model);
 
 typedef struct pali_tokenizer pali_tokenizer;
 
+/* Loads a Hugging Face tokenizer.json (BPE model).  What the file declares
+ * and this build does not implement is PALI_ERR_UNSUPPORTED, naming it. */
 pali_status pali_tokenizer_load(const char *path, pali_tokenizer **out,
                                 pali_error *err);
 void pali_tokenizer_free(pali_tokenizer *tok);
@@ -175,10 +177,11 @@ pali_status pali_tokenizer_encode(const pali_tokenizer *tok, const char *text,
                                   pali_error *err);
 /* Decodes ids to UTF-8 (NUL-terminated, *len excludes the NUL; freed with
  * pali_free()).  Unknown ids are dropped, invalid byte runs become U+FFFD,
- * as the reference does. */
+ * as the reference does.  Safe from several threads at once. */
 pali_status pali_tokenizer_decode(const pali_tokenizer *tok, const int32_t *ids,
                                   size_t n_ids, bool skip_special, char **text,
                                   size_t *len, pali_error *err);
+/* Largest id + 1 (the vocabulary and the added tokens). */
 int pali_tokenizer_size(const pali_tokenizer *tok);
 /* The id of a token spelled exactly `piece`, or -1. */
 int32_t pali_tokenizer_token_id(const pali_tokenizer *tok, const char *piece);
@@ -295,9 +298,12 @@ typedef enum pali_task {
 } pali_task;
 
 /* Builds the exact prompt PaliGemma 2 was trained on.  `lang` is a code from
- * pali_task_languages() (NULL or "": "en"); `text` is the question, answer,
- * object list ("cat ; dog") or raw prompt, NULL for tasks without one.
- * *prompt is freed with pali_free(). */
+ * pali_task_languages() (NULL or "": "en"; ignored by tasks without one);
+ * `text` is the question, answer, object list ("cat;dog" is written
+ * "cat ; dog") or raw prompt (may be empty), NULL for tasks without one
+ * (text given to those is refused).  Unknown languages, empty required
+ * text or objects and invalid UTF-8 are refused with a message.  *prompt
+ * is freed with pali_free(). */
 pali_status pali_task_prompt(pali_task task, const char *lang, const char *text,
                              char **prompt, pali_error *err);
 /* Enough new tokens for the task (segmentation: per object). */
@@ -311,22 +317,29 @@ const char *const *pali_task_languages(void);
 
 typedef struct pali_vae pali_vae;
 
-#define PALI_MASK_SIZE  64 /* the decoder's output is 64×64 */
-#define PALI_MASK_CODES 16 /* <segNNN> tokens per mask */
+#define PALI_MASK_SIZE     64  /* the decoder's output is 64×64 */
+#define PALI_MASK_CODES    16  /* <segNNN> tokens per mask */
+#define PALI_MASK_CODEBOOK 128 /* codes are 0..127 */
 
 pali_status pali_vae_load(const char *npz_path, pali_vae **out,
                           pali_error *err);
 void pali_vae_free(pali_vae *vae);
-/* Looks for vae-oid.npz beside the model, then in the user data directory
- * (~/.local/share/palilens/).  Writes the path into buf; PALI_ERR_NOT_FOUND
- * when there is none. */
+/* Looks for vae-oid.npz beside the model (model_dir may be NULL), then in
+ * the user data directory ($XDG_DATA_HOME/palilens/, by default
+ * ~/.local/share/palilens/).  Writes the path into buf; PALI_ERR_NOT_FOUND
+ * when there is none, PALI_ERR_INVALID_ARGUMENT when buf is too small. */
 pali_status pali_vae_find(const char *model_dir, char *buf, size_t size,
                           pali_error *err);
-/* Decodes 16 codes (0..127) to the raw 64×64 mask, row-major [y][x]. */
+/* Decodes 16 codes (0..127) to the raw 64×64 mask, row-major [y][x].
+ * Needs no state: several threads may decode with one pali_vae. */
 pali_status pali_vae_decode(const pali_vae *vae,
                             const int codes[PALI_MASK_CODES],
                             float raw[PALI_MASK_SIZE * PALI_MASK_SIZE],
                             pali_error *err);
+/* The demo's 8-bit mask of a raw one: (uint8)(clip(raw·0.5 + 0.5, 0, 1) ·
+ * 255), truncating, in float32 (what pali_object mask is resized from). */
+void pali_mask_raw_to_u8(const float raw[PALI_MASK_SIZE * PALI_MASK_SIZE],
+                         uint8_t u8[PALI_MASK_SIZE * PALI_MASK_SIZE]);
 
 /* ---- results: boxes and masks parsed from the output text --------------- */
 
@@ -337,13 +350,16 @@ typedef enum pali_span_kind {
 
 enum pali_object_flags {
     PALI_OBJECT_BOX_EMPTY = 1u << 0,     /* x2 <= x1 or y2 <= y1 */
-    PALI_OBJECT_BOX_OUTSIDE = 1u << 1,   /* a location beyond the image */
+    PALI_OBJECT_BOX_OUTSIDE = 1u << 1,   /* a box edge beyond the image */
     PALI_OBJECT_CODES_INVALID = 1u << 2, /* a seg code > 127 */
     PALI_OBJECT_MASK_MISSING = 1u << 3,  /* codes but no mask decoder */
 };
 
 enum pali_result_flags {
-    PALI_RESULT_TRUNCATED = 1u << 0,     /* output ended inside an object */
+    /* Output ended inside an object: no <eos>, and the text ends with an
+     * object without its label, right after a " ; ", or with <loc>/<seg>
+     * tokens (or a cut-off one) that make no whole object. */
+    PALI_RESULT_TRUNCATED = 1u << 0,
     PALI_RESULT_MASKS_MISSING = 1u << 1, /* seg codes, no vae-oid.npz */
 };
 
@@ -360,8 +376,11 @@ typedef struct pali_object {
     unsigned flags; /* enum pali_object_flags */
     /* Soft 8-bit mask placed into the box as the reference demo does
      * (decoder output → clip → uint8 → bicubic to the box).  Covers
-     * mask_w × mask_h pixels at (mask_x, mask_y) of the image; zero
-     * elsewhere.  NULL when there are no codes or no decoder. */
+     * mask_w × mask_h pixels at (mask_x, mask_y) of the image: the box
+     * clipped to the image (a box reaching outside keeps its inside part,
+     * resized as a whole); zero elsewhere.  Empty boxes have mask_w =
+     * mask_h = 0 and a non-NULL mask.  NULL when there are no codes, no
+     * decoder or invalid codes. */
     uint8_t *mask;
     int mask_x, mask_y, mask_w, mask_h;
     float *mask_raw; /* 64×64 decoder output, or NULL */
@@ -376,9 +395,13 @@ typedef struct pali_result {
 
 /* Parses generated text (with special tokens, e.g. pali_output
  * text_with_special) into text spans and objects for an image of
- * width × height pixels.  `vae` may be NULL: objects keep their codes and
- * get PALI_OBJECT_MASK_MISSING.  Never fails on odd text: anything that is
- * not an object stays a text span.  *out is freed with pali_result_free. */
+ * width × height pixels, as the HF Space's extract_objs does (with
+ * unique_labels).  The literal tokens "<eos>", "<bos>" and "<pad>" are
+ * removed first and ill-formed UTF-8 becomes U+FFFD.  `vae` may be NULL:
+ * objects keep their codes and get PALI_OBJECT_MASK_MISSING.  Never fails
+ * on odd text: anything that is not an object stays a text span.  Every
+ * string and array of *out belongs to it and is freed, with it, by
+ * pali_result_free.  Any thread; `vae` is only read. */
 pali_status pali_result_parse(const char *text, int width, int height,
                               const pali_vae *vae, pali_result **out,
                               pali_error *err);

@@ -7,11 +7,12 @@ files; run in the reference environment (Pillow 13, libjpeg-turbo):
     tar -C /tmp/out -cJf tests/data/images.tar.xz images
 
 images/cases.json lists {"file", "width", "height", "expect", "orient",
-"format"}: `expect` is Pillow's `Image.open(file).convert("RGB")` as raw RGB
-(with "orient": true, `ImageOps.exif_transpose(Image.open(file))` first) and
-"bad" lists broken files with the error the loader must give.
+"format", "ignore"?}: `expect` is Pillow's `Image.open(file).convert("RGB")`
+as raw RGB (with "orient": true, `ImageOps.exif_transpose(Image.open(file))`
+first); `ignore`, where present, is a one-byte-per-pixel mask of the pixels
+where GdkPixbuf is known to differ from Pillow.  "bad" lists broken files,
+the error the loader must give and what Pillow says about them.
 """
-import io
 import json
 import os
 import struct

@@ -1,0 +1,395 @@
+/* test-ui-window.c — the main window under Xvfb with a tiny random model
+ * made by palilens-make-model: it opens without and with a model, opens an
+ * image through its action, runs a task to completion while the main loop
+ * keeps responding, stops a run mid-prefill and stays usable, zooms, and
+ * shows a clear message for an unreadable image. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "lens-application.h"
+#include "lens-model-picker.h"
+#include "lens-window.h"
+#include "testutil.h"
+#include "ui-testutil.h"
+
+/* The window must never freeze: the longest main-loop iteration while the
+ * engine runs (the brief's bound). */
+#define MAX_ITERATION_GAP_US (100 * 1000)
+/* Stop must leave the app idle within a fraction of a second. */
+#define STOP_LATENCY_MAX_US (500 * 1000)
+#define WAIT_MS             60000
+
+static GtkApplication *app;
+
+typedef struct {
+    LensWindow *window;
+    gint64 max_gap_us; /* longest main-loop iteration while waiting */
+} Fixture;
+
+static void fixture_set_up(Fixture *f, gconstpointer data)
+{
+    f->window = lens_window_new(app, NULL);
+    gtk_window_present(GTK_WINDOW(f->window));
+}
+
+static void fixture_tear_down(Fixture *f, gconstpointer data)
+{
+    gtk_window_destroy(GTK_WINDOW(f->window));
+    /* let the window go before the next test */
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+}
+
+static gboolean window_idle(gpointer data)
+{
+    return !lens_window_get_busy(LENS_WINDOW(data));
+}
+
+/* Iterates until the window is idle, timing every iteration. */
+static void wait_idle(Fixture *f)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+    while (!window_idle(f->window)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        gint64 t0 = g_get_monotonic_time();
+        gboolean dispatched = g_main_context_iteration(NULL, FALSE);
+        f->max_gap_us = MAX(f->max_gap_us, g_get_monotonic_time() - t0);
+        if (!dispatched)
+            g_usleep(500);
+    }
+    /* and let the last updates draw */
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+}
+
+/* A visible label with exactly this text somewhere in the window. */
+static gboolean find_label(GtkWidget *widget, const char *text)
+{
+    if (!gtk_widget_get_visible(widget))
+        return FALSE;
+    if (GTK_IS_LABEL(widget) &&
+        g_strcmp0(gtk_label_get_text(GTK_LABEL(widget)), text) == 0)
+        return gtk_widget_get_mapped(widget);
+    for (GtkWidget *c = gtk_widget_get_first_child(widget); c != NULL;
+         c = gtk_widget_get_next_sibling(c))
+        if (find_label(c, text))
+            return TRUE;
+    return FALSE;
+}
+
+static GtkWidget *find_toggle(GtkWidget *widget, const char *label)
+{
+    if (GTK_IS_TOGGLE_BUTTON(widget) &&
+        g_strcmp0(gtk_button_get_label(GTK_BUTTON(widget)), label) == 0)
+        return widget;
+    for (GtkWidget *c = gtk_widget_get_first_child(widget); c != NULL;
+         c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *found = find_toggle(c, label);
+        if (found != NULL)
+            return found;
+    }
+    return NULL;
+}
+
+static void open_image(Fixture *f, const char *path)
+{
+    g_autoptr(GFile) file = g_file_new_for_path(path);
+    g_autofree char *uri = g_file_get_uri(file);
+    g_assert_true(gtk_widget_activate_action(GTK_WIDGET(f->window),
+                                             "win.open-recent", "s", uri));
+    wait_idle(f);
+}
+
+static void load_tiny_model(Fixture *f)
+{
+    lens_window_load_model(f->window, ui_test_tiny_model());
+    g_assert_true(lens_window_get_busy(f->window));
+    wait_idle(f);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_nonnull(
+        lens_engine_get_model_info(lens_window_get_engine(f->window)));
+}
+
+static void test_no_model(Fixture *f, gconstpointer data)
+{
+    wait_idle(f);
+    GtkWidget *w = GTK_WIDGET(f->window);
+    g_assert_true(gtk_widget_get_mapped(w));
+    g_assert_null(
+        lens_engine_get_model_info(lens_window_get_engine(f->window)));
+    /* the welcome state says how to get a checkpoint */
+    g_assert_true(find_label(w, _("Welcome to PaliLens")));
+    g_assert_true(find_label(w, _("No model yet")));
+
+    /* images can still be opened and viewed */
+    g_autofree char *png = ui_test_write_png("nomodel.png", 120, 80);
+    open_image(f, png);
+    g_assert_null(lens_window_get_error(f->window));
+    LensImageView *view = lens_window_get_image_view(f->window);
+    GdkTexture *texture = lens_image_view_get_texture(view);
+    g_assert_nonnull(texture);
+    g_assert_cmpint(gdk_texture_get_width(texture), ==, 120);
+    g_assert_cmpint(gdk_texture_get_height(texture), ==, 80);
+    g_assert_true(gtk_widget_get_mapped(GTK_WIDGET(view)));
+
+    /* running needs a model: nothing starts */
+    gtk_widget_activate_action(w, "win.run", NULL);
+    g_assert_false(lens_window_get_busy(f->window));
+    g_assert_null(lens_window_get_answer(f->window));
+}
+
+static void test_open_error(Fixture *f, gconstpointer data)
+{
+    g_autofree char *bad = g_build_filename(test_tmpdir(), "bad.png", NULL);
+    g_assert_true(g_file_set_contents(bad, "not an image", -1, NULL));
+    open_image(f, bad);
+    const char *error = lens_window_get_error(f->window);
+    g_assert_nonnull(error);
+    /* still usable: a good image opens and clears the message */
+    g_autofree char *png = ui_test_write_png("good.png", 64, 64);
+    open_image(f, png);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_nonnull(
+        lens_image_view_get_texture(lens_window_get_image_view(f->window)));
+}
+
+static void run_task(Fixture *f, pali_task task, const char *text)
+{
+    lens_window_set_task(f->window, task, text);
+    g_assert_true(
+        gtk_widget_activate_action(GTK_WIDGET(f->window), "win.run", NULL));
+    g_assert_true(lens_window_get_busy(f->window));
+    wait_idle(f);
+}
+
+static void test_run(Fixture *f, gconstpointer data)
+{
+    load_tiny_model(f);
+    g_autofree char *png = ui_test_write_png("run.png", 300, 200);
+    open_image(f, png);
+
+    f->max_gap_us = 0;
+    run_task(f, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    LensAnswer *answer = lens_window_get_answer(f->window);
+    g_assert_nonnull(answer);
+    g_assert_true(lens_answer_is_final(answer));
+    g_assert_cmpint(lens_answer_get_n_generated(answer), >=, 1);
+
+    /* another task on the same image, with its text */
+    run_task(f, PALI_TASK_DETECT, "cat ; dog");
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+    g_test_message("longest main-loop iteration while running: %.1f ms",
+                   f->max_gap_us / 1000.0);
+    g_assert_cmpint(f->max_gap_us, <, MAX_ITERATION_GAP_US);
+}
+
+static void test_stop(Fixture *f, gconstpointer data)
+{
+    load_tiny_model(f);
+    g_autofree char *png = ui_test_write_png("stop.png", 200, 200);
+    open_image(f, png);
+    run_task(f, PALI_TASK_CAPTION, NULL); /* encodes the image */
+    g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+
+    /* The image is cached, so the run starts with the prefill: stop it
+     * right away, as Escape does. */
+    GtkWidget *w = GTK_WIDGET(f->window);
+    lens_window_set_task(f->window, PALI_TASK_DESCRIBE, NULL);
+    g_assert_true(gtk_widget_activate_action(w, "win.run", NULL));
+    g_assert_true(lens_window_get_busy(f->window));
+    gint64 t0 = g_get_monotonic_time();
+    g_assert_true(gtk_widget_activate_action(w, "win.stop", NULL));
+    wait_idle(f);
+    gint64 latency = g_get_monotonic_time() - t0;
+    g_test_message("stopped in %.1f ms", latency / 1000.0);
+    g_assert_cmpint(latency, <, STOP_LATENCY_MAX_US);
+    g_assert_false(lens_engine_get_busy(lens_window_get_engine(f->window)));
+    g_assert_null(lens_window_get_error(f->window));
+    LensAnswer *stopped = lens_window_get_answer(f->window);
+    g_assert_true(stopped == NULL || !lens_answer_is_final(stopped));
+
+    /* idle and usable: the next run completes */
+    run_task(f, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+}
+
+static GtkWidget *find_type(GtkWidget *widget, GType type)
+{
+    if (G_TYPE_CHECK_INSTANCE_TYPE(widget, type))
+        return widget;
+    for (GtkWidget *c = gtk_widget_get_first_child(widget); c != NULL;
+         c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *found = find_type(c, type);
+        if (found != NULL)
+            return found;
+    }
+    return NULL;
+}
+
+static GtkWidget *find_picker(void)
+{
+    GListModel *toplevels = gtk_window_get_toplevels();
+    for (guint i = 0; i < g_list_model_get_n_items(toplevels); i++) {
+        g_autoptr(GtkWidget) w = g_list_model_get_item(toplevels, i);
+        if (LENS_IS_MODEL_PICKER(w))
+            return w;
+    }
+    return NULL;
+}
+
+static GtkListBoxRow *find_row(GtkListBox *list, const char *tooltip_part)
+{
+    for (GtkWidget *row = gtk_widget_get_first_child(GTK_WIDGET(list));
+         row != NULL; row = gtk_widget_get_next_sibling(row)) {
+        const char *tip = gtk_widget_get_tooltip_text(row);
+        if (tip != NULL && strstr(tip, tooltip_part) != NULL)
+            return GTK_LIST_BOX_ROW(row);
+    }
+    return NULL;
+}
+
+static gboolean find_label_containing(GtkWidget *widget, const char *text)
+{
+    if (GTK_IS_LABEL(widget) &&
+        strstr(gtk_label_get_text(GTK_LABEL(widget)), text) != NULL)
+        return TRUE;
+    for (GtkWidget *c = gtk_widget_get_first_child(widget); c != NULL;
+         c = gtk_widget_get_next_sibling(c))
+        if (find_label_containing(c, text))
+            return TRUE;
+    return FALSE;
+}
+
+static gboolean picker_scanned(gpointer data)
+{
+    GtkListBox *list = data;
+    return find_row(list, "tiny-model") != NULL;
+}
+
+/* The model picker lists the folders added in the settings, says how to
+ * get a size it does not have, and loads the one chosen. */
+static void test_model_picker(Fixture *f, gconstpointer data)
+{
+    g_autofree char *empty_hub =
+        g_build_filename(test_tmpdir(), "no-hub", NULL);
+    g_setenv("HF_HUB_CACHE", empty_hub, TRUE);
+    const char *model = ui_test_tiny_model();
+    g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+    const char *dirs[] = { model, NULL };
+    g_settings_set_strv(settings, "model-dirs", dirs);
+
+    g_assert_true(gtk_widget_activate_action(GTK_WIDGET(f->window),
+                                             "win.choose-model", NULL));
+    GtkWidget *picker = find_picker();
+    g_assert_nonnull(picker);
+    GtkListBox *list = GTK_LIST_BOX(find_type(picker, GTK_TYPE_LIST_BOX));
+    g_assert_true(ui_test_wait_until(picker_scanned, list, 10000));
+
+    /* a size and resolution that is not installed: how to get it */
+    GtkListBoxRow *missing = NULL;
+    for (GtkWidget *row = gtk_widget_get_first_child(GTK_WIDGET(list));
+         row != NULL && missing == NULL; row = gtk_widget_get_next_sibling(row))
+        if (gtk_list_box_row_get_selectable(GTK_LIST_BOX_ROW(row)) &&
+            gtk_widget_get_tooltip_text(row) == NULL)
+            missing = GTK_LIST_BOX_ROW(row);
+    g_assert_nonnull(missing); /* 3B at 224 px comes first */
+    gtk_list_box_select_row(list, missing);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    GtkRevealer *howto = GTK_REVEALER(find_type(picker, GTK_TYPE_REVEALER));
+    g_assert_true(gtk_revealer_get_reveal_child(howto));
+    g_assert_true(find_label_containing(
+        GTK_WIDGET(howto),
+        "huggingface-cli download google/paligemma2-3b-mix-224"));
+
+    /* the installed one loads */
+    gtk_list_box_select_row(list, find_row(list, "tiny-model"));
+    g_assert_true(gtk_widget_activate_action(picker, "picker.load", NULL));
+    g_assert_true(lens_window_get_busy(f->window));
+    wait_idle(f);
+    g_assert_null(lens_window_get_error(f->window));
+    const pali_model_info *info =
+        lens_engine_get_model_info(lens_window_get_engine(f->window));
+    g_assert_nonnull(info);
+    g_assert_nonnull(strstr(info->dir, "tiny-model"));
+    g_autofree char *last = g_settings_get_string(settings, "last-model");
+    g_assert_nonnull(strstr(last, "tiny-model"));
+    g_settings_reset(settings, "model-dirs");
+    g_settings_reset(settings, "last-model");
+    g_unsetenv("HF_HUB_CACHE");
+}
+
+/* The overlay toggles are the settings, and the image view follows them. */
+static void test_overlay_toggles(Fixture *f, gconstpointer data)
+{
+    g_autofree char *png = ui_test_write_png("toggles.png", 64, 64);
+    open_image(f, png);
+    GtkWidget *boxes = find_toggle(GTK_WIDGET(f->window), _("_Boxes"));
+    g_assert_nonnull(boxes);
+    LensImageView *view = lens_window_get_image_view(f->window);
+    g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+    g_settings_set_boolean(settings, "show-boxes", TRUE);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    g_assert_true(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(boxes)));
+    g_assert_true(lens_image_view_get_style(view).show_boxes);
+    /* clicking the toggle turns the setting and the view's boxes off */
+    g_signal_emit_by_name(boxes, "clicked");
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    g_assert_false(g_settings_get_boolean(settings, "show-boxes"));
+    g_assert_false(lens_image_view_get_style(view).show_boxes);
+    g_assert_false(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(boxes)));
+    g_settings_reset(settings, "show-boxes");
+}
+
+static void test_zoom(Fixture *f, gconstpointer data)
+{
+    g_autofree char *png = ui_test_write_png("zoom.png", 400, 300);
+    open_image(f, png);
+    LensImageView *view = lens_window_get_image_view(f->window);
+    GtkWidget *w = GTK_WIDGET(f->window);
+    g_assert_true(lens_image_view_get_fit(view));
+    double fit = lens_image_view_get_zoom(view);
+    gtk_widget_activate_action(w, "win.zoom-in", NULL);
+    g_assert_false(lens_image_view_get_fit(view));
+    g_assert_cmpfloat(lens_image_view_get_zoom(view), >, fit);
+    gtk_widget_activate_action(w, "win.zoom-original", NULL);
+    g_assert_cmpfloat(lens_image_view_get_zoom(view), ==, 1.0);
+    for (int i = 0; i < 60; i++)
+        gtk_widget_activate_action(w, "win.zoom-in", NULL);
+    g_assert_cmpfloat(lens_image_view_get_zoom(view), ==, 32.0);
+    gtk_widget_activate_action(w, "win.zoom-fit", NULL);
+    g_assert_true(lens_image_view_get_fit(view));
+    g_assert_cmpfloat(lens_image_view_get_zoom(view), ==, fit);
+}
+
+int main(int argc, char **argv)
+{
+    bindtextdomain(GETTEXT_PACKAGE, BUILD_LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    textdomain(GETTEXT_PACKAGE);
+    gtk_test_init(&argc, &argv, NULL);
+
+    app = GTK_APPLICATION(lens_application_new());
+    g_application_set_flags(G_APPLICATION(app), G_APPLICATION_NON_UNIQUE);
+    g_assert_true(g_application_register(G_APPLICATION(app), NULL, NULL));
+
+#define ADD(path, fn)                                                          \
+    g_test_add(path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+    ADD("/ui/window/no-model", test_no_model);
+    ADD("/ui/window/open-error", test_open_error);
+    ADD("/ui/window/zoom", test_zoom);
+    ADD("/ui/window/overlay-toggles", test_overlay_toggles);
+    ADD("/ui/window/model-picker", test_model_picker);
+    ADD("/ui/window/run", test_run);
+    ADD("/ui/window/stop", test_stop);
+#undef ADD
+    int status = g_test_run();
+    g_object_unref(app);
+    return status;
+}

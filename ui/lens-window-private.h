@@ -1,0 +1,83 @@
+/* lens-window-private.h — LensWindow's instance struct and the helpers its
+ * files share: lens-window.c (state, messages, models, runs),
+ * lens-window-open.c (opening images, folder, recent files, paste, drop)
+ * and lens-window-export.c (the annotated image).  As gnome-text-editor
+ * splits EditorWindow. */
+#pragma once
+
+#include "lens-window.h"
+
+#include "lens-picture.h"
+#include "lens-results-list.h"
+#include "lens-task-panel.h"
+
+G_BEGIN_DECLS
+
+struct _LensWindow {
+    GtkApplicationWindow parent_instance;
+
+    /* template widgets */
+    GtkLabel *title_label;
+    GtkLabel *subtitle_label;
+    GtkLabel *model_label;
+    GtkSpinner *model_spinner;
+    GtkInfoBar *info_bar;
+    GtkLabel *info_title;
+    GtkLabel *info_detail;
+    GtkStack *main_stack;
+    GtkWidget *model_help;
+    GtkWidget *no_model_box;
+    GtkWidget *welcome_open_button;
+    GtkLabel *model_help_label;
+    LensImageView *image_view;
+    GtkLabel *zoom_label;
+    LensTaskPanel *task_panel;
+    GtkWidget *progress_box;
+    GtkLabel *progress_label;
+    GtkProgressBar *progress_bar;
+    GtkTextView *answer_view;
+    GtkLabel *timings_label;
+    LensResultsList *results_list;
+    GtkScale *opacity_scale;
+    GMenu *recent_section;
+
+    /* owned */
+    GSettings *settings;
+    LensEngine *engine;
+    LensPicture *picture;
+    LensAnswer *answer;
+    GCancellable *run_cancellable;   /* the running task */
+    GCancellable *open_cancellable;  /* the image being decoded */
+    GCancellable *model_cancellable; /* the model being loaded */
+    GCancellable *folder_cancellable;
+    GPtrArray *folder; /* GFile: images of the picture's folder, sorted */
+    char *error_message;
+    char *shown_text;  /* in the answer view */
+    char *objects_key; /* of the objects in the overlay */
+
+    /* state */
+    int folder_index; /* of the picture in `folder`, or -1 */
+    gboolean running;
+    gboolean opening;
+    gboolean loading_model;
+};
+
+/* lens-window.c */
+void _lens_window_show_message(LensWindow *self, GtkMessageType type,
+                               const char *title, const char *detail);
+void _lens_window_hide_message(LensWindow *self);
+void _lens_window_update_actions(LensWindow *self);
+/* Updates the actions, then tells "busy" watchers. */
+void _lens_window_notify_busy(LensWindow *self);
+void _lens_window_set_answer(LensWindow *self, LensAnswer *answer);
+
+/* lens-window-open.c: actions win.open, win.open-recent, win.previous,
+ * win.next, win.paste and their shortcuts; the drop target and the Open
+ * Recent menu. */
+void _lens_window_class_init_open(GtkWidgetClass *widget_class);
+void _lens_window_init_open(LensWindow *self);
+
+/* lens-window-export.c: actions win.export and win.copy-image. */
+void _lens_window_class_init_export(GtkWidgetClass *widget_class);
+
+G_END_DECLS
