@@ -25,6 +25,9 @@
 /* The activation chunk's bf16 bytes: with a 32-row weight panel it stays
  * within the 2 MB L2 while the panel's rows stream past it. */
 #define AMX_CHUNK_BYTES (1u << 20)
+/* k per pass over the chunk's token blocks: the 32-row block of A
+ * (32 × 256 bf16 = 16 KB) stays in L1 while B streams from L2. */
+#define AMX_KC 256
 
 /* Tile register numbers: C tiles 0–3, A tiles 4–5, B tiles 6–7.  The
  * intrinsics paste their tile argument into the instruction text, so
@@ -141,9 +144,10 @@ static size_t amx_gemm_scratch(int64_t max_k)
 {
     const int64_t kpad = round_up(max_k, 32);
     const int64_t nc = chunk_tokens(INT64_MAX / 4, kpad);
-    // token chunk, a converted 32-row panel, one f32 row, a C tile
+    // token chunk, a converted 32-row panel, one f32 row, a C tile, the
+    // partial C tiles of a chunk
     return (size_t)(nc * kpad * 2 + 32 * kpad * 2 + kpad * 4 + 16 * 16 * 4 +
-                    256);
+                    nc * 32 * 4 + 256);
 }
 
 static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
@@ -155,6 +159,7 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
     uint16_t *wconv = xp + nc * kpad;          // (32, kpad)
     float *row = (float *)(wconv + 32 * kpad); // (kpad)
     float *cbuf = row + kpad;                  // (16, 16)
+    float *cpart = cbuf + 256; // (nc/32, 4 tiles, 16, 16) partial sums
     const bool direct = mm->w->dtype == PALI_DTYPE_BF16 && k % 32 == 0;
     tiles_configure();
     for (int64_t t0 = 0; t0 < n; t0 += nc) {
@@ -181,30 +186,52 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
             const int rows0 = rows < 16 ? rows : 16, rows1 = rows - rows0;
             const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
             const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
-            for (int64_t tb = 0; tb < nt; tb += 32) {
-                const uint16_t *b0 = xp + (tb / 16) * kpad * 16;
-                const uint16_t *b1 = b0 + kpad * 16;
-                tile_zero(TC00);
-                tile_zero(TC01);
-                tile_zero(TC10);
-                tile_zero(TC11);
-                for (int64_t kk = 0; kk < kpad; kk += 32) {
-                    tile_load(TA0, a + kk, lda);
-                    tile_load(TA1, (const char *)(a + kk) + 16 * lda, lda);
-                    tile_load(TB0, b0 + kk * 16, 64);
-                    tile_load(TB1, b1 + kk * 16, 64);
-                    tile_dp(TC00, TA0, TB0);
-                    tile_dp(TC01, TA0, TB1);
-                    tile_dp(TC10, TA1, TB0);
-                    tile_dp(TC11, TA1, TB1);
+            // k in blocks: the panel's block of A stays in L1 while every
+            // token block passes; C waits in cpart between blocks (exact:
+            // the same sums, stored and reloaded as f32)
+            for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
+                const int64_t k1 = k0 + AMX_KC < kpad ? k0 + AMX_KC : kpad;
+                for (int64_t tb = 0; tb < nt; tb += 32) {
+                    const uint16_t *b0 = xp + (tb / 16) * kpad * 16;
+                    const uint16_t *b1 = b0 + kpad * 16;
+                    float *cp = cpart + (tb / 32) * 4 * 256;
+                    if (k0 == 0) {
+                        tile_zero(TC00);
+                        tile_zero(TC01);
+                        tile_zero(TC10);
+                        tile_zero(TC11);
+                    } else {
+                        tile_load(TC00, cp, 64);
+                        tile_load(TC01, cp + 256, 64);
+                        tile_load(TC10, cp + 512, 64);
+                        tile_load(TC11, cp + 768, 64);
+                    }
+                    for (int64_t kk = k0; kk < k1; kk += 32) {
+                        tile_load(TA0, a + kk, lda);
+                        tile_load(TA1, (const char *)(a + kk) + 16 * lda, lda);
+                        tile_load(TB0, b0 + kk * 16, 64);
+                        tile_load(TB1, b1 + kk * 16, 64);
+                        tile_dp(TC00, TA0, TB0);
+                        tile_dp(TC01, TA0, TB1);
+                        tile_dp(TC10, TA1, TB0);
+                        tile_dp(TC11, TA1, TB1);
+                    }
+                    if (k1 < kpad) {
+                        tile_store(TC00, cp, 64);
+                        tile_store(TC01, cp + 256, 64);
+                        tile_store(TC10, cp + 512, 64);
+                        tile_store(TC11, cp + 768, 64);
+                        continue;
+                    }
+                    const int tok0 = clamp16(nt - tb),
+                              tok1 = clamp16(nt - tb - 16);
+                    float *y0 = mm->y + (t0 + tb) * m + j0;
+                    float *y1 = y0 + 16 * m;
+                    STORE_C(TC00, cbuf, y0, m, rows0, tok0, bias0);
+                    STORE_C(TC01, cbuf, y1, m, rows0, tok1, bias0);
+                    STORE_C(TC10, cbuf, y0 + 16, m, rows1, tok0, bias1);
+                    STORE_C(TC11, cbuf, y1 + 16, m, rows1, tok1, bias1);
                 }
-                const int tok0 = clamp16(nt - tb), tok1 = clamp16(nt - tb - 16);
-                float *y0 = mm->y + (t0 + tb) * m + j0;
-                float *y1 = y0 + 16 * m;
-                STORE_C(TC00, cbuf, y0, m, rows0, tok0, bias0);
-                STORE_C(TC01, cbuf, y1, m, rows0, tok1, bias0);
-                STORE_C(TC10, cbuf, y0 + 16, m, rows1, tok0, bias1);
-                STORE_C(TC11, cbuf, y1 + 16, m, rows1, tok1, bias1);
             }
         }
     }
