@@ -318,12 +318,14 @@ static void weight_row_f32(const pali_tensor *w, int64_t r, int64_t c0,
 
 /* ---- GEMM: MR rows of x times a packed (kc, NR) panel ------------------- */
 
-/* c (mr, nc) [+]= alpha · a (mr, kc) · b (kc, ≤ NR at ldb); columns past
+/* c (mr, nc) [+]= alpha · a (mr, kc) · b (kc, ≤ NR at ldb), a's element
+ * (i, kk) at a[i·lda + kk·ldk]; columns past
  * nc are neither read from b nor stored.  `accumulate` continues the sums
  * already in c (the next k block): one FMA chain per element in k order. */
 static inline __attribute__((always_inline)) void
-kern(const int mr, int64_t kc, const float *a, int64_t lda, const float *b,
-     int64_t ldb, float *c, int64_t ldc, int nc, bool accumulate, float alpha)
+kern(const int mr, int64_t kc, const float *a, int64_t lda, int64_t ldk,
+     const float *b, int64_t ldb, float *c, int64_t ldc, int nc,
+     bool accumulate, float alpha)
 {
     vf c0[MR], c1[MR];
     const int n0 = nc < VL ? nc : VL, n1 = nc > VL ? nc - VL : 0;
@@ -340,7 +342,7 @@ kern(const int mr, int64_t kc, const float *a, int64_t lda, const float *b,
 #pragma GCC unroll 16
             for (int i = 0; i < MR; i++)
                 if (i < mr) {
-                    const vf ai = vf_set1(a[i * lda + kk]);
+                    const vf ai = vf_set1(a[i * lda + kk * ldk]);
                     c0[i] = vf_fmadd(ai, b0, c0[i]);
                     c1[i] = vf_fmadd(ai, b1, c1[i]);
                 }
@@ -352,7 +354,7 @@ kern(const int mr, int64_t kc, const float *a, int64_t lda, const float *b,
 #pragma GCC unroll 16
             for (int i = 0; i < MR; i++)
                 if (i < mr) {
-                    const vf ai = vf_set1(a[i * lda + kk]);
+                    const vf ai = vf_set1(a[i * lda + kk * ldk]);
                     c0[i] = vf_fmadd(ai, b0, c0[i]);
                     c1[i] = vf_fmadd(ai, b1, c1[i]);
                 }
@@ -378,7 +380,9 @@ static void kern_rows(int mr, int64_t kc, const float *a, int64_t lda,
 {
     switch (mr) {
 #define KERN_CASE(R)                                                           \
-    case R: kern(R, kc, a, lda, b, ldb, c, ldc, nc, accumulate, alpha); return;
+    case R:                                                                    \
+        kern(R, kc, a, lda, 1, b, ldb, c, ldc, nc, accumulate, alpha);         \
+        return;
         KERN_CASE(1)
         KERN_CASE(2)
         KERN_CASE(3)
@@ -423,41 +427,99 @@ static void pack_panel(const pali_tensor *w, int64_t j0, int nc, int64_t k0,
             bp[kk * NR + c] = tmp[c * KC + kk];
 }
 
-static size_t vec_gemm_scratch(void)
+/* kern on a packed block of x: a (kc, MR) k-major, so every broadcast is
+ * one base register and a constant offset. */
+static void kern_packed_rows(int mr, int64_t kc, const float *a, const float *b,
+                             float *c, int64_t ldc, int nc, bool accumulate)
 {
-    // tmp (NR, KC), bp (KC, NR), rounded x block (MR, KC)
-    return (size_t)(2 * NR + MR) * KC * sizeof(float);
+    switch (mr) {
+#define KERN_CASE(R)                                                           \
+    case R: kern(R, kc, a, 1, MR, b, NR, c, ldc, nc, accumulate, 1.0f); return;
+        KERN_CASE(1)
+        KERN_CASE(2)
+        KERN_CASE(3)
+        KERN_CASE(4)
+        KERN_CASE(5)
+        KERN_CASE(6)
+#if MR > 6
+        KERN_CASE(7)
+        KERN_CASE(8)
+        KERN_CASE(9)
+        KERN_CASE(10)
+        KERN_CASE(11)
+        KERN_CASE(12)
+#endif
+#undef KERN_CASE
+    }
+}
+
+/* Bytes of packed x per thread: rows of x are taken in chunks that fit. */
+#define GEMM_PACK_BYTES (8u << 20)
+
+static int64_t gemm_chunk_rows(int64_t k)
+{
+    int64_t rows = (int64_t)GEMM_PACK_BYTES / (int64_t)sizeof(float) / k;
+    rows = rows / MR * MR;
+    return rows < MR ? MR : rows;
+}
+
+static size_t vec_gemm_scratch(int64_t max_k)
+{
+    // tmp (NR, KC), bp (KC, NR), packed x (chunk rows, k)
+    return (size_t)(2 * NR * KC) * sizeof(float) +
+           (size_t)(gemm_chunk_rows(max_k) * max_k) * sizeof(float);
+}
+
+/* Rows [0, rows) of x (k wide) → ap: blocks of MR rows, each (k, MR)
+ * k-major, zero past `rows`; rounded to bf16 values when fast. */
+static void pack_rows(const float *x, int64_t rows, int64_t k, bool fast,
+                      float *ap)
+{
+    for (int64_t b = 0; b < rows; b += MR) {
+        float *dst = ap + b * k;
+        for (int i = 0; i < MR; i++) {
+            if (b + i >= rows) {
+                for (int64_t kk = 0; kk < k; kk++)
+                    dst[kk * MR + i] = 0;
+                continue;
+            }
+            const float *src = x + (b + i) * k;
+            if (fast)
+                for (int64_t kk = 0; kk < k; kk++)
+                    dst[kk * MR + i] = pali_round_bf16(src[kk]);
+            else
+                for (int64_t kk = 0; kk < k; kk++)
+                    dst[kk * MR + i] = src[kk];
+        }
+    }
 }
 
 static void vec_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
 {
     float *tmp = scratch;      // (NR, KC)
     float *bp = tmp + NR * KC; // (KC, NR)
-    float *xr = bp + KC * NR;  // (MR, KC)
+    float *ap = bp + KC * NR;  // (chunk rows / MR, k, MR)
     const int64_t n = mm->n, k = mm->k, m = mm->m;
-    for (int64_t j0 = r0; j0 < r1; j0 += NR) {
-        const int nc = r1 - j0 < NR ? (int)(r1 - j0) : NR;
-        for (int64_t k0 = 0; k0 < k; k0 += KC) {
-            const int64_t kc = k - k0 < KC ? k - k0 : KC;
-            pack_panel(mm->w, j0, nc, k0, kc, mm->fast, tmp, bp);
-            for (int64_t i0 = 0; i0 < n; i0 += MR) {
-                const int mr = n - i0 < MR ? (int)(n - i0) : MR;
-                const float *a = mm->x + i0 * k + k0;
-                int64_t lda = k;
-                if (mm->fast) {
-                    for (int i = 0; i < mr; i++)
-                        vec_round_bf16_row(a + i * k, kc, xr + i * KC);
-                    a = xr;
-                    lda = KC;
+    const int64_t chunk = gemm_chunk_rows(k);
+    for (int64_t c0 = 0; c0 < n; c0 += chunk) {
+        const int64_t rows = n - c0 < chunk ? n - c0 : chunk;
+        pack_rows(mm->x + c0 * k, rows, k, mm->fast, ap);
+        for (int64_t j0 = r0; j0 < r1; j0 += NR) {
+            const int nc = r1 - j0 < NR ? (int)(r1 - j0) : NR;
+            for (int64_t k0 = 0; k0 < k; k0 += KC) {
+                const int64_t kc = k - k0 < KC ? k - k0 : KC;
+                pack_panel(mm->w, j0, nc, k0, kc, mm->fast, tmp, bp);
+                for (int64_t i0 = 0; i0 < rows; i0 += MR) {
+                    const int mr = rows - i0 < MR ? (int)(rows - i0) : MR;
+                    kern_packed_rows(mr, kc, ap + i0 * k + k0 * MR, bp,
+                                     mm->y + (c0 + i0) * m + j0, m, nc, k0 > 0);
                 }
-                kern_rows(mr, kc, a, lda, bp, NR, mm->y + i0 * m + j0, m, nc,
-                          k0 > 0, 1.0f);
             }
+            if (mm->bias)
+                for (int64_t i = c0; i < c0 + rows; i++)
+                    for (int c = 0; c < nc; c++)
+                        mm->y[i * m + j0 + c] += mm->bias[j0 + c];
         }
-        if (mm->bias)
-            for (int64_t i = 0; i < n; i++)
-                for (int c = 0; c < nc; c++)
-                    mm->y[i * m + j0 + c] += mm->bias[j0 + c];
     }
 }
 
@@ -608,7 +670,7 @@ static void vec_gemv(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
 
 static size_t vec_matmul_scratch(int64_t max_k)
 {
-    const size_t a = vec_gemm_scratch(), b = vec_gemv_scratch(max_k);
+    const size_t a = vec_gemm_scratch(max_k), b = vec_gemv_scratch(max_k);
     return a > b ? a : b;
 }
 
