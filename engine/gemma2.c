@@ -24,13 +24,26 @@
 #include "ops.h"
 #include "quant.h"
 
-/* Prefill MLP rows per chunk: bounds the (rows, It) gate/up buffers
- * (28B: It = 36864) without hurting the matrix products. */
-#define GEMMA_MLP_CHUNK 256
+/* Prefill MLP rows per chunk: bounds the (rows, It) gate/up buffers to
+ * this many bytes (3B: 1365 rows, 28B: 341).  Each chunk streams the
+ * MLP weights from memory once more, so chunks are as large as this
+ * allows and equal (a ragged last chunk of a few rows would cost a whole
+ * pass over the weights). */
+#define GEMMA_MLP_CHUNK_BYTES (96u << 20)
 
 /* RoPE positions start at 1 in transformers' PaliGemma (the prefill uses
  * 1..L, the k-th decoded token L+1+k). */
 #define GEMMA_FIRST_POSITION 1
+
+/* Rows per MLP chunk for n rows of It values: equal chunks within
+ * GEMMA_MLP_CHUNK_BYTES of gate and up. */
+static int64_t mlp_chunk_rows(int64_t n, int64_t it)
+{
+    int64_t most = (int64_t)GEMMA_MLP_CHUNK_BYTES / (2 * it * 4);
+    most = most < 1 ? 1 : most;
+    const int64_t chunks = (n + most - 1) / most;
+    return (n + chunks - 1) / chunks;
+}
 
 typedef struct gemma_dims {
     int64_t d, ff, q, kv; /* Dt, It, H·hd, KV·hd */
@@ -109,7 +122,7 @@ void pali_kv_cache_clear(pali_kv_cache *kv)
 int64_t pali_gemma_work_floats(const pali_model *m, int64_t n)
 {
     const gemma_dims g = dims_of(m);
-    const int64_t chunk = n < GEMMA_MLP_CHUNK ? n : GEMMA_MLP_CHUNK;
+    const int64_t chunk = mlp_chunk_rows(n, g.ff);
     // x, h, o (n, Dt); q, att (n, H·hd); k, v (n, KV·hd); gate, up
     // (chunk, It); rope cos/sin (n, hd/2); hidden-state taps (layers+1, Dt)
     return n * (3 * g.d + 2 * g.q + 2 * g.kv + g.hd) + 2 * chunk * g.ff +
@@ -123,7 +136,7 @@ typedef struct gemma_work {
 static gemma_work carve(const pali_model *m, int64_t n, float *w)
 {
     const gemma_dims g = dims_of(m);
-    const int64_t chunk = n < GEMMA_MLP_CHUNK ? n : GEMMA_MLP_CHUNK;
+    const int64_t chunk = mlp_chunk_rows(n, g.ff);
     gemma_work b;
     b.x = w;                         // (n, Dt)
     b.h = b.x + n * g.d;             // (n, Dt)
@@ -204,8 +217,9 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     // x = x + post_ffw_norm(down(gelu_tanh(gate(h)) · up(h))),
     // h = pre_ffw_norm(x); in row chunks to bound the (rows, It) buffers
     pali_rmsnorm(c, b->x, n, g.d, L->pre_ffw_norm, eps, b->h);
-    for (int64_t r = 0; r < n; r += GEMMA_MLP_CHUNK) {
-        const int64_t rows = n - r < GEMMA_MLP_CHUNK ? n - r : GEMMA_MLP_CHUNK;
+    const int64_t chunk = mlp_chunk_rows(n, g.ff);
+    for (int64_t r = 0; r < n; r += chunk) {
+        const int64_t rows = n - r < chunk ? n - r : chunk;
         pali_matmul(c, b->h + r * g.d, rows, &L->gate_w, NULL, b->gate);
         pali_matmul(c, b->h + r * g.d, rows, &L->up_w, NULL, b->up);
         pali_gelu_tanh_mul(c, b->gate, b->up, rows * g.ff);

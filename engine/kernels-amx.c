@@ -22,9 +22,13 @@
 
 /* Rows of x from which tiles beat vdpbf16ps (one 16-row tile at least). */
 #define AMX_MIN_ROWS 16
-/* The activation chunk's bf16 bytes: with a 32-row weight panel it stays
- * within the 2 MB L2 while the panel's rows stream past it. */
-#define AMX_CHUNK_BYTES (1u << 20)
+/* The activation chunk's bf16 bytes: the weights stream from memory once
+ * per chunk, so it is large (the prefill of a 224 or 448 image is one
+ * chunk); only one k block of it (chunk × AMX_KC) needs to stay in L2. */
+#define AMX_CHUNK_BYTES (8u << 20)
+/* 32-row panels whose partial C tiles (group × chunk × 32 floats) stay in
+ * L2 across the k blocks. */
+#define AMX_GROUP 4
 /* k per pass over the chunk's token blocks: the 32-row block of A
  * (32 × 256 bf16 = 16 KB) stays in L1 while B streams from L2. */
 #define AMX_KC 256
@@ -132,105 +136,152 @@ static void pack_tokens(const float *x, int64_t k, int64_t t0, int64_t nt,
     }
 }
 
-/* The chunk of tokens per pass for rows of kpad bf16. */
+/* The chunk of tokens per pass for rows of kpad bf16: as many as fit
+ * AMX_CHUNK_BYTES, in equal chunks (a ragged last chunk would stream the
+ * weights once more for a few tokens). */
 static int64_t chunk_tokens(int64_t n, int64_t kpad)
 {
-    int64_t nc = (int64_t)AMX_CHUNK_BYTES / (2 * kpad) / 32 * 32;
-    nc = nc < 32 ? 32 : nc;
-    return nc < round_up(n, 32) ? nc : round_up(n, 32);
+    int64_t most = (int64_t)AMX_CHUNK_BYTES / (2 * kpad) / 32 * 32;
+    most = most < 32 ? 32 : most;
+    const int64_t chunks = (n + most - 1) / most;
+    return round_up((n + chunks - 1) / chunks, 32);
 }
 
 static size_t amx_gemm_scratch(int64_t max_k)
 {
     const int64_t kpad = round_up(max_k, 32);
-    const int64_t nc = chunk_tokens(INT64_MAX / 4, kpad);
-    // token chunk, a converted 32-row panel, one f32 row, a C tile, the
-    // partial C tiles of a chunk
-    return (size_t)(nc * kpad * 2 + 32 * kpad * 2 + kpad * 4 + 16 * 16 * 4 +
-                    nc * 32 * 4 + 256);
+    const int64_t nc = (int64_t)AMX_CHUNK_BYTES / (2 * kpad) / 32 * 32 + 32;
+    // token chunk, a converted 32 × KC weight block, one f32 row, a C
+    // tile, the partial C tiles of a group of panels over the chunk
+    return (size_t)(nc * kpad * 2 + 32 * AMX_KC * 2 + AMX_KC * 4 + 16 * 16 * 4 +
+                    AMX_GROUP * 32 * nc * 4 + 256);
 }
 
+/* Block [k0, k0 + kc) of weight rows [j0, j0 + rows) as a 32-row bf16
+ * A operand: read in place when the checkpoint's bf16 rows allow it,
+ * else converted into wconv (32, AMX_KC), zero rows past `rows`. */
+static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
+                                    int64_t k0, int64_t kc, bool direct,
+                                    uint16_t *wconv, float *row, int64_t *lda)
+{
+    if (direct && rows == 32) {
+        *lda = mm->k * 2;
+        return (const uint16_t *)mm->w->data + j0 * mm->k + k0;
+    }
+    const int64_t valid = mm->k - k0 < kc ? mm->k - k0 : kc;
+    for (int r = 0; r < 32; r++) {
+        if (r < rows && valid > 0)
+            pali_bf16_weight_row(mm->w, j0 + r, k0, valid, kc, row,
+                                 wconv + r * AMX_KC);
+        else
+            memset(wconv + r * AMX_KC, 0, (size_t)kc * 2);
+    }
+    *lda = AMX_KC * 2;
+    return wconv;
+}
+
+/* Blocking, innermost last: token chunk (packed once, L2/L3) → group of
+ * AMX_GROUP 32-row panels → k block of AMX_KC → panel → 32-token block.
+ * Each weight element is read from memory once per chunk; the chunk's k
+ * block of activations stays in L2 for the whole group; the panel's k
+ * block of weights stays in L1 for all token blocks; C tiles wait in the
+ * group's partial buffer (L2) between k blocks. */
 static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
 {
     const int64_t n = mm->n, k = mm->k, m = mm->m;
     const int64_t kpad = round_up(k, 32);
     const int64_t nc = chunk_tokens(n, kpad);
-    uint16_t *xp = scratch;                    // (nc/16, kpad/2, 16, 2)
-    uint16_t *wconv = xp + nc * kpad;          // (32, kpad)
-    float *row = (float *)(wconv + 32 * kpad); // (kpad)
-    float *cbuf = row + kpad;                  // (16, 16)
-    float *cpart = cbuf + 256; // (nc/32, 4 tiles, 16, 16) partial sums
+    uint16_t *xp = scratch;                      // (nc/16, kpad/2, 16, 2)
+    uint16_t *wconv = xp + nc * kpad;            // (32, AMX_KC)
+    float *row = (float *)(wconv + 32 * AMX_KC); // (AMX_KC)
+    float *cbuf = row + AMX_KC;                  // (16, 16)
+    float *cpart = cbuf + 256; // (AMX_GROUP, nc/32, 4 tiles, 16, 16)
     const bool direct = mm->w->dtype == PALI_DTYPE_BF16 && k % 32 == 0;
     tiles_configure();
     for (int64_t t0 = 0; t0 < n; t0 += nc) {
         const int64_t nt = n - t0 < nc ? n - t0 : nc;
+        const int64_t ntb = round_up(nt, 32) / 32;
         pack_tokens(mm->x, k, t0, nt, kpad, xp);
-        for (int64_t j0 = r0; j0 < r1; j0 += 32) {
-            const int rows = r1 - j0 < 32 ? (int)(r1 - j0) : 32;
-            const uint16_t *a;
-            int64_t lda; // bytes
-            if (direct && rows == 32) {
-                a = (const uint16_t *)mm->w->data + j0 * k;
-                lda = k * 2;
-            } else {
-                for (int r = 0; r < 32; r++) {
-                    if (r < rows)
-                        pali_bf16_weight_row(mm->w, j0 + r, 0, k, kpad, row,
-                                             wconv + r * kpad);
-                    else
-                        memset(wconv + r * kpad, 0, (size_t)kpad * 2);
-                }
-                a = wconv;
-                lda = kpad * 2;
-            }
-            const int rows0 = rows < 16 ? rows : 16, rows1 = rows - rows0;
-            const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
-            const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
-            // k in blocks: the panel's block of A stays in L1 while every
-            // token block passes; C waits in cpart between blocks (exact:
-            // the same sums, stored and reloaded as f32)
+        for (int64_t g0 = r0; g0 < r1; g0 += 32 * AMX_GROUP) {
+            const int64_t g1 =
+                g0 + 32 * AMX_GROUP < r1 ? g0 + 32 * AMX_GROUP : r1;
             for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
-                const int64_t k1 = k0 + AMX_KC < kpad ? k0 + AMX_KC : kpad;
-                for (int64_t tb = 0; tb < nt; tb += 32) {
-                    const uint16_t *b0 = xp + (tb / 16) * kpad * 16;
-                    const uint16_t *b1 = b0 + kpad * 16;
-                    float *cp = cpart + (tb / 32) * 4 * 256;
-                    if (k0 == 0) {
-                        tile_zero(TC00);
-                        tile_zero(TC01);
-                        tile_zero(TC10);
-                        tile_zero(TC11);
-                    } else {
-                        tile_load(TC00, cp, 64);
-                        tile_load(TC01, cp + 256, 64);
-                        tile_load(TC10, cp + 512, 64);
-                        tile_load(TC11, cp + 768, 64);
+                const int64_t kc = kpad - k0 < AMX_KC ? kpad - k0 : AMX_KC;
+                const bool last = k0 + kc == kpad;
+                for (int64_t j0 = g0; j0 < g1; j0 += 32) {
+                    const int rows = g1 - j0 < 32 ? (int)(g1 - j0) : 32;
+                    int64_t lda;
+                    const uint16_t *a = weight_block(mm, j0, rows, k0, kc,
+                                                     direct, wconv, row, &lda);
+                    const int rows0 = rows < 16 ? rows : 16,
+                              rows1 = rows - rows0;
+                    const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
+                    const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
+                    float *cgroup = cpart + ((j0 - g0) / 32) * ntb * 1024;
+                    // the next weight block (next panel, or the group's
+                    // first at the next k block) is fetched into L2
+                    // while this one computes: 32 rows × kc bf16, spread
+                    // over the token blocks
+                    const char *next = NULL;
+                    if (direct) {
+                        const int64_t nj = j0 + 32 < g1 ? j0 + 32 : g0;
+                        const int64_t nk = j0 + 32 < g1 ? k0 : k0 + kc;
+                        if (nk < kpad && nj + 32 <= r1)
+                            next =
+                                (const char *)mm->w->data + (nj * k + nk) * 2;
                     }
-                    for (int64_t kk = k0; kk < k1; kk += 32) {
-                        tile_load(TA0, a + kk, lda);
-                        tile_load(TA1, (const char *)(a + kk) + 16 * lda, lda);
-                        tile_load(TB0, b0 + kk * 16, 64);
-                        tile_load(TB1, b1 + kk * 16, 64);
-                        tile_dp(TC00, TA0, TB0);
-                        tile_dp(TC01, TA0, TB1);
-                        tile_dp(TC10, TA1, TB0);
-                        tile_dp(TC11, TA1, TB1);
+                    const int lines = (int)(kc * 2 / 64); // per row
+                    int fetched = 0;
+                    for (int64_t tb = 0; tb < nt; tb += 32) {
+                        const int upto = next ? (int)(32 * lines * (tb + 32) /
+                                                      round_up(nt, 32))
+                                              : 0;
+                        for (; fetched < upto; fetched++)
+                            _mm_prefetch(next + (fetched / lines) * k * 2 +
+                                             (fetched % lines) * 64,
+                                         _MM_HINT_T1);
+                        const uint16_t *b0 =
+                            xp + (tb / 16) * kpad * 16 + k0 * 16;
+                        const uint16_t *b1 = b0 + kpad * 16;
+                        float *cp = cgroup + (tb / 32) * 1024;
+                        if (k0 == 0) {
+                            tile_zero(TC00);
+                            tile_zero(TC01);
+                            tile_zero(TC10);
+                            tile_zero(TC11);
+                        } else {
+                            tile_load(TC00, cp, 64);
+                            tile_load(TC01, cp + 256, 64);
+                            tile_load(TC10, cp + 512, 64);
+                            tile_load(TC11, cp + 768, 64);
+                        }
+                        for (int64_t kk = 0; kk < kc; kk += 32) {
+                            tile_load(TA0, a + kk, lda);
+                            tile_load(TA1, (const char *)(a + kk) + 16 * lda,
+                                      lda);
+                            tile_load(TB0, b0 + kk * 16, 64);
+                            tile_load(TB1, b1 + kk * 16, 64);
+                            tile_dp(TC00, TA0, TB0);
+                            tile_dp(TC01, TA0, TB1);
+                            tile_dp(TC10, TA1, TB0);
+                            tile_dp(TC11, TA1, TB1);
+                        }
+                        if (!last) {
+                            tile_store(TC00, cp, 64);
+                            tile_store(TC01, cp + 256, 64);
+                            tile_store(TC10, cp + 512, 64);
+                            tile_store(TC11, cp + 768, 64);
+                            continue;
+                        }
+                        const int tok0 = clamp16(nt - tb),
+                                  tok1 = clamp16(nt - tb - 16);
+                        float *y0 = mm->y + (t0 + tb) * m + j0;
+                        float *y1 = y0 + 16 * m;
+                        STORE_C(TC00, cbuf, y0, m, rows0, tok0, bias0);
+                        STORE_C(TC01, cbuf, y1, m, rows0, tok1, bias0);
+                        STORE_C(TC10, cbuf, y0 + 16, m, rows1, tok0, bias1);
+                        STORE_C(TC11, cbuf, y1 + 16, m, rows1, tok1, bias1);
                     }
-                    if (k1 < kpad) {
-                        tile_store(TC00, cp, 64);
-                        tile_store(TC01, cp + 256, 64);
-                        tile_store(TC10, cp + 512, 64);
-                        tile_store(TC11, cp + 768, 64);
-                        continue;
-                    }
-                    const int tok0 = clamp16(nt - tb),
-                              tok1 = clamp16(nt - tb - 16);
-                    float *y0 = mm->y + (t0 + tb) * m + j0;
-                    float *y1 = y0 + 16 * m;
-                    STORE_C(TC00, cbuf, y0, m, rows0, tok0, bias0);
-                    STORE_C(TC01, cbuf, y1, m, rows0, tok1, bias0);
-                    STORE_C(TC10, cbuf, y0 + 16, m, rows1, tok0, bias1);
-                    STORE_C(TC11, cbuf, y1 + 16, m, rows1, tok1, bias1);
                 }
             }
         }

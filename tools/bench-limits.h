@@ -19,6 +19,9 @@ typedef struct {
     /* OpenBLAS sgemm at the same shape, loaded with dlopen after setting
      * OPENBLAS_CORETYPE when unset (0: library absent) */
     double openblas_gflops;
+    /* the same as the engine would have to call it for thread-count
+     * independent bits: single-threaded calls on fixed 32-column panels */
+    double openblas_grid_gflops;
     char openblas_core[64];
     char openblas_coretype[64]; /* what OPENBLAS_CORETYPE was */
     double read_gbps;           /* all threads, one pass over 1 GB */

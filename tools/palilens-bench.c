@@ -481,6 +481,8 @@ int main(int argc, char **argv)
         lens_json_end_array(j);
         lens_json_key(j, "openblas_sgemm_gflops");
         lens_json_double(j, lim.openblas_gflops);
+        lens_json_key(j, "openblas_grid_gflops");
+        lens_json_double(j, lim.openblas_grid_gflops);
         lens_json_key(j, "openblas_core");
         lens_json_string(j, lim.openblas_core);
         lens_json_key(j, "openblas_coretype");
@@ -514,9 +516,10 @@ int main(int argc, char **argv)
                        pali_kernel_name((pali_kernel)k), lim.peak_gflops[k],
                        lim.peak_what[k] ? lim.peak_what[k] : "-",
                        lim.matmul_exact_gflops[k], lim.matmul_fast_gflops[k]);
-        printf("  openblas    sgemm %.1f GFLOP/s (core %s, "
-               "OPENBLAS_CORETYPE %s)\n",
-               lim.openblas_gflops, lim.openblas_core, lim.openblas_coretype);
+        printf("  openblas    sgemm %.1f GFLOP/s own threads, %.1f on the "
+               "engine's 32-column grid (core %s, OPENBLAS_CORETYPE %s)\n",
+               lim.openblas_gflops, lim.openblas_grid_gflops, lim.openblas_core,
+               lim.openblas_coretype);
         printf("model      %s (%s), %s precision, weights %s, %lld prompt "
                "tokens, %d new, median of %d\n",
                o.model, variant, fast ? "fast" : "exact", weights,
