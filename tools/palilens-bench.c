@@ -5,16 +5,16 @@
  *                  [--new-tokens N] [--precision exact|fast]
  *                  [--weights bf16|q8|q4] [--threads N] [--repeat N] [--json]
  *
- * First the limits (bench-limits.c: register peaks per instruction set, the
- * engine's own matrix products, OpenBLAS's sgemm, read bandwidth), then the
- * model at its resolution: load (a first, untimed load makes any quantized
- * cache), preprocess, vision, prefill and N decode steps, --repeat times,
- * medians reported.  Each phase's FLOPs and bytes come from the config
+ * The model at its resolution: load (a first load, reported apart, makes
+ * any quantized cache), preprocess, vision, prefill and N decode steps,
+ * --repeat times, medians reported; then the limits (bench-limits.c:
+ * register peaks per instruction set, the engine's own matrix products,
+ * OpenBLAS's sgemm, read bandwidth).  Each phase's FLOPs and bytes come from the config
  * (counted below), so the output gives achieved GFLOP/s and GB/s and the
  * ratio to the floors: time to first token against FLOPs ÷ the precision's
  * arithmetic peak (AMX bf16 tiles in fast precision, f32 FMA in exact),
  * decode against the weights' bytes ÷ read bandwidth.  Peak resident memory
- * is the model run's own (the high-water mark is reset after the limits).
+ * is the model runs' own, read before the limits are measured.
  * --json prints one JSON object (the keys other checks read: load_ms,
  * preprocess_ms, vision_ms, prefill_ms, ttft_ms, decode_ms_per_token,
  * peak_rss_mb, limits.matmul_gflops, limits.read_gbps). */
@@ -270,8 +270,6 @@ int main(int argc, char **argv)
     if (pali_compute_select_kernel(&kernel, &err) != PALI_OK)
         return fail(&err);
 
-    BenchLimits lim;
-    bench_limits_measure(&lim, threads, o.quick_limits);
     reset_peak_rss();
 
     pali_image img;
@@ -346,6 +344,10 @@ int main(int argc, char **argv)
         model = NULL;
     }
     const double rss = peak_rss_mb();
+    // the limits after the model: their buffers and OpenBLAS's threads do
+    // not touch the model's memory figures or its runs
+    BenchLimits lim;
+    bench_limits_measure(&lim, threads, o.quick_limits);
 
     const Work w = count_work(&info, prompt_tokens, o.new_tokens,
                               o.weights ? o.weights : "", fast);
