@@ -18,6 +18,7 @@
 #include "forward.h"
 #include "image.h"
 #include "internal.h"
+#include "model.h"
 #include "ops.h"
 #include "sampler.h"
 #include "tokenizer.h"
@@ -272,6 +273,40 @@ static pali_status reserve_outputs(pali_session *s, int64_t n_ids,
     return PALI_OK;
 }
 
+/* Refuses, with the numbers, a generation whose weights, session buffers,
+ * work space and KV cache would not fit in RAM (model.h's
+ * pali_ram_bytes), before anything is allocated. */
+static pali_status check_fits(const pali_session *s, int64_t work_floats,
+                              int64_t kv_positions, pali_error *err)
+{
+    const pali_model *m = s->model;
+    const pali_model_info *in = &m->cfg.info;
+    const uint64_t weights = pali_model_resident_bytes(m);
+    const uint64_t kv = pali_kv_cache_bytes(m, &s->compute, kv_positions);
+    const uint64_t fixed =
+        (uint64_t)pali_pool_size(s->compute.pool) * s->compute.scratch_bytes +
+        pali_siglip_work_bytes(m, &s->compute) +
+        (uint64_t)(3 * in->image_size * in->image_size +
+                   (int64_t)in->n_image_tokens * in->text_hidden +
+                   in->vocab_rows) *
+            sizeof(float);
+    const uint64_t work = (uint64_t)work_floats * sizeof(float);
+    const uint64_t need = weights + kv + fixed + work, have = pali_ram_bytes();
+    if (need <= have)
+        return PALI_OK;
+    char a[32], b[32], c[32], d[32], e[32];
+    return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                     "%s needs %s (weights %s, KV cache for %lld positions "
+                     "%s, buffers %s) but this machine has %s; try 8- or "
+                     "4-bit weights, or fewer new tokens",
+                     in->variant, pali_format_bytes(need, a, sizeof(a)),
+                     pali_format_bytes(weights, b, sizeof(b)),
+                     (long long)kv_positions,
+                     pali_format_bytes(kv, c, sizeof(c)),
+                     pali_format_bytes(fixed + work, d, sizeof(d)),
+                     pali_format_bytes(have, e, sizeof(e)));
+}
+
 static bool is_eos(const pali_model *m, int32_t id)
 {
     for (int i = 0; i < m->cfg.n_eos; i++)
@@ -287,8 +322,7 @@ static void final_softcap(pali_session *s)
 {
     const pali_model_info *in = &s->model->cfg.info;
     if (in->final_softcap > 0)
-        pali_softcap(&s->compute, s->logits, in->vocab_rows,
-                     in->final_softcap);
+        pali_softcap(&s->compute, s->logits, in->vocab_rows, in->final_softcap);
 }
 
 /* Chooses the next token from the current (capped) logits. */
@@ -353,7 +387,9 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
                          (long long)(s->max_context - L + 1));
     }
     int64_t work = pali_gemma_work_floats(m, L);
-    st = reserve_outputs(s, L + gp.max_new_tokens, work, err);
+    st = check_fits(s, work, need, err);
+    if (st == PALI_OK)
+        st = reserve_outputs(s, L + gp.max_new_tokens, work, err);
     if (st == PALI_OK)
         st = pali_kv_cache_reserve(&s->kv, m, &s->compute, need, err);
     if (st != PALI_OK) {

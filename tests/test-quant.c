@@ -256,6 +256,29 @@ static void test_memory_refusal(void)
     g_assert_cmpuint(files->len, ==, 0);
     g_unsetenv(PALI_MEMORY_LIMIT_ENV);
     m = load(dir, PALI_WEIGHTS_AS_STORED, NULL, PALI_OK, &err);
+
+    // weights that fit, a generation that does not: refused before it
+    // allocates, with the parts named
+    g_autofree char *limit = g_strdup_printf(
+        "%" G_GUINT64_FORMAT, (guint64)pali_model_resident_bytes(m) + 1000);
+    g_setenv(PALI_MEMORY_LIMIT_ENV, limit, TRUE);
+    pali_session *s = NULL;
+    g_assert_cmpint(pali_session_new(m, NULL, &s, &err), ==, PALI_OK);
+    static uint8_t px[32 * 32 * 3];
+    const pali_image img = { px, 32, 32, 32 * 3, PALI_PIXEL_RGB8 };
+    g_assert_cmpint(pali_session_set_image(s, &img, NULL, &err), ==, PALI_OK);
+    const pali_output *out = NULL;
+    g_assert_cmpint(
+        pali_session_generate(s, "caption en", NULL, NULL, &out, &err), ==,
+        PALI_ERR_OUT_OF_MEMORY);
+    g_test_message("%s", err.message);
+    g_assert_nonnull(strstr(err.message, "KV cache for"));
+    g_assert_nonnull(strstr(err.message, "this machine has"));
+    g_unsetenv(PALI_MEMORY_LIMIT_ENV);
+    g_assert_cmpint(
+        pali_session_generate(s, "caption en", NULL, NULL, &out, &err), ==,
+        PALI_OK);
+    pali_session_free(s);
     pali_model_free(m);
 }
 
