@@ -132,6 +132,11 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
         lines((size_t)(s.n * (6 * s.d + s.ff + s.kdim)) * sizeof(float));
     void *k_store = kv_base; // (heads) × K blocks
     void *v_store = kv_base + lines(pali_kv_k_bytes(&lay, heads));
+    // the layout's padding is never written and must read as zeros (the
+    // work space is shared with the decoder)
+    memset(kv_base, 0,
+           lines(pali_kv_k_bytes(&lay, heads)) +
+               lines(pali_kv_v_bytes(&lay, heads)));
 
     // x = patch_embedding(pixels) + position_embedding
     unroll_patches(pixels, in->image_size, in->patch_size, patches);
