@@ -359,9 +359,12 @@ int main(int argc, char **argv)
                              "tiny-27b-style" };
     const pali_weights formats[] = { PALI_WEIGHTS_AS_STORED, PALI_WEIGHTS_Q8,
                                      PALI_WEIGHTS_Q4 };
+    // quantized weights on every model but the 4096-token one, whose bf16
+    // cases already cover the long prefix (and take the most time)
     for (size_t i = 0; i < G_N_ELEMENTS(models); i++)
         for (size_t f = 0; f < G_N_ELEMENTS(formats); f++)
-            add_cases(models[i], models[i], formats[f]);
+            if (f == 0 || strcmp(models[i], "tiny-896-sw") != 0)
+                add_cases(models[i], models[i], formats[f]);
     // after every case: suites run in the order they were made
     for (size_t f = 0; f < G_N_ELEMENTS(formats); f++) {
         g_autofree char *path = g_strdup_printf("/golden-fast/~summary/%s",
