@@ -248,6 +248,21 @@ static void vec_round_bf16_row(const float *x, int64_t n, float *out)
 
 /* ---- weights as f32 ----------------------------------------------------- */
 
+/* Block scales converted per this many blocks (binary16 → f32 in vectors:
+ * the scalar conversion per block would cost as much as the block). */
+#define SCALE_CHUNK 64
+
+/* Scales [b, b + n) of a quantized row as f32, n ≤ SCALE_CHUNK. */
+static inline void scales_f32(const uint16_t *scales, int64_t b, int n,
+                              float *out)
+{
+    int i = 0;
+    for (; i + VL <= n; i += VL)
+        vf_store(out + i, vf_from_f16(scales + b + i));
+    for (; i < n; i++)
+        out[i] = pali_f16_to_f32(scales[b + i]);
+}
+
 /* Columns [c0, c0 + n) of row r of W as f32 (rounded to bf16 values when
  * fast: f32 and f16 weights; bf16 ones already are, and quantized ones
  * stay exact, which the fast tolerance allows). */
@@ -291,9 +306,17 @@ static void weight_row_f32(const pali_tensor *w, int64_t r, int64_t c0,
         if (c0 % PALI_QUANT_BLOCK == 0 && n % PALI_QUANT_BLOCK == 0) {
             const uint8_t *codes = pali_quant_codes(w, r);
             const uint16_t *scales = pali_quant_scales(w, r);
+            float sc[SCALE_CHUNK];
             for (int64_t b = c0 / PALI_QUANT_BLOCK; i < n;
                  b++, i += PALI_QUANT_BLOCK) {
-                const vf d = vf_set1(pali_f16_to_f32(scales[b]));
+                const int64_t at = (b - c0 / PALI_QUANT_BLOCK) % SCALE_CHUNK;
+                if (at == 0) {
+                    const int64_t left = (n - i) / PALI_QUANT_BLOCK;
+                    scales_f32(scales, b,
+                               (int)(left < SCALE_CHUNK ? left : SCALE_CHUNK),
+                               sc);
+                }
+                const vf d = vf_set1(sc[at]);
                 for (int part = 0; part < PALI_QUANT_BLOCK / 2; part += VL) {
                     vf lo, hi;
                     if (w->dtype == PALI_DTYPE_Q8) {
@@ -592,43 +615,126 @@ static void gemv_bf16_row(const pali_mm *mm, const float *x, const uint16_t *w,
     gemv_store(mm, r, acc);
 }
 
-/* q8/q4: per block, t = Σ q·x over its 32 weights, then acc += d·t
- * (blocks alternate between the two partial sums). */
-static void gemv_quant_row(const pali_mm *mm, const float *x, int64_t r)
+/* One block of 32 quantized weights as two f32 vectors per VL lanes:
+ * lo holds weights [part, part + VL), hi [16 + part, 16 + part + VL). */
+static inline __attribute__((always_inline)) void
+quant_block(bool q8, const uint8_t *codes, int64_t b, int part, vf *lo, vf *hi)
 {
-    const int64_t k = mm->k;
-    const int n = (int)mm->n;
+    if (q8) {
+        *lo = vf_from_i8((const int8_t *)codes + b * 32 + part);
+        *hi = vf_from_i8((const int8_t *)codes + b * 32 + 16 + part);
+    } else {
+        vf_from_u4(codes + b * 16 + part, lo, hi);
+        *lo = vf_sub(*lo, vf_set1(PALI_Q4_ZERO));
+        *hi = vf_sub(*hi, vf_set1(PALI_Q4_ZERO));
+    }
+}
+
+/* q8/q4 weights, n rows of x (a compile-time constant): per block,
+ * t = Σ q·x over its 32 weights, then acc += d·t, even blocks into acc0
+ * and odd ones into acc1 (two chains: the FMA latency is hidden). */
+static inline __attribute__((always_inline)) void
+gemv_quant_n(const pali_mm *mm, const float *x, int64_t r, const int n)
+{
+    const int64_t k = mm->k, nb = k / PALI_QUANT_BLOCK;
     const bool q8 = mm->w->dtype == PALI_DTYPE_Q8;
     const uint8_t *codes = pali_quant_codes(mm->w, r);
     const uint16_t *scales = pali_quant_scales(mm->w, r);
     vf acc[2 * GEMV_ROWS];
+#pragma GCC unroll 8
     for (int i = 0; i < 2 * GEMV_ROWS; i++)
         acc[i] = vf_zero();
-    for (int64_t b = 0; b < k / PALI_QUANT_BLOCK; b++) {
-        const vf d = vf_set1(pali_f16_to_f32(scales[b]));
-        vf t[GEMV_ROWS];
-        for (int i = 0; i < n; i++)
-            t[i] = vf_zero();
-        const float *xb = x + b * PALI_QUANT_BLOCK;
-        for (int part = 0; part < PALI_QUANT_BLOCK / 2; part += VL) {
-            vf lo, hi;
-            if (q8) {
-                lo = vf_from_i8((const int8_t *)codes + b * 32 + part);
-                hi = vf_from_i8((const int8_t *)codes + b * 32 + 16 + part);
-            } else {
-                vf_from_u4(codes + b * 16 + part, &lo, &hi);
-                lo = vf_sub(lo, vf_set1(PALI_Q4_ZERO));
-                hi = vf_sub(hi, vf_set1(PALI_Q4_ZERO));
+    float sc[SCALE_CHUNK];
+    for (int64_t b = 0; b < nb; b += 2) {
+        if (b % SCALE_CHUNK == 0)
+            scales_f32(scales, b,
+                       (int)(nb - b < SCALE_CHUNK ? nb - b : SCALE_CHUNK), sc);
+#pragma GCC unroll 2
+        for (int j = 0; j < 2; j++) {
+            if (b + j >= nb)
+                break;
+            const vf d = vf_set1(sc[(b + j) % SCALE_CHUNK]);
+            const float *xb = x + (b + j) * PALI_QUANT_BLOCK;
+            vf t[GEMV_ROWS];
+#pragma GCC unroll 4
+            for (int i = 0; i < GEMV_ROWS; i++)
+                t[i] = vf_zero();
+#pragma GCC unroll 2
+            for (int part = 0; part < PALI_QUANT_BLOCK / 2; part += VL) {
+                vf lo, hi;
+                quant_block(q8, codes, b + j, part, &lo, &hi);
+#pragma GCC unroll 4
+                for (int i = 0; i < GEMV_ROWS; i++)
+                    if (i < n) {
+                        t[i] = vf_fmadd(vf_load(xb + i * k + part), lo, t[i]);
+                        t[i] =
+                            vf_fmadd(vf_load(xb + i * k + 16 + part), hi, t[i]);
+                    }
             }
-            for (int i = 0; i < n; i++) {
-                t[i] = vf_fmadd(vf_load(xb + i * k + part), lo, t[i]);
-                t[i] = vf_fmadd(vf_load(xb + i * k + 16 + part), hi, t[i]);
-            }
+#pragma GCC unroll 4
+            for (int i = 0; i < GEMV_ROWS; i++)
+                if (i < n)
+                    acc[2 * i + j] = vf_fmadd(t[i], d, acc[2 * i + j]);
         }
-        for (int i = 0; i < n; i++)
-            acc[2 * i + (b & 1)] = vf_fmadd(t[i], d, acc[2 * i + (b & 1)]);
     }
     gemv_store(mm, r, acc);
+}
+
+/* The decode case, one row of x, written out: two blocks per step into
+ * two accumulators, nothing on the stack. */
+static void gemv_quant_1(const pali_mm *mm, const float *x, int64_t r)
+{
+    const int64_t nb = mm->k / PALI_QUANT_BLOCK;
+    const bool q8 = mm->w->dtype == PALI_DTYPE_Q8;
+    const uint8_t *codes = pali_quant_codes(mm->w, r);
+    const uint16_t *scales = pali_quant_scales(mm->w, r);
+    vf acc0 = vf_zero(), acc1 = vf_zero();
+    float sc[SCALE_CHUNK];
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        if (b % SCALE_CHUNK == 0)
+            scales_f32(scales, b,
+                       (int)(nb - b < SCALE_CHUNK ? nb - b : SCALE_CHUNK), sc);
+        const float *x0 = x + b * PALI_QUANT_BLOCK, *x1 = x0 + 32;
+        vf t0 = vf_zero(), t1 = vf_zero();
+#pragma GCC unroll 2
+        for (int part = 0; part < PALI_QUANT_BLOCK / 2; part += VL) {
+            vf lo0, hi0, lo1, hi1;
+            quant_block(q8, codes, b, part, &lo0, &hi0);
+            quant_block(q8, codes, b + 1, part, &lo1, &hi1);
+            t0 = vf_fmadd(vf_load(x0 + part), lo0, t0);
+            t1 = vf_fmadd(vf_load(x1 + part), lo1, t1);
+            t0 = vf_fmadd(vf_load(x0 + 16 + part), hi0, t0);
+            t1 = vf_fmadd(vf_load(x1 + 16 + part), hi1, t1);
+        }
+        acc0 = vf_fmadd(t0, vf_set1(sc[b % SCALE_CHUNK]), acc0);
+        acc1 = vf_fmadd(t1, vf_set1(sc[(b + 1) % SCALE_CHUNK]), acc1);
+    }
+    if (b < nb) { // an odd last block
+        if (b % SCALE_CHUNK == 0)
+            scales_f32(scales, b, 1, sc);
+        const float *x0 = x + b * PALI_QUANT_BLOCK;
+        vf t0 = vf_zero();
+        for (int part = 0; part < PALI_QUANT_BLOCK / 2; part += VL) {
+            vf lo0, hi0;
+            quant_block(q8, codes, b, part, &lo0, &hi0);
+            t0 = vf_fmadd(vf_load(x0 + part), lo0, t0);
+            t0 = vf_fmadd(vf_load(x0 + 16 + part), hi0, t0);
+        }
+        acc0 = vf_fmadd(t0, vf_set1(sc[b % SCALE_CHUNK]), acc0);
+    }
+    const vf acc[2] = { acc0, acc1 };
+    gemv_store(mm, r, acc);
+}
+
+static void gemv_quant_row(const pali_mm *mm, const float *x, int64_t r)
+{
+    switch (mm->n) {
+    case 1: gemv_quant_1(mm, x, r); break;
+    case 2: gemv_quant_n(mm, x, r, 2); break;
+    case 3: gemv_quant_n(mm, x, r, 3); break;
+    default: gemv_quant_n(mm, x, r, 4); break;
+    }
 }
 
 static size_t vec_gemv_scratch(int64_t max_k)
