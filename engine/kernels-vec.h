@@ -551,6 +551,10 @@ static void vec_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
  * row of x (even and odd vectors) then a fixed-order horizontal sum. */
 
 #define GEMV_ROWS PALI_GEMV_MAX_ROWS
+/* Bytes ahead of the weight stream a GEMV prefetches (16 cache lines: the
+ * hardware prefetcher alone leaves a decode step ~15 % short of the read
+ * bandwidth). */
+#define GEMV_PREFETCH 1024
 
 static inline void gemv_store(const pali_mm *mm, int64_t r, const vf *acc)
 {
@@ -598,6 +602,7 @@ static void gemv_bf16_row(const pali_mm *mm, const float *x, const uint16_t *w,
         acc[i] = vf_zero();
     int64_t kk = 0;
     for (; kk + 2 * VL <= k; kk += 2 * VL) {
+        _mm_prefetch((const char *)(w + kk) + GEMV_PREFETCH, _MM_HINT_T0);
         const vf w0 = vf_from_bf16(w + kk), w1 = vf_from_bf16(w + kk + VL);
         for (int i = 0; i < n; i++) {
             acc[2 * i] = vf_fmadd(vf_load(x + i * k + kk), w0, acc[2 * i]);
@@ -696,6 +701,9 @@ static void gemv_quant_1(const pali_mm *mm, const float *x, int64_t r)
             scales_f32(scales, b,
                        (int)(nb - b < SCALE_CHUNK ? nb - b : SCALE_CHUNK), sc);
         const float *x0 = x + b * PALI_QUANT_BLOCK, *x1 = x0 + 32;
+        // a pair of blocks is one or half a cache line
+        _mm_prefetch((const char *)codes + (q8 ? 32 : 16) * b + GEMV_PREFETCH,
+                     _MM_HINT_T0);
         vf t0 = vf_zero(), t1 = vf_zero();
 #pragma GCC unroll 2
         for (int part = 0; part < PALI_QUANT_BLOCK / 2; part += VL) {
