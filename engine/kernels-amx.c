@@ -218,20 +218,6 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
                     const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
                     const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
                     float *cgroup = cpart + ((j0 - g0) / 32) * ntb * 1024;
-                    // the next weight block (next panel, or the group's
-                    // first at the next k block) is fetched into L2
-                    // while this one computes: 32 rows × kc bf16, spread
-                    // over the token blocks
-                    const char *next = NULL;
-                    if (direct) {
-                        const int64_t nj = j0 + 32 < g1 ? j0 + 32 : g0;
-                        const int64_t nk = j0 + 32 < g1 ? k0 : k0 + kc;
-                        if (nk < kpad && nj + 32 <= r1)
-                            next =
-                                (const char *)mm->w->data + (nj * k + nk) * 2;
-                    }
-                    const int lines = (int)(kc * 2 / 64); // per row
-                    int fetched = 0;
                     for (int64_t tb = 0; tb < nt; tb += 32) {
                         const int upto = next ? (int)(32 * lines * (tb + 32) /
                                                       round_up(nt, 32))
