@@ -219,13 +219,6 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
                     const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
                     float *cgroup = cpart + ((j0 - g0) / 32) * ntb * 1024;
                     for (int64_t tb = 0; tb < nt; tb += 32) {
-                        const int upto = next ? (int)(32 * lines * (tb + 32) /
-                                                      round_up(nt, 32))
-                                              : 0;
-                        for (; fetched < upto; fetched++)
-                            _mm_prefetch(next + (fetched / lines) * k * 2 +
-                                             (fetched % lines) * 64,
-                                         _MM_HINT_T1);
                         const uint16_t *b0 =
                             xp + (tb / 16) * kpad * 16 + k0 * 16;
                         const uint16_t *b1 = b0 + kpad * 16;
