@@ -163,10 +163,20 @@ static void run_task(Fixture *f, pali_task task, const char *text)
     wait_idle(f);
 }
 
+/* Sixteen <seg> codes. */
+#define SEG16                                                                  \
+    "<seg010><seg020><seg030><seg040><seg050><seg060><seg070><seg080>"         \
+    "<seg090><seg100><seg110><seg120><seg005><seg015><seg025><seg035>"
+
 static void test_run(Fixture *f, gconstpointer data)
 {
+    /* masks for the forced segmentation below */
+    g_autofree char *vae = test_data_path("segmentation/vae-random.npz");
+    LensEngine *engine = lens_window_get_engine(f->window);
+    lens_engine_set_mask_decoder_path(engine, vae);
     load_tiny_model(f);
-    g_autofree char *png = ui_test_write_png("run.png", 300, 200);
+    /* a photo-like size: masks placed at full resolution are real work */
+    g_autofree char *png = ui_test_write_png("run.png", 800, 600);
     open_image(f, png);
 
     f->max_gap_us = 0;
@@ -181,6 +191,26 @@ static void test_run(Fixture *f, gconstpointer data)
     run_task(f, PALI_TASK_DETECT, "cat ; dog");
     g_assert_null(lens_window_get_error(f->window));
     g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+
+    /* segmentation streaming three large masks (the tiny model's own
+     * output has none: forced, as the screenshots do) */
+    lens_engine_set_forced_output(
+        engine, "<loc0000><loc0000><loc1023><loc1023>" SEG16 " sky ; "
+                "<loc0100><loc0200><loc0900><loc0800>" SEG16 " cat ; "
+                "<loc0300><loc0100><loc1000><loc0600>" SEG16 " dog<eos>");
+    run_task(f, PALI_TASK_SEGMENT, "sky ; cat ; dog");
+    lens_engine_set_forced_output(engine, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    answer = lens_window_get_answer(f->window);
+    g_assert_true(lens_answer_is_final(answer));
+    const LensOverlay *overlay = lens_answer_get_overlay(answer);
+    g_assert_nonnull(overlay);
+    g_assert_cmpint(lens_overlay_get_n_objects(overlay), ==, 3);
+    for (int i = 0; i < 3; i++)
+        g_assert_nonnull(lens_overlay_get_object(overlay, i)->mask);
+    g_assert_true(lens_image_view_get_overlay(
+                      lens_window_get_image_view(f->window)) == overlay);
+
     g_test_message("longest main-loop iteration while running: %.1f ms",
                    f->max_gap_us / 1000.0);
     g_assert_cmpint(f->max_gap_us, <, MAX_ITERATION_GAP_US);
@@ -347,6 +377,46 @@ static void test_overlay_toggles(Fixture *f, gconstpointer data)
     g_settings_reset(settings, "show-boxes");
 }
 
+/* The weight format of the preferences reaches the engine: changing it
+ * loads the model again, and a format the engine refuses shows its error
+ * in the window, with what to do, while the model loaded before stays. */
+static void test_weights(Fixture *f, gconstpointer data)
+{
+    load_tiny_model(f);
+    LensEngine *engine = lens_window_get_engine(f->window);
+    g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+    g_settings_set_enum(settings, "weights", PALI_WEIGHTS_Q4);
+    g_assert_true(lens_window_get_busy(f->window)); /* reloading */
+    wait_idle(f);
+    g_assert_nonnull(lens_engine_get_model_info(engine));
+    if (lens_window_get_error(f->window) != NULL) {
+        /* this engine cannot hold q4 weights yet: its message and ours */
+        g_test_message("q4 weights refused, as the window says");
+        g_assert_cmpstr(lens_window_get_error(f->window), ==,
+                        _("The model could not be loaded"));
+        g_assert_true(find_label_containing(GTK_WIDGET(f->window), "q4"));
+        g_assert_true(
+            find_label_containing(GTK_WIDGET(f->window), "under Weights"));
+    } else {
+        g_test_message("q4 weights loaded");
+    }
+    /* back to the checkpoint's own format: loads and clears the message */
+    g_settings_reset(settings, "weights");
+    g_assert_true(lens_window_get_busy(f->window));
+    wait_idle(f);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_nonnull(lens_engine_get_model_info(engine));
+
+    /* fast precision: the next run makes a new session and completes */
+    g_autofree char *png = ui_test_write_png("weights.png", 64, 64);
+    open_image(f, png);
+    g_settings_set_enum(settings, "precision", PALI_PRECISION_FAST);
+    run_task(f, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+    g_settings_reset(settings, "precision");
+}
+
 static void test_zoom(Fixture *f, gconstpointer data)
 {
     g_autofree char *png = ui_test_write_png("zoom.png", 400, 300);
@@ -388,6 +458,7 @@ int main(int argc, char **argv)
     ADD("/ui/window/model-picker", test_model_picker);
     ADD("/ui/window/run", test_run);
     ADD("/ui/window/stop", test_stop);
+    ADD("/ui/window/weights", test_weights);
 #undef ADD
     int status = g_test_run();
     g_object_unref(app);

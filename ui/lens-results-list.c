@@ -33,6 +33,7 @@ static GParamSpec *properties[N_PROPS];
 #define SWATCH_PX    14
 #define ROW_INDEX    "lens-object-index"
 #define SWATCH_COLOR "lens-color"
+#define ROW_TOOLTIP  "lens-tooltip"
 
 static void draw_swatch(GtkDrawingArea *area, cairo_t *cr, int width,
                         int height, gpointer data)
@@ -56,6 +57,18 @@ static void on_row_leave(GtkEventControllerMotion *motion,
                          LensResultsList *self)
 {
     lens_results_list_set_highlighted(self, -1);
+}
+
+/* Tooltips are given when asked for: gtk_widget_set_tooltip_text would
+ * query the pointer from the display server for every row of every
+ * streamed update. */
+static gboolean on_query_tooltip(GtkWidget *widget, int x, int y,
+                                 gboolean keyboard, GtkTooltip *tooltip,
+                                 gpointer data)
+{
+    gtk_tooltip_set_text(tooltip,
+                         g_object_get_data(G_OBJECT(widget), ROW_TOOLTIP));
+    return TRUE;
 }
 
 static GtkWidget *object_row(LensResultsList *self, const LensOverlay *overlay,
@@ -99,11 +112,13 @@ static GtkWidget *object_row(LensResultsList *self, const LensOverlay *overlay,
     gtk_widget_add_css_class(area_label, "timings");
     gtk_box_append(GTK_BOX(box), area_label);
 
-    g_autofree char *tip = g_strdup_printf(
+    char *tip = g_strdup_printf(
         o->mask ? _("%s: box %d × %d px, mask %.1f %% of the image")
                 : _("%s: box %d × %d px, %.1f %% of the image"),
         name, o->box[2] - o->box[0], o->box[3] - o->box[1], share);
-    gtk_widget_set_tooltip_text(box, tip);
+    g_object_set_data_full(G_OBJECT(box), ROW_TOOLTIP, tip, g_free);
+    g_signal_connect(box, "query-tooltip", G_CALLBACK(on_query_tooltip), NULL);
+    gtk_widget_set_has_tooltip(box, TRUE);
 
     GtkWidget *row = gtk_list_box_row_new();
     gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), box);

@@ -11,6 +11,8 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "lens-recent.h"
+
 /* Most entries in the Open Recent menu. */
 #define RECENT_MAX_ITEMS 10
 
@@ -134,10 +136,8 @@ static void set_picture(LensWindow *self, LensPicture *picture)
         g_clear_pointer(&self->folder, g_ptr_array_unref);
     else if (!same_folder)
         list_folder(self, file);
-    if (file != NULL) {
-        g_autofree char *uri = g_file_get_uri(file);
-        gtk_recent_manager_add_item(gtk_recent_manager_get_default(), uri);
-    }
+    if (file != NULL)
+        lens_recent_add_async(file, NULL, NULL, NULL);
     update_folder_index(self);
     if (picture != NULL)
         lens_task_panel_focus_input(self->task_panel);
