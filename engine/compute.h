@@ -1,11 +1,13 @@
 /* compute.h — the thread pool and the one matrix-product entry point every
- * forward pass uses.  Only matmul*.c talks to BLAS or to vector kernels.
+ * forward pass uses.  The products themselves are the kernel sets' (kernels.h),
+ * chosen at run time.
  *
  * Determinism: work is split over output rows/columns only, never over the
  * reduction dimension, so results do not depend on the thread count. */
 #ifndef PALI_COMPUTE_H
 #define PALI_COMPUTE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pali.h"
@@ -37,39 +39,45 @@ static inline void pali_split(int64_t n, int ith, int nth, int64_t *begin,
 
 /* ---- matrix products ---------------------------------------------------- */
 
-/* What a forward pass computes with: the pool, the precision, and per-thread
- * scratch for converting weight panels.  Owned by a session. */
+/* What a forward pass computes with: the pool, the precision, the kernel
+ * set (cpu.h; PALI_KERNEL forces one) and per-thread scratch for the
+ * kernels and attention.  Owned by a session. */
+typedef struct pali_kernels pali_kernels;
+
 typedef struct pali_compute {
     pali_pool *pool;
     pali_precision precision;
-    float **scratch; /* (n_threads) buffers of scratch_floats each */
-    size_t scratch_floats;
+    const pali_kernels *kernels;
+    void **scratch; /* (n_threads) buffers of scratch_bytes each, 64-aligned */
+    size_t scratch_bytes;
 } pali_compute;
 
-/* Sets up a pool of n_threads and scratch_floats of scratch per thread
- * (at least pali_matmul_scratch_floats of the widest weight row, and what
- * attention needs). */
+/* Sets up a pool of n_threads, the kernel set — the best this CPU runs, or
+ * the one named by the environment variable PALI_KERNEL — and
+ * scratch_bytes of scratch per thread (at least
+ * pali_matmul_scratch_bytes(c, widest row) and what attention needs). */
 pali_status pali_compute_init(pali_compute *c, int n_threads,
-                              pali_precision precision, int64_t scratch_floats,
+                              pali_precision precision, size_t scratch_bytes,
                               pali_error *err);
+/* The same with the kernel set given (tests, the benchmark). */
+pali_status pali_compute_init_kernel(pali_compute *c, int n_threads,
+                                     pali_precision precision, int kernel,
+                                     size_t scratch_bytes, pali_error *err);
 void pali_compute_clear(pali_compute *c);
+/* The kernel set PALI_KERNEL names (or the best), without a pool. */
+pali_status pali_compute_select_kernel(int *kernel, pali_error *err);
+/* The kernel set's name ("amx", … "scalar"). */
+const char *pali_compute_kernel_name(const pali_compute *c);
 
-/* Scratch floats per thread pali_matmul needs for rows of max_k inputs. */
-int64_t pali_matmul_scratch_floats(int64_t max_k);
+/* Scratch bytes per thread the kernel set of `kernel` needs for weight
+ * products with rows of up to max_k inputs. */
+size_t pali_matmul_scratch_bytes(int kernel, int64_t max_k);
 
 /* y (n, m) = x (n, k) · wᵀ + bias, where w is an (m, k) weight tensor in any
  * dtype (matrix view: pali_tensor_rows × pali_tensor_cols) and bias (m) may
- * be NULL.  x and y are f32 and must not overlap.  Runs on the pool. */
+ * be NULL.  x and y are f32 and must not overlap.  Runs on the pool, in
+ * the compute's precision (kernels.h says what each computes). */
 void pali_matmul(const pali_compute *c, const float *x, int64_t n,
                  const pali_tensor *w, const float *bias, float *y);
-
-/* Single-threaded f32 products for use inside a pool job (attention):
- * y (m, n) = alpha · a (m, k) · b (n, k)ᵀ, and y (m, n) = a (m, k) · b (k, n).
- * lda/ldb/ldy are row strides in elements. */
-void pali_sgemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                   int64_t lda, const float *b, int64_t ldb, float *y,
-                   int64_t ldy);
-void pali_sgemm_nn(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                   const float *b, int64_t ldb, float *y, int64_t ldy);
 
 #endif /* PALI_COMPUTE_H */

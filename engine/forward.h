@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attention.h"
 #include "compute.h"
 #include "model.h"
 
@@ -19,29 +20,39 @@ void pali_hooks_tensor(const pali_callbacks *cb, const char *name, int step,
 
 /* ---- SigLIP vision tower + projector ------------------------------------ */
 
-/* Floats of working memory pali_siglip_forward needs. */
-int64_t pali_siglip_work_floats(const pali_model *m);
+/* Bytes of working memory pali_siglip_forward needs with compute c. */
+size_t pali_siglip_work_bytes(const pali_model *m, const pali_compute *c);
 
 /* pixels (3, S, S) normalised → features (N, Dt).  `work` holds
- * pali_siglip_work_floats floats.  Taps: vision_embeddings,
+ * pali_siglip_work_bytes bytes, 64-byte aligned.  Taps: vision_embeddings,
  * vision_last_hidden_state, image_features.  PALI_ERR_ABORTED if asked. */
 pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
                                 const float *pixels, float *features,
-                                float *work, const pali_callbacks *cb,
+                                void *work, const pali_callbacks *cb,
                                 pali_error *err);
 
 /* ---- Gemma 2 decoder ------------------------------------------------------
  */
 
-/* The KV cache: per layer, keys and values laid out (KV, capacity, hd). */
+/* The KV cache: per layer, keys and values in the layout attention's
+ * kernels want (attention.h), for `capacity` positions. */
 typedef struct pali_kv_cache {
-    float *k, *v;     /* (layers, KV, capacity, hd) each */
-    int64_t capacity; /* positions */
-    int64_t length;   /* positions filled */
+    pali_kv_layout lay;
+    void *k, *v;             /* (layers) × pali_kv_k_bytes / pali_kv_v_bytes */
+    size_t k_layer, v_layer; /* bytes per layer */
+    int64_t capacity;        /* positions */
+    int64_t length;          /* positions filled */
 } pali_kv_cache;
 
+/* Makes room for `capacity` positions (rounded up to PALI_KV_BLOCK) in
+ * c's layout; keeps the cache when it is already big enough.  Zero-filled,
+ * so positions past the end read as finite zeros. */
 pali_status pali_kv_cache_reserve(pali_kv_cache *kv, const pali_model *m,
-                                  int64_t capacity, pali_error *err);
+                                  const pali_compute *c, int64_t capacity,
+                                  pali_error *err);
+/* Bytes a cache of `capacity` positions takes. */
+size_t pali_kv_cache_bytes(const pali_model *m, const pali_compute *c,
+                           int64_t capacity);
 void pali_kv_cache_clear(pali_kv_cache *kv);
 
 /* Working memory for a prefill of n tokens / one decode step. */

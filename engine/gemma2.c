@@ -22,14 +22,28 @@
 #include "forward.h"
 #include "internal.h"
 #include "ops.h"
+#include "quant.h"
 
-/* Prefill MLP rows per chunk: bounds the (rows, It) gate/up buffers
- * (28B: It = 36864) without hurting the matrix products. */
-#define GEMMA_MLP_CHUNK 256
+/* Prefill MLP rows per chunk: bounds the (rows, It) gate/up buffers to
+ * this many bytes (3B: 1365 rows, 28B: 341).  Each chunk streams the
+ * MLP weights from memory once more, so chunks are as large as this
+ * allows and equal (a ragged last chunk of a few rows would cost a whole
+ * pass over the weights). */
+#define GEMMA_MLP_CHUNK_BYTES (96u << 20)
 
 /* RoPE positions start at 1 in transformers' PaliGemma (the prefill uses
  * 1..L, the k-th decoded token L+1+k). */
 #define GEMMA_FIRST_POSITION 1
+
+/* Rows per MLP chunk for n rows of It values: equal chunks within
+ * GEMMA_MLP_CHUNK_BYTES of gate and up. */
+static int64_t mlp_chunk_rows(int64_t n, int64_t it)
+{
+    int64_t most = (int64_t)GEMMA_MLP_CHUNK_BYTES / (2 * it * 4);
+    most = most < 1 ? 1 : most;
+    const int64_t chunks = (n + most - 1) / most;
+    return (n + chunks - 1) / chunks;
+}
 
 typedef struct gemma_dims {
     int64_t d, ff, q, kv; /* Dt, It, H·hd, KV·hd */
@@ -53,26 +67,47 @@ static gemma_dims dims_of(const pali_model *m)
     return g;
 }
 
-pali_status pali_kv_cache_reserve(pali_kv_cache *kv, const pali_model *m,
-                                  int64_t capacity, pali_error *err)
+size_t pali_kv_cache_bytes(const pali_model *m, const pali_compute *c,
+                           int64_t capacity)
 {
-    if (kv->capacity >= capacity)
-        return PALI_OK;
     const gemma_dims g = dims_of(m);
-    const int64_t per =
-        (int64_t)m->cfg.info.text_layers * g.kv * capacity; // floats
+    pali_kv_layout lay;
+    pali_kv_layout_init(&lay, c, g.hd, capacity);
+    return (size_t)m->cfg.info.text_layers *
+           (pali_kv_k_bytes(&lay, g.kv_heads) +
+            pali_kv_v_bytes(&lay, g.kv_heads));
+}
+
+pali_status pali_kv_cache_reserve(pali_kv_cache *kv, const pali_model *m,
+                                  const pali_compute *c, int64_t capacity,
+                                  pali_error *err)
+{
+    const gemma_dims g = dims_of(m);
+    pali_kv_layout lay;
+    pali_kv_layout_init(&lay, c, g.hd, capacity);
+    if (kv->k != NULL && kv->capacity >= lay.capacity &&
+        kv->lay.bf16 == lay.bf16 && kv->lay.round == lay.round)
+        return PALI_OK;
     pali_kv_cache_clear(kv);
-    kv->k = pali_aligned_alloc((size_t)per * sizeof(float));
-    kv->v = pali_aligned_alloc((size_t)per * sizeof(float));
+    const size_t layers = (size_t)m->cfg.info.text_layers;
+    const size_t kb = pali_kv_k_bytes(&lay, g.kv_heads);
+    const size_t vb = pali_kv_v_bytes(&lay, g.kv_heads);
+    kv->k = pali_aligned_alloc(layers * kb);
+    kv->v = pali_aligned_alloc(layers * vb);
     if (kv->k == NULL || kv->v == NULL) {
         pali_kv_cache_clear(kv);
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
                          "out of memory for a KV cache of %lld positions "
                          "(%.1f MB)",
                          (long long)capacity,
-                         2.0 * (double)per * sizeof(float) / 1e6);
+                         (double)(layers * (kb + vb)) / 1e6);
     }
-    kv->capacity = capacity;
+    memset(kv->k, 0, layers * kb);
+    memset(kv->v, 0, layers * vb);
+    kv->lay = lay;
+    kv->k_layer = kb;
+    kv->v_layer = vb;
+    kv->capacity = lay.capacity;
     kv->length = 0;
     return PALI_OK;
 }
@@ -84,17 +119,10 @@ void pali_kv_cache_clear(pali_kv_cache *kv)
     memset(kv, 0, sizeof(*kv));
 }
 
-/* Layer l, kv head g, position 0 of the cache. */
-static float *cache_at(const pali_kv_cache *kv, float *base,
-                       const gemma_dims *g, int l, int head)
-{
-    return base + (((int64_t)l * g->kv_heads + head) * kv->capacity) * g->hd;
-}
-
 int64_t pali_gemma_work_floats(const pali_model *m, int64_t n)
 {
     const gemma_dims g = dims_of(m);
-    const int64_t chunk = n < GEMMA_MLP_CHUNK ? n : GEMMA_MLP_CHUNK;
+    const int64_t chunk = mlp_chunk_rows(n, g.ff);
     // x, h, o (n, Dt); q, att (n, H·hd); k, v (n, KV·hd); gate, up
     // (chunk, It); rope cos/sin (n, hd/2); hidden-state taps (layers+1, Dt)
     return n * (3 * g.d + 2 * g.q + 2 * g.kv + g.hd) + 2 * chunk * g.ff +
@@ -108,7 +136,7 @@ typedef struct gemma_work {
 static gemma_work carve(const pali_model *m, int64_t n, float *w)
 {
     const gemma_dims g = dims_of(m);
-    const int64_t chunk = n < GEMMA_MLP_CHUNK ? n : GEMMA_MLP_CHUNK;
+    const int64_t chunk = mlp_chunk_rows(n, g.ff);
     gemma_work b;
     b.x = w;                         // (n, Dt)
     b.h = b.x + n * g.d;             // (n, Dt)
@@ -135,27 +163,10 @@ static float embed_scale(const gemma_dims *g)
 static void embed_token(const pali_model *m, const gemma_dims *g, int32_t id,
                         float *row)
 {
-    pali_tensor_read_f32(&m->embed, (int64_t)id * g->d, g->d, row);
+    pali_weights_read_f32(&m->embed, (int64_t)id * g->d, g->d, row);
     const float s = embed_scale(g);
     for (int64_t i = 0; i < g->d; i++)
         row[i] *= s;
-}
-
-/* Writes k, v rows (n, KV·hd) for positions [pos, pos + n) into layer l of
- * the cache, laid out (KV, capacity, hd). */
-static void cache_store(pali_kv_cache *kv, const gemma_dims *g, int l,
-                        int64_t pos, int64_t n, const float *k, const float *v)
-{
-    for (int head = 0; head < g->kv_heads; head++) {
-        float *kd = cache_at(kv, kv->k, g, l, head) + pos * g->hd;
-        float *vd = cache_at(kv, kv->v, g, l, head) + pos * g->hd;
-        for (int64_t r = 0; r < n; r++) {
-            memcpy(kd + r * g->hd, k + r * g->kv + (int64_t)head * g->hd,
-                   (size_t)g->hd * sizeof(float));
-            memcpy(vd + r * g->hd, v + r * g->kv + (int64_t)head * g->hd,
-                   (size_t)g->hd * sizeof(float));
-        }
-    }
 }
 
 /* One decoder layer over n rows at cache positions [pos, pos + n).
@@ -176,21 +187,23 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     pali_matmul(c, b->h, n, &L->q_w, NULL, b->q);
     pali_matmul(c, b->h, n, &L->k_w, NULL, b->k);
     pali_matmul(c, b->h, n, &L->v_w, NULL, b->v);
-    pali_rope_apply(b->q, n, g.heads, g.hd, b->cos, b->sin);
-    pali_rope_apply(b->k, n, g.kv_heads, g.hd, b->cos, b->sin);
-    cache_store(kv, &g, l, pos, n, b->k, b->v);
+    pali_rope_apply(c, b->q, n, g.heads, g.hd, b->cos, b->sin);
+    pali_rope_apply(c, b->k, n, g.kv_heads, g.hd, b->cos, b->sin);
+    void *layer_k = (char *)kv->k + (size_t)l * kv->k_layer;
+    void *layer_v = (char *)kv->v + (size_t)l * kv->v_layer;
+    pali_kv_store(c, &kv->lay, g.kv_heads, layer_k, layer_v, pos, n, b->k, g.kv,
+                  b->v, g.kv);
     pali_attention_args attn = {
         .q = b->q,
         .q_stride = g.q,
         .n_queries = n,
         .n_heads = g.heads,
         .n_kv_heads = g.kv_heads,
-        .head_dim = g.hd,
-        .k = cache_at(kv, kv->k, &g, l, 0) + key_begin * g.hd,
-        .v = cache_at(kv, kv->v, &g, l, 0) + key_begin * g.hd,
-        .kv_row_stride = g.hd,
-        .kv_head_stride = kv->capacity * g.hd,
-        .n_keys = key_end - key_begin,
+        .lay = &kv->lay,
+        .k = layer_k,
+        .v = layer_v,
+        .key_begin = key_begin,
+        .key_end = key_end,
         .scale = 1.0f / sqrtf(in->query_pre_attn_scalar),
         .softcap = in->attn_softcap,
         .out = b->att,
@@ -204,8 +217,9 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     // x = x + post_ffw_norm(down(gelu_tanh(gate(h)) · up(h))),
     // h = pre_ffw_norm(x); in row chunks to bound the (rows, It) buffers
     pali_rmsnorm(c, b->x, n, g.d, L->pre_ffw_norm, eps, b->h);
-    for (int64_t r = 0; r < n; r += GEMMA_MLP_CHUNK) {
-        const int64_t rows = n - r < GEMMA_MLP_CHUNK ? n - r : GEMMA_MLP_CHUNK;
+    const int64_t chunk = mlp_chunk_rows(n, g.ff);
+    for (int64_t r = 0; r < n; r += chunk) {
+        const int64_t rows = n - r < chunk ? n - r : chunk;
         pali_matmul(c, b->h + r * g.d, rows, &L->gate_w, NULL, b->gate);
         pali_matmul(c, b->h + r * g.d, rows, &L->up_w, NULL, b->up);
         pali_gelu_tanh_mul(c, b->gate, b->up, rows * g.ff);

@@ -1,57 +1,77 @@
-/* matmul.c — the one entry point for weight products, y = x·Wᵀ + b.
+/* matmul.c — the one entry point for weight products, y = x·Wᵀ + b, and
+ * the compute context that carries the kernel set (compute.h).
  *
- * Exact precision (f32 arithmetic on f32/bf16/f16 weights): the output
- * columns are cut into panels of MATMUL_PANEL rows of W on a fixed grid, and
- * threads take whole panels, so every output element is computed by the
- * same call with the same inputs whatever the thread count.  Each panel is
- * converted to f32 in the thread's scratch when needed and multiplied with
- * BLAS (many rows) or a lane-wise dot kernel (a few rows: decode).
- * The dot kernel keeps MATMUL_LANES independent partial sums and adds them
- * in a fixed order, so it needs no reassociation and is deterministic. */
-#include <cblas.h>
+ * The output columns are cut into panels of PALI_MATMUL_PANEL rows of W on
+ * a fixed grid, and each thread takes a contiguous range of whole panels,
+ * so every output element is computed by the same kernel call with the
+ * same inputs whatever the thread count.  The kernel set (kernels.h) does
+ * the arithmetic: AMX, AVX512-BF16, AVX-512, AVX2 or the scalar reference,
+ * the best the CPU runs unless PALI_KERNEL names another.  No BLAS: the
+ * sets' own f32 kernels are what the exact precision runs on, so no
+ * library's CPU detection can make it silently slow. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "compute.h"
+#include "cpu.h"
 #include "internal.h"
+#include "kernels.h"
 
-/* Rows of W per panel: a multiple of the vector width, small enough that a
- * converted panel of the widest layer (36864 inputs) stays in L2-ish sizes. */
-#define MATMUL_PANEL 32
-/* Up to this many activation rows use the dot kernel instead of BLAS. */
-#define MATMUL_DOT_MAX_ROWS 4
-/* Independent partial sums per dot product (vectorisable without
- * reassociation: lane l only ever adds element k ≡ l mod MATMUL_LANES). */
-#define MATMUL_LANES 16
-
-int64_t pali_matmul_scratch_floats(int64_t max_k)
+pali_status pali_compute_select_kernel(int *kernel, pali_error *err)
 {
-    return (int64_t)MATMUL_PANEL * max_k;
+    pali_cpu cpu;
+    pali_cpu_detect(&cpu);
+    pali_kernel k;
+    pali_status st = pali_kernel_select(&cpu, getenv(PALI_KERNEL_ENV), &k, err);
+    *kernel = (int)k;
+    return st;
 }
 
 pali_status pali_compute_init(pali_compute *c, int n_threads,
-                              pali_precision precision, int64_t scratch_floats,
+                              pali_precision precision, size_t scratch_bytes,
                               pali_error *err)
 {
     memset(c, 0, sizeof(*c));
+    int kernel;
+    pali_status st = pali_compute_select_kernel(&kernel, err);
+    if (st != PALI_OK)
+        return st;
+    return pali_compute_init_kernel(c, n_threads, precision, kernel,
+                                    scratch_bytes, err);
+}
+
+pali_status pali_compute_init_kernel(pali_compute *c, int n_threads,
+                                     pali_precision precision, int kernel,
+                                     size_t scratch_bytes, pali_error *err)
+{
+    memset(c, 0, sizeof(*c));
+    pali_cpu cpu;
+    pali_cpu_detect(&cpu);
+    if (kernel < 0 || kernel >= PALI_KERNEL_COUNT ||
+        !pali_cpu_supports(&cpu, (pali_kernel)kernel))
+        return pali_fail(err, PALI_ERR_UNSUPPORTED,
+                         "kernel set %s does not run on this CPU (best: %s)",
+                         pali_kernel_name((pali_kernel)kernel),
+                         pali_kernel_name(cpu.best));
     c->precision = precision;
+    c->kernels = pali_kernels_get((pali_kernel)kernel);
     pali_status st = pali_pool_new(n_threads, &c->pool, err);
     if (st != PALI_OK)
         return st;
-    /* Our pool does the threading; BLAS runs single-threaded inside it. */
-    openblas_set_num_threads(1);
-    c->scratch_floats = (size_t)scratch_floats;
-    c->scratch = calloc((size_t)n_threads, sizeof(float *));
+    c->scratch_bytes = scratch_bytes;
+    c->scratch = calloc((size_t)n_threads, sizeof(void *));
     if (c->scratch == NULL) {
         pali_compute_clear(c);
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
     }
     for (int i = 0; i < n_threads; i++) {
-        c->scratch[i] = pali_aligned_alloc(c->scratch_floats * sizeof(float));
+        c->scratch[i] = pali_aligned_alloc(scratch_bytes);
         if (c->scratch[i] == NULL) {
             pali_compute_clear(c);
             return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
-                             "out of memory for matmul scratch");
+                             "out of memory for %zu bytes of kernel scratch "
+                             "per thread",
+                             scratch_bytes);
         }
     }
     return PALI_OK;
@@ -69,108 +89,32 @@ void pali_compute_clear(pali_compute *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* dot(x, w) over k elements, w in f32. */
-static float dot_f32(const float *x, const float *w, int64_t k)
+const char *pali_compute_kernel_name(const pali_compute *c)
 {
-    float acc[MATMUL_LANES] = { 0 };
-    int64_t i = 0;
-    for (; i + MATMUL_LANES <= k; i += MATMUL_LANES)
-        for (int l = 0; l < MATMUL_LANES; l++)
-            acc[l] += x[i + l] * w[i + l];
-    for (int l = 0; i < k; i++, l++)
-        acc[l] += x[i] * w[i];
-    float s = 0;
-    for (int l = 0; l < MATMUL_LANES; l++)
-        s += acc[l];
-    return s;
+    return pali_kernel_name(c->kernels ? c->kernels->id : PALI_KERNEL_SCALAR);
 }
 
-static float dot_bf16(const float *x, const uint16_t *w, int64_t k)
+size_t pali_matmul_scratch_bytes(int kernel, int64_t max_k)
 {
-    float acc[MATMUL_LANES] = { 0 };
-    int64_t i = 0;
-    for (; i + MATMUL_LANES <= k; i += MATMUL_LANES)
-        for (int l = 0; l < MATMUL_LANES; l++)
-            acc[l] += x[i + l] * pali_bf16_to_f32(w[i + l]);
-    for (int l = 0; i < k; i++, l++)
-        acc[l] += x[i] * pali_bf16_to_f32(w[i]);
-    float s = 0;
-    for (int l = 0; l < MATMUL_LANES; l++)
-        s += acc[l];
-    return s;
+    return pali_kernels_get((pali_kernel)kernel)->matmul_scratch(max_k);
 }
 
 typedef struct matmul_job {
     const pali_compute *c;
-    const float *x; /* (n, k) */
-    int64_t n, k, m;
-    const pali_tensor *w; /* (m, k) */
-    const float *bias;    /* (m) or NULL */
-    float *y;             /* (n, m) */
+    pali_mm mm;
 } matmul_job;
-
-/* Few activation rows: one dot product per output, weights read once. */
-static void matmul_dot_panel(const matmul_job *job, int64_t r0, int64_t r1,
-                             float *scratch)
-{
-    const int64_t k = job->k;
-    for (int64_t r = r0; r < r1; r++) {
-        const float *wf = NULL;
-        const uint16_t *wb = NULL;
-        switch (job->w->dtype) {
-        case PALI_DTYPE_F32: wf = (const float *)job->w->data + r * k; break;
-        case PALI_DTYPE_BF16:
-            wb = (const uint16_t *)job->w->data + r * k;
-            break;
-        default:
-            pali_tensor_read_f32(job->w, r * k, k, scratch);
-            wf = scratch;
-            break;
-        }
-        for (int64_t i = 0; i < job->n; i++) {
-            const float *xi = job->x + i * k;
-            float v = wf ? dot_f32(xi, wf, k) : dot_bf16(xi, wb, k);
-            job->y[i * job->m + r] = v;
-        }
-    }
-}
-
-/* Many activation rows: BLAS on the (converted) panel. */
-static void matmul_blas_panel(const matmul_job *job, int64_t r0, int64_t r1,
-                              float *scratch)
-{
-    const int64_t k = job->k;
-    const float *wp;
-    if (job->w->dtype == PALI_DTYPE_F32) {
-        wp = (const float *)job->w->data + r0 * k;
-    } else {
-        pali_tensor_read_f32(job->w, r0 * k, (r1 - r0) * k, scratch);
-        wp = scratch;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)job->n,
-                (int)(r1 - r0), (int)k, 1.0f, job->x, (int)k, wp, (int)k, 0.0f,
-                job->y + r0, (int)job->m);
-}
 
 static void matmul_worker(void *arg, int ith, int nth)
 {
     const matmul_job *job = arg;
-    int64_t n_panels = (job->m + MATMUL_PANEL - 1) / MATMUL_PANEL;
+    const int64_t m = job->mm.m;
+    const int64_t n_panels = (m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
     int64_t p0, p1;
     pali_split(n_panels, ith, nth, &p0, &p1);
-    float *scratch = job->c->scratch[ith];
-    for (int64_t p = p0; p < p1; p++) {
-        int64_t r0 = p * MATMUL_PANEL;
-        int64_t r1 = r0 + MATMUL_PANEL < job->m ? r0 + MATMUL_PANEL : job->m;
-        if (job->n <= MATMUL_DOT_MAX_ROWS)
-            matmul_dot_panel(job, r0, r1, scratch);
-        else
-            matmul_blas_panel(job, r0, r1, scratch);
-        if (job->bias)
-            for (int64_t i = 0; i < job->n; i++)
-                for (int64_t r = r0; r < r1; r++)
-                    job->y[i * job->m + r] += job->bias[r];
-    }
+    const int64_t r0 = p0 * PALI_MATMUL_PANEL;
+    const int64_t r1 = p1 * PALI_MATMUL_PANEL < m ? p1 * PALI_MATMUL_PANEL : m;
+    if (r0 < r1)
+        job->c->kernels->matmul(&job->mm, r0, r1, job->c->scratch[ith]);
 }
 
 void pali_matmul(const pali_compute *c, const float *x, int64_t n,
@@ -178,30 +122,18 @@ void pali_matmul(const pali_compute *c, const float *x, int64_t n,
 {
     matmul_job job = {
         .c = c,
-        .x = x,
-        .n = n,
-        .k = pali_tensor_cols(w),
-        .m = pali_tensor_rows(w),
-        .w = w,
-        .bias = bias,
-        .y = y,
+        .mm = {
+            .x = x,
+            .n = n,
+            .k = pali_tensor_cols(w),
+            .m = pali_tensor_rows(w),
+            .w = w,
+            .bias = bias,
+            .y = y,
+            .fast = c->precision == PALI_PRECISION_FAST,
+        },
     };
-    if (n <= 0 || job.m <= 0)
+    if (n <= 0 || job.mm.m <= 0)
         return;
     pali_pool_run(c->pool, matmul_worker, &job);
-}
-
-void pali_sgemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                   int64_t lda, const float *b, int64_t ldb, float *y,
-                   int64_t ldy)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k,
-                alpha, a, (int)lda, b, (int)ldb, 0.0f, y, (int)ldy);
-}
-
-void pali_sgemm_nn(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                   const float *b, int64_t ldb, float *y, int64_t ldy)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n,
-                (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, y, (int)ldy);
 }

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "internal.h"
 #include "model.h"
+#include "quant.h"
 #include "safetensors.h"
 #include "strmap.h"
 #include "tokenizer.h"
@@ -470,24 +471,58 @@ static pali_status bind_weights(pali_model *m, pali_error *err)
     return s;
 }
 
-/* Stored weights other than the checkpoint's own format need a converter
- * this loader does not have; bf16 is accepted when it is what is stored. */
-static pali_status check_weights_param(const pali_model *m,
-                                       const pali_model_params *p,
-                                       pali_error *err)
+/* The weight format asked for: as stored (zero-copy), bf16 (zero-copy
+ * when stored so, else converted copies), q8 or q4 (the on-disk cache of
+ * quant-cache.c, made on first use).  Then whatever it is must fit in RAM:
+ * a model that does not is refused with the numbers, not left to thrash. */
+static pali_status
+apply_weights_param(pali_model *m, const pali_model_params *p, pali_error *err)
 {
-    if (p->weights == PALI_WEIGHTS_AS_STORED)
-        return PALI_OK;
-    if (p->weights == PALI_WEIGHTS_BF16 && strcmp(m->cfg.dtype, "bf16") == 0)
-        return PALI_OK;
+    pali_status s = PALI_OK;
+    switch (p->weights) {
+    case PALI_WEIGHTS_AS_STORED: break;
+    case PALI_WEIGHTS_BF16:
+        if (strcmp(m->cfg.dtype, "bf16") != 0)
+            s = pali_weights_convert_bf16(m, p->n_threads, &p->callbacks, err);
+        break;
+    case PALI_WEIGHTS_Q8:
+    case PALI_WEIGHTS_Q4: {
+        const uint64_t need = pali_model_bytes_as(
+            m, p->weights == PALI_WEIGHTS_Q8 ? PALI_DTYPE_Q8 : PALI_DTYPE_Q4);
+        if (need > pali_ram_bytes())
+            break; // refused below, before any conversion
+        s = pali_quant_apply(
+            m, p->weights == PALI_WEIGHTS_Q8 ? PALI_DTYPE_Q8 : PALI_DTYPE_Q4,
+            p->cache_dir, p->n_threads, &p->callbacks, err);
+        break;
+    }
+    default:
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "unknown weight format %d", (int)p->weights);
+    }
+    if (s != PALI_OK)
+        return s;
     static const char *const names[] = { "as stored", "bf16", "q8", "q4" };
-    const char *name = (unsigned)p->weights < PALI_ARRAY_LEN(names)
-                           ? names[p->weights]
-                           : "unknown";
-    return pali_fail(err, PALI_ERR_UNSUPPORTED,
-                     "%s: converting the stored %s weights to %s is not "
-                     "supported by this loader; use the weights as stored",
-                     m->dir, m->cfg.dtype, name);
+    const uint64_t have = pali_ram_bytes();
+    uint64_t need = pali_model_resident_bytes(m);
+    if (p->weights == PALI_WEIGHTS_Q8 || p->weights == PALI_WEIGHTS_Q4)
+        need = pali_model_bytes_as(
+            m, p->weights == PALI_WEIGHTS_Q8 ? PALI_DTYPE_Q8 : PALI_DTYPE_Q4);
+    if (need > have) {
+        char a[32], b[32], c[32], d[32];
+        return pali_fail(
+            err, PALI_ERR_OUT_OF_MEMORY,
+            "%s: the %s weights (%s) need %s in memory; this machine has "
+            "%s.  8-bit weights would need %s, 4-bit %s",
+            m->dir, m->cfg.variant, names[p->weights],
+            pali_format_bytes(need, a, sizeof(a)),
+            pali_format_bytes(have, b, sizeof(b)),
+            pali_format_bytes(pali_model_bytes_as(m, PALI_DTYPE_Q8), c,
+                              sizeof(c)),
+            pali_format_bytes(pali_model_bytes_as(m, PALI_DTYPE_Q4), d,
+                              sizeof(d)));
+    }
+    return PALI_OK;
 }
 
 /* tokenizer.json beside the weights; its size bounds the ids the model
@@ -526,7 +561,7 @@ pali_status pali_model_load(const char *dir, const pali_model_params *params,
     if (s == PALI_OK)
         s = bind_weights(m, err);
     if (s == PALI_OK)
-        s = check_weights_param(m, p, err);
+        s = apply_weights_param(m, p, err);
     if (s == PALI_OK)
         s = load_tokenizer(m, err);
     if (s != PALI_OK) {
@@ -543,6 +578,8 @@ void pali_model_free(pali_model *model)
     if (model == NULL)
         return;
     pali_tokenizer_free(model->tokenizer);
+    pali_quant_release(model);
+    pali_aligned_free(model->bf16_copy);
     pali_safetensors_close_all(model->files, model->n_files);
     pali_aligned_free(model->vectors);
     free(model->vision);

@@ -93,6 +93,25 @@ struct pali_model {
 
     /* owned f32 copies of the 1-D parameters above, freed with the model */
     float *vectors;
+
+    /* weights not in the checkpoint's own format (quant-cache.c): the
+     * mapped q8/q4 cache file, or bf16 copies of an f32/f16 checkpoint */
+    void *quant_map;
+    size_t quant_bytes;
+    uint16_t *bf16_copy;
 };
+
+/* Bytes of weights a forward pass touches, as they are held now (mapped
+ * checkpoint, cache or copies): what must fit in RAM. */
+uint64_t pali_model_resident_bytes(const pali_model *m);
+/* The same if the language model's matrices were stored as `d` (bf16,
+ * q8 or q4), the rest as they are. */
+uint64_t pali_model_bytes_as(const pali_model *m, pali_dtype d);
+/* Physical memory of this machine, in bytes, or the environment variable
+ * PALI_MEMORY_LIMIT (bytes) when that is smaller. */
+#define PALI_MEMORY_LIMIT_ENV "PALI_MEMORY_LIMIT"
+uint64_t pali_ram_bytes(void);
+/* "12.3 GB" / "456.7 MB" into buf; returns buf. */
+const char *pali_format_bytes(uint64_t bytes, char *buf, size_t size);
 
 #endif /* PALI_MODEL_H */

@@ -1,21 +1,18 @@
-/* ops.c — row-wise and element-wise operations in f32 (see ops.h), written
- * to follow the reference's formulas: torch.nn.LayerNorm, Gemma2RMSNorm
- * (x·rsqrt(mean(x²)+eps)·(1+w)), gelu_pytorch_tanh, softmax in f32, and
- * transformers' default RoPE (inv_freq and angles computed in f32).
- * Reductions accumulate in double, which keeps them within float rounding
- * of torch's own (pairwise float) sums; the results are stored as f32. */
+/* ops.c — row-wise and element-wise operations of the forward passes (see
+ * ops.h), split over the pool: the per-row arithmetic is the kernel set's
+ * (kernels.h: the scalar reference follows torch.nn.LayerNorm,
+ * Gemma2RMSNorm, gelu_pytorch_tanh and the soft-cap formula; the vector
+ * sets compute the same within a few ulp), and RoPE follows transformers'
+ * default (inv_freq and angles in f32). */
 #include "ops.h"
 
 #include <math.h>
 
 #include "internal.h"
-
-/* sqrt(2/π), the tanh-GELU's inner scale (torch: M_SQRT2·M_2_SQRTPI·0.5). */
-#define GELU_BETA 0.7978845608028654f
-/* The cubic coefficient of the tanh-GELU approximation. */
-#define GELU_KAPPA 0.044715f
+#include "kernels.h"
 
 typedef struct rows_job {
+    const pali_compute *c;
     const float *x;
     int64_t n, d;
     const float *w, *b;
@@ -28,30 +25,15 @@ static void layernorm_worker(void *arg, int ith, int nth)
     const rows_job *j = arg;
     int64_t r0, r1;
     pali_split(j->n, ith, nth, &r0, &r1);
-    for (int64_t r = r0; r < r1; r++) {
-        const float *x = j->x + r * j->d;
-        float *o = j->out + r * j->d;
-        double sum = 0;
-        for (int64_t i = 0; i < j->d; i++)
-            sum += x[i];
-        const double mean = sum / (double)j->d;
-        double var = 0;
-        for (int64_t i = 0; i < j->d; i++) {
-            double t = x[i] - mean;
-            var += t * t;
-        }
-        var /= (double)j->d;
-        const float rstd = (float)(1.0 / sqrt(var + (double)j->eps));
-        const float fmean = (float)mean;
-        for (int64_t i = 0; i < j->d; i++)
-            o[i] = (x[i] - fmean) * rstd * j->w[i] + j->b[i];
-    }
+    for (int64_t r = r0; r < r1; r++)
+        j->c->kernels->layernorm(j->x + r * j->d, j->d, j->w, j->b, j->eps,
+                                 j->out + r * j->d);
 }
 
 void pali_layernorm(const pali_compute *c, const float *x, int64_t n, int64_t d,
                     const float *w, const float *b, float eps, float *out)
 {
-    rows_job j = { x, n, d, w, b, eps, out };
+    rows_job j = { c, x, n, d, w, b, eps, out };
     pali_pool_run(c->pool, layernorm_worker, &j);
 }
 
@@ -60,36 +42,27 @@ static void rmsnorm_worker(void *arg, int ith, int nth)
     const rows_job *j = arg;
     int64_t r0, r1;
     pali_split(j->n, ith, nth, &r0, &r1);
-    for (int64_t r = r0; r < r1; r++) {
-        const float *x = j->x + r * j->d;
-        float *o = j->out + r * j->d;
-        double ss = 0;
-        for (int64_t i = 0; i < j->d; i++)
-            ss += (double)x[i] * x[i];
-        const float mean_sq = (float)(ss / (double)j->d);
-        const float scale = 1.0f / sqrtf(mean_sq + j->eps);
-        for (int64_t i = 0; i < j->d; i++)
-            o[i] = (x[i] * scale) * (1.0f + j->w[i]);
-    }
+    for (int64_t r = r0; r < r1; r++)
+        j->c->kernels->rmsnorm(j->x + r * j->d, j->d, j->w, j->eps,
+                               j->out + r * j->d);
 }
 
 void pali_rmsnorm(const pali_compute *c, const float *x, int64_t n, int64_t d,
                   const float *w, float eps, float *out)
 {
-    rows_job j = { x, n, d, w, NULL, eps, out };
-    pali_pool_run(c->pool, rmsnorm_worker, &j);
-}
-
-static inline float gelu_tanh(float x)
-{
-    float inner = GELU_BETA * (x + GELU_KAPPA * x * x * x);
-    return 0.5f * x * (1.0f + tanhf(inner));
+    rows_job j = { c, x, n, d, w, NULL, eps, out };
+    if (n == 1) // decode: not worth waking the pool
+        rmsnorm_worker(&j, 0, 1);
+    else
+        pali_pool_run(c->pool, rmsnorm_worker, &j);
 }
 
 typedef struct elem_job {
+    const pali_compute *c;
     float *y;
     const float *x;
     int64_t n;
+    float cap;
 } elem_job;
 
 /* Element ranges are split on 64-value boundaries (cache lines). */
@@ -106,13 +79,13 @@ static void gelu_worker(void *arg, int ith, int nth)
     const elem_job *j = arg;
     int64_t b, e;
     elem_range(j->n, ith, nth, &b, &e);
-    for (int64_t i = b; i < e; i++)
-        j->y[i] = gelu_tanh(j->y[i]);
+    if (b < e)
+        j->c->kernels->gelu_tanh(j->y + b, e - b);
 }
 
 void pali_gelu_tanh(const pali_compute *c, float *x, int64_t n)
 {
-    elem_job j = { x, NULL, n };
+    elem_job j = { c, x, NULL, n, 0 };
     pali_pool_run(c->pool, gelu_worker, &j);
 }
 
@@ -121,14 +94,14 @@ static void gelu_mul_worker(void *arg, int ith, int nth)
     const elem_job *j = arg;
     int64_t b, e;
     elem_range(j->n, ith, nth, &b, &e);
-    for (int64_t i = b; i < e; i++)
-        j->y[i] = gelu_tanh(j->y[i]) * j->x[i];
+    if (b < e)
+        j->c->kernels->gelu_tanh_mul(j->y + b, j->x + b, e - b);
 }
 
 void pali_gelu_tanh_mul(const pali_compute *c, float *gate, const float *up,
                         int64_t n)
 {
-    elem_job j = { gate, up, n };
+    elem_job j = { c, gate, up, n, 0 };
     pali_pool_run(c->pool, gelu_mul_worker, &j);
 }
 
@@ -143,30 +116,26 @@ static void add_worker(void *arg, int ith, int nth)
 
 void pali_add(const pali_compute *c, float *y, const float *x, int64_t n)
 {
-    elem_job j = { y, x, n };
-    pali_pool_run(c->pool, add_worker, &j);
+    elem_job j = { c, y, x, n, 0 };
+    if (n <= 64 * 64) // a decode row: not worth waking the pool
+        add_worker(&j, 0, 1);
+    else
+        pali_pool_run(c->pool, add_worker, &j);
 }
 
-void pali_softcap(float *x, int64_t n, float cap)
+static void softcap_worker(void *arg, int ith, int nth)
 {
-    for (int64_t i = 0; i < n; i++)
-        x[i] = tanhf(x[i] / cap) * cap;
+    const elem_job *j = arg;
+    int64_t b, e;
+    elem_range(j->n, ith, nth, &b, &e);
+    if (b < e)
+        j->c->kernels->softcap(j->y + b, e - b, j->cap);
 }
 
-void pali_softmax(float *x, int64_t n)
+void pali_softcap(const pali_compute *c, float *x, int64_t n, float cap)
 {
-    float max = -INFINITY;
-    for (int64_t i = 0; i < n; i++)
-        if (x[i] > max)
-            max = x[i];
-    double sum = 0;
-    for (int64_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
-    }
-    const float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++)
-        x[i] *= inv;
+    elem_job j = { c, x, NULL, n, cap };
+    pali_pool_run(c->pool, softcap_worker, &j);
 }
 
 void pali_rope_tables(int64_t pos0, int64_t n, int hd, float theta,
@@ -184,15 +153,24 @@ void pali_rope_tables(int64_t pos0, int64_t n, int hd, float theta,
     }
 }
 
-void pali_rope_apply(float *x, int64_t n, int n_heads, int hd,
-                     const float *cos_t, const float *sin_t)
+typedef struct rope_job {
+    float *x;
+    int64_t n;
+    int n_heads, hd;
+    const float *cos_t, *sin_t;
+} rope_job;
+
+static void rope_worker(void *arg, int ith, int nth)
 {
-    const int half = hd / 2;
-    for (int64_t r = 0; r < n; r++) {
-        const float *cs = cos_t + r * half;
-        const float *sn = sin_t + r * half;
-        for (int h = 0; h < n_heads; h++) {
-            float *v = x + (r * n_heads + h) * hd;
+    const rope_job *j = arg;
+    const int half = j->hd / 2;
+    int64_t r0, r1;
+    pali_split(j->n, ith, nth, &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        const float *cs = j->cos_t + r * half;
+        const float *sn = j->sin_t + r * half;
+        for (int h = 0; h < j->n_heads; h++) {
+            float *v = j->x + (r * j->n_heads + h) * j->hd;
             for (int i = 0; i < half; i++) {
                 const float x1 = v[i], x2 = v[i + half];
                 v[i] = x1 * cs[i] - x2 * sn[i];
@@ -200,4 +178,14 @@ void pali_rope_apply(float *x, int64_t n, int n_heads, int hd,
             }
         }
     }
+}
+
+void pali_rope_apply(const pali_compute *c, float *x, int64_t n, int n_heads,
+                     int hd, const float *cos_t, const float *sin_t)
+{
+    rope_job j = { x, n, n_heads, hd, cos_t, sin_t };
+    if (n == 1)
+        rope_worker(&j, 0, 1);
+    else
+        pali_pool_run(c->pool, rope_worker, &j);
 }

@@ -1,6 +1,7 @@
 /* ops.h — the element-wise and row-wise operations of the forward passes
  * (everything that is not a matrix product), in f32 as the reference
- * computes them.  Row-major; x is (n, d). */
+ * computes them, on the pool with the compute's kernel set.  Row-major;
+ * x is (n, d). */
 #ifndef PALI_OPS_H
 #define PALI_OPS_H
 
@@ -29,10 +30,7 @@ void pali_gelu_tanh_mul(const pali_compute *c, float *gate, const float *up,
 void pali_add(const pali_compute *c, float *y, const float *x, int64_t n);
 
 /* x = cap · tanh(x / cap) over n values (Gemma 2's soft-capping). */
-void pali_softcap(float *x, int64_t n, float cap);
-
-/* In-place softmax over n values, in f32 with the maximum subtracted. */
-void pali_softmax(float *x, int64_t n);
+void pali_softcap(const pali_compute *c, float *x, int64_t n, float cap);
 
 /* RoPE tables for positions [pos0, pos0 + n): cos and sin (n, hd/2) of
  * pos · inv_freq[i], inv_freq[i] = theta^(−2i/hd), all in f32 as the
@@ -43,7 +41,7 @@ void pali_rope_tables(int64_t pos0, int64_t n, int hd, float theta,
 /* Rotates heads of x (n, n_heads, hd) in place with the rotate-half
  * convention: x1' = x1·cos − x2·sin, x2' = x2·cos + x1·sin (x1, x2 the
  * first and second halves).  Row r uses table row r. */
-void pali_rope_apply(float *x, int64_t n, int n_heads, int hd,
-                     const float *cos_t, const float *sin_t);
+void pali_rope_apply(const pali_compute *c, float *x, int64_t n, int n_heads,
+                     int hd, const float *cos_t, const float *sin_t);
 
 #endif /* PALI_OPS_H */

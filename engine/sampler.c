@@ -60,6 +60,40 @@ static int by_score_desc(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Heap sort by by_score_desc, in place: glibc's qsort allocates a merge
+ * buffer for large arrays, and sampling runs once per generated token,
+ * where nothing may allocate.  The order is total, so the result is the
+ * one qsort gave. */
+static void sift_down(struct pali_candidate *c, int64_t root, int64_t n)
+{
+    for (;;) {
+        int64_t child = 2 * root + 1;
+        if (child >= n)
+            return;
+        // the heap keeps the *last* candidate of the order on top
+        if (child + 1 < n && by_score_desc(&c[child], &c[child + 1]) < 0)
+            child++;
+        if (by_score_desc(&c[root], &c[child]) >= 0)
+            return;
+        const struct pali_candidate t = c[root];
+        c[root] = c[child];
+        c[child] = t;
+        root = child;
+    }
+}
+
+static void sort_candidates(struct pali_candidate *c, int64_t n)
+{
+    for (int64_t i = n / 2 - 1; i >= 0; i--)
+        sift_down(c, i, n);
+    for (int64_t end = n - 1; end > 0; end--) {
+        const struct pali_candidate t = c[0];
+        c[0] = c[end];
+        c[end] = t;
+        sift_down(c, 0, end);
+    }
+}
+
 int32_t pali_sampler_pick(pali_sampler *s, float *logits, int64_t n_allowed,
                           int32_t excluded)
 {
@@ -86,7 +120,7 @@ int32_t pali_sampler_pick(pali_sampler *s, float *logits, int64_t n_allowed,
     }
     if (n == 0)
         return -1;
-    qsort(s->cand, (size_t)n, sizeof(*s->cand), by_score_desc);
+    sort_candidates(s->cand, n);
 
     // top-k: keep scores >= the k-th largest
     if (s->top_k > 0 && s->top_k < n) {

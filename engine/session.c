@@ -18,6 +18,7 @@
 #include "forward.h"
 #include "image.h"
 #include "internal.h"
+#include "model.h"
 #include "ops.h"
 #include "sampler.h"
 #include "tokenizer.h"
@@ -37,12 +38,12 @@ struct pali_session {
     uint64_t image_key;              /* hash of size, format and pixels */
     float *pixels;                   /* (3, S, S) */
     float *features;                 /* (N, Dt) */
-    float *vision_work;              /* pali_siglip_work_floats */
     double preprocess_ms, vision_ms; /* of the current image, once */
 
     /* text */
     pali_kv_cache kv;
-    float *work; /* pali_gemma_work_floats(n) */
+    float *work; /* the vision tower's, then the decoder's work space:
+                    max(pali_siglip_work_bytes, pali_gemma_work_floats(n)) */
     int64_t work_floats;
     float *logits; /* (V) */
     pali_sampler sampler;
@@ -109,8 +110,8 @@ pali_status pali_session_new(const pali_model *model,
     if (s->params.max_context > 0 && s->params.max_context < s->max_context)
         s->max_context = s->params.max_context;
 
-    // scratch per thread: a converted weight panel of the widest row, or
-    // one attention block's scores over the longest key range
+    // scratch per thread: what the kernel set needs for the widest weight
+    // row, or one attention block's scores over the longest key range
     int64_t max_k = in->text_intermediate;
     const int64_t widths[] = { in->vision_intermediate, in->text_hidden,
                                (int64_t)in->n_heads * in->head_dim,
@@ -121,11 +122,20 @@ pali_status pali_session_new(const pali_model *model,
             max_k = widths[i];
     int64_t keys = s->max_context > in->n_image_tokens ? s->max_context
                                                        : in->n_image_tokens;
-    int64_t scratch = pali_matmul_scratch_floats(max_k);
-    if (pali_attention_scratch_floats(keys) > scratch)
-        scratch = pali_attention_scratch_floats(keys);
-    pali_status st = pali_compute_init(&s->compute, threads,
-                                       s->params.precision, scratch, err);
+    int kernel;
+    pali_status st = pali_compute_select_kernel(&kernel, err);
+    if (st != PALI_OK) {
+        free(s);
+        return st;
+    }
+    size_t scratch = pali_matmul_scratch_bytes(kernel, max_k);
+    const int hd_max = in->head_dim > in->vision_hidden / in->vision_heads
+                           ? in->head_dim
+                           : in->vision_hidden / in->vision_heads;
+    if (pali_attention_scratch_bytes(keys, hd_max) > scratch)
+        scratch = pali_attention_scratch_bytes(keys, hd_max);
+    st = pali_compute_init_kernel(&s->compute, threads, s->params.precision,
+                                  kernel, scratch, err);
     if (st != PALI_OK) {
         free(s);
         return st;
@@ -157,7 +167,6 @@ void pali_session_free(pali_session *s)
     pali_compute_clear(&s->compute);
     pali_aligned_free(s->pixels);
     pali_aligned_free(s->features);
-    pali_aligned_free(s->vision_work);
     pali_kv_cache_clear(&s->kv);
     pali_aligned_free(s->work);
     pali_aligned_free(s->logits);
@@ -168,6 +177,22 @@ void pali_session_free(pali_session *s)
     free(s->text);
     free(s->text_special);
     free(s);
+}
+
+/* Grows the work space to `floats` (never shrinks it). */
+static pali_status reserve_work(pali_session *s, int64_t floats,
+                                pali_error *err)
+{
+    if (floats <= s->work_floats)
+        return PALI_OK;
+    pali_aligned_free(s->work);
+    s->work = pali_aligned_alloc((size_t)floats * sizeof(float));
+    s->work_floats = s->work ? floats : 0;
+    if (s->work == NULL)
+        return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                         "out of memory for %lld floats of work space",
+                         (long long)floats);
+    return PALI_OK;
 }
 
 static uint64_t image_key(const pali_image *img)
@@ -216,15 +241,15 @@ pali_status pali_session_set_image(pali_session *s, const pali_image *image,
     pali_hooks_tensor(cb, "pixel_values", -1, s->pixels, 4, pshape);
     double t1 = pali_now_ms();
 
-    if (s->vision_work == NULL) {
-        s->vision_work = pali_aligned_alloc((size_t)pali_siglip_work_floats(m) *
-                                            sizeof(float));
-        if (s->vision_work == NULL)
-            return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
-                             "out of memory for the vision tower");
-    }
-    st = pali_siglip_forward(m, &s->compute, s->pixels, s->features,
-                             s->vision_work, cb, err);
+    // the vision tower works in the decoder's work space (never both at
+    // once): at 896 px that saves ~200 MB
+    const size_t vbytes = pali_siglip_work_bytes(m, &s->compute);
+    st = reserve_work(
+        s, (int64_t)((vbytes + sizeof(float) - 1) / sizeof(float)), err);
+    if (st != PALI_OK)
+        return st;
+    st = pali_siglip_forward(m, &s->compute, s->pixels, s->features, s->work,
+                             cb, err);
     if (st != PALI_OK)
         return st;
     s->preprocess_ms = t1 - t0;
@@ -249,16 +274,42 @@ static pali_status reserve_outputs(pali_session *s, int64_t n_ids,
         s->token_ms = ms;
         s->ids_capacity = n_ids;
     }
-    if (work_floats > s->work_floats) {
-        pali_aligned_free(s->work);
-        s->work = pali_aligned_alloc((size_t)work_floats * sizeof(float));
-        s->work_floats = s->work ? work_floats : 0;
-        if (s->work == NULL)
-            return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
-                             "out of memory for %lld floats of work space",
-                             (long long)work_floats);
-    }
-    return PALI_OK;
+    return reserve_work(s, work_floats, err);
+}
+
+/* Refuses, with the numbers, a generation whose weights, session buffers,
+ * work space and KV cache would not fit in RAM (model.h's
+ * pali_ram_bytes), before anything is allocated. */
+static pali_status check_fits(const pali_session *s, int64_t work_floats,
+                              int64_t kv_positions, pali_error *err)
+{
+    const pali_model *m = s->model;
+    const pali_model_info *in = &m->cfg.info;
+    const uint64_t weights = pali_model_resident_bytes(m);
+    const uint64_t kv = pali_kv_cache_bytes(m, &s->compute, kv_positions);
+    const uint64_t fixed =
+        (uint64_t)pali_pool_size(s->compute.pool) * s->compute.scratch_bytes +
+        (uint64_t)(3 * in->image_size * in->image_size +
+                   (int64_t)in->n_image_tokens * in->text_hidden +
+                   in->vocab_rows) *
+            sizeof(float);
+    uint64_t work = (uint64_t)work_floats * sizeof(float);
+    if (pali_siglip_work_bytes(m, &s->compute) > work)
+        work = pali_siglip_work_bytes(m, &s->compute);
+    const uint64_t need = weights + kv + fixed + work, have = pali_ram_bytes();
+    if (need <= have)
+        return PALI_OK;
+    char a[32], b[32], c[32], d[32], e[32];
+    return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                     "%s needs %s (weights %s, KV cache for %lld positions "
+                     "%s, buffers %s) but this machine has %s; try 8- or "
+                     "4-bit weights, or fewer new tokens",
+                     in->variant, pali_format_bytes(need, a, sizeof(a)),
+                     pali_format_bytes(weights, b, sizeof(b)),
+                     (long long)kv_positions,
+                     pali_format_bytes(kv, c, sizeof(c)),
+                     pali_format_bytes(fixed + work, d, sizeof(d)),
+                     pali_format_bytes(have, e, sizeof(e)));
 }
 
 static bool is_eos(const pali_model *m, int32_t id)
@@ -276,7 +327,7 @@ static void final_softcap(pali_session *s)
 {
     const pali_model_info *in = &s->model->cfg.info;
     if (in->final_softcap > 0)
-        pali_softcap(s->logits, in->vocab_rows, in->final_softcap);
+        pali_softcap(&s->compute, s->logits, in->vocab_rows, in->final_softcap);
 }
 
 /* Chooses the next token from the current (capped) logits. */
@@ -341,9 +392,11 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
                          (long long)(s->max_context - L + 1));
     }
     int64_t work = pali_gemma_work_floats(m, L);
-    st = reserve_outputs(s, L + gp.max_new_tokens, work, err);
+    st = check_fits(s, work, need, err);
     if (st == PALI_OK)
-        st = pali_kv_cache_reserve(&s->kv, m, need, err);
+        st = reserve_outputs(s, L + gp.max_new_tokens, work, err);
+    if (st == PALI_OK)
+        st = pali_kv_cache_reserve(&s->kv, m, &s->compute, need, err);
     if (st != PALI_OK) {
         free(prompt_ids);
         return st;

@@ -60,11 +60,31 @@ static siglip_dims dims_of(const pali_model *m)
     return s;
 }
 
-int64_t pali_siglip_work_floats(const pali_model *m)
+static void kv_layout(const pali_model *m, const pali_compute *c,
+                      pali_kv_layout *lay)
 {
-    siglip_dims s = dims_of(m);
-    // x, h, q, k, v, attn: 6 × (N, Dv); mlp (N, Iv); patches (N, 3P²)
-    return s.n * (6 * s.d + s.ff + s.kdim);
+    const pali_model_info *in = &m->cfg.info;
+    pali_kv_layout_init(lay, c, in->vision_hidden / in->vision_heads,
+                        in->n_image_tokens);
+}
+
+/* Bytes rounded up to whole cache lines, so carved buffers stay aligned. */
+static size_t lines(size_t bytes)
+{
+    return (bytes + 63) / 64 * 64;
+}
+
+size_t pali_siglip_work_bytes(const pali_model *m, const pali_compute *c)
+{
+    const siglip_dims s = dims_of(m);
+    pali_kv_layout lay;
+    kv_layout(m, c, &lay);
+    const int heads = m->cfg.info.vision_heads;
+    // x, h, q, k, v, attn: 6 × (N, Dv); mlp (N, Iv); patches (N, 3P²);
+    // the keys and values in attention's layout
+    return lines((size_t)(s.n * (6 * s.d + s.ff + s.kdim)) * sizeof(float)) +
+           lines(pali_kv_k_bytes(&lay, heads)) +
+           lines(pali_kv_v_bytes(&lay, heads));
 }
 
 /* Unrolls (3, S, S) pixels into patches (N, 3·P·P), (c, ky, kx) order. */
@@ -87,7 +107,7 @@ static void unroll_patches(const float *pixels, int size, int p, float *patches)
 
 pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
                                 const float *pixels, float *features,
-                                float *work, const pali_callbacks *cb,
+                                void *work_area, const pali_callbacks *cb,
                                 pali_error *err)
 {
     const pali_model_info *in = &m->cfg.info;
@@ -96,6 +116,7 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
     const int hd = (int)(s.d / heads);
     const float eps = in->vision_norm_eps;
 
+    float *work = work_area;
     float *x = work;                   // (N, Dv) residual stream
     float *h = x + s.n * s.d;          // (N, Dv) normed input
     float *q = h + s.n * s.d;          // (N, Dv)
@@ -104,6 +125,18 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
     float *att = v + s.n * s.d;        // (N, Dv)
     float *mlp = att + s.n * s.d;      // (N, Iv)
     float *patches = mlp + s.n * s.ff; // (N, 3·P·P)
+    pali_kv_layout lay;
+    kv_layout(m, c, &lay);
+    char *kv_base =
+        (char *)work +
+        lines((size_t)(s.n * (6 * s.d + s.ff + s.kdim)) * sizeof(float));
+    void *k_store = kv_base; // (heads) × K blocks
+    void *v_store = kv_base + lines(pali_kv_k_bytes(&lay, heads));
+    // the layout's padding is never written and must read as zeros (the
+    // work space is shared with the decoder)
+    memset(kv_base, 0,
+           lines(pali_kv_k_bytes(&lay, heads)) +
+               lines(pali_kv_v_bytes(&lay, heads)));
 
     // x = patch_embedding(pixels) + position_embedding
     unroll_patches(pixels, in->image_size, in->patch_size, patches);
@@ -119,12 +152,11 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
         .n_queries = s.n,
         .n_heads = heads,
         .n_kv_heads = heads,
-        .head_dim = hd,
-        .k = k,
-        .v = v,
-        .kv_row_stride = s.d,
-        .kv_head_stride = hd,
-        .n_keys = s.n,
+        .lay = &lay,
+        .k = k_store,
+        .v = v_store,
+        .key_begin = 0,
+        .key_end = s.n,
         .scale = 1.0f / sqrtf((float)hd),
         .softcap = 0,
         .out = att,
@@ -142,6 +174,7 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
         pali_matmul(c, h, s.n, &L->q_w, L->q_b, q);
         pali_matmul(c, h, s.n, &L->k_w, L->k_b, k);
         pali_matmul(c, h, s.n, &L->v_w, L->v_b, v);
+        pali_kv_store(c, &lay, heads, k_store, v_store, 0, s.n, k, s.d, v, s.d);
         pali_attention(c, &attn);
         pali_matmul(c, att, s.n, &L->o_w, L->o_b, h);
         pali_add(c, x, h, s.n * s.d);

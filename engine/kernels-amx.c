@@ -1,0 +1,424 @@
+/* kernels-amx.c — the AMX kernel set: fast-precision products of many
+ * rows on AMX tiles (TDPBF16PS: a 16×16 f32 tile += a 16×32 bf16 tile ·
+ * a 32×16 bf16 tile in pairs, 16 cycles per instruction), everything else
+ * on the AVX512-BF16 set (decode products, short query blocks) and the
+ * AVX-512 set (exact precision, row operations).
+ *
+ * Weight products y = x·Wᵀ, n ≥ AMX_MIN_ROWS: the weights are the A tiles,
+ * read in place from the mapped bf16 checkpoint (16 rows of W × 32 k, row
+ * stride k) — other formats, and a last partial panel, are converted to a
+ * bf16 panel first; the activations are the B tiles, converted once per
+ * chunk of tokens into the pair-interleaved layout (token blocks of 16,
+ * pairs of k, 16 tokens, 2), sized to stay in L2.  Each 2×2 block of C
+ * tiles (32 weight rows × 32 tokens) runs the whole k, then is transposed
+ * into y.  Every element sees the same k order whatever the thread count.
+ *
+ * Attention, query blocks of at least 16: q (converted to bf16) and p are
+ * the A tiles, the bf16 layout's K blocks and V pairs the B tiles. */
+#include <string.h>
+
+#include "kernels-avx512bf16.h"
+#include "quant.h"
+
+/* Rows of x from which tiles beat vdpbf16ps (one 16-row tile at least). */
+#define AMX_MIN_ROWS 16
+/* The activation chunk's bf16 bytes: the weights stream from memory once
+ * per chunk, so it is large (the prefill of a 224 or 448 image is one
+ * chunk); only one k block of it (chunk × AMX_KC) needs to stay in L2. */
+#define AMX_CHUNK_BYTES (8u << 20)
+/* 32-row panels whose partial C tiles (group × chunk × 32 floats) stay in
+ * L2 across the k blocks. */
+#define AMX_GROUP 4
+/* k per pass over the chunk's token blocks: the 32-row block of A
+ * (32 × 256 bf16 = 16 KB) stays in L1 while B streams from L2. */
+#define AMX_KC 256
+
+/* Tile register numbers: C tiles 0–3, A tiles 4–5, B tiles 6–7.  The
+ * intrinsics paste their tile argument into the instruction text, so
+ * these must reach them as literals: the wrappers below expand them. */
+#define TC00                     0
+#define TC01                     1
+#define TC10                     2
+#define TC11                     3
+#define TA0                      4
+#define TA1                      5
+#define TB0                      6
+#define TB1                      7
+#define tile_zero(t)             _tile_zero(t)
+#define tile_load(t, p, stride)  _tile_loadd(t, p, stride)
+#define tile_store(t, p, stride) _tile_stored(t, p, stride)
+#define tile_dp(c, a, b)         _tile_dpbf16ps(c, a, b)
+
+/* The LDTILECFG operand (Intel SDM vol. 1, 18.2): palette 1, per tile
+ * its row count and bytes per row. */
+typedef struct tile_config {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+/* Every tile 16 rows of 64 bytes: 16×16 f32 or 16×32 bf16. */
+static void tiles_configure(void)
+{
+    tile_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+}
+
+static int64_t round_up(int64_t n, int64_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+/* n clamped to [0, 16]: the valid rows or columns of one tile. */
+static int clamp16(int64_t n)
+{
+    return n < 0 ? 0 : n > 16 ? 16 : (int)n;
+}
+
+/* Stores C tile `c` (tile register) of 16 weight rows × 16 tokens into y:
+ * token j's outputs go to y[j][0..rows) (+ bias).  buf: 16×16 floats. */
+#define STORE_C(c, buf, y, ldy, rows, tokens, bias)                            \
+    do {                                                                       \
+        tile_store(c, buf, 64);                                                \
+        store_transposed(buf, y, ldy, rows, tokens, bias);                     \
+    } while (0)
+
+static void store_transposed(const float *buf, float *y, int64_t ldy, int rows,
+                             int tokens, const float *bias)
+{
+    if (rows <= 0 || tokens <= 0)
+        return;
+    __m512 r[16];
+    for (int i = 0; i < 16; i++)
+        r[i] = _mm512_loadu_ps(buf + i * 16);
+    vf_transpose(r);
+    const __mmask16 mk = mask_n(rows);
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(mk, bias) : vf_zero();
+    for (int j = 0; j < tokens; j++)
+        _mm512_mask_storeu_ps(y + j * ldy, mk, _mm512_add_ps(r[j], b));
+}
+
+/* Rows [t0, t0 + nt) of x (k wide) → xp (⌈nt/16⌉ blocks, kpad/2, 16, 2)
+ * bf16, zero past nt (up to a multiple of 32) and past k. */
+static void pack_tokens(const float *x, int64_t k, int64_t t0, int64_t nt,
+                        int64_t kpad, uint16_t *xp)
+{
+    const int64_t blocks = round_up(nt, 32) / 16;
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        uint32_t *dst = (uint32_t *)xp + blk * (kpad / 2) * 16;
+        for (int64_t c = 0; c < kpad; c += 32) {
+            const int rem = k - c >= 32 ? 32 : k - c > 0 ? (int)(k - c) : 0;
+            const __mmask16 m0 = mask_n(rem < 16 ? rem : 16);
+            const __mmask16 m1 = mask_n(rem > 16 ? rem - 16 : 0);
+            __m512 r[16];
+            for (int t = 0; t < 16; t++) {
+                const int64_t row = blk * 16 + t;
+                if (row >= nt) {
+                    r[t] = vf_zero();
+                    continue;
+                }
+                const float *src = x + (t0 + row) * k + c;
+                const __m512 lo = _mm512_maskz_loadu_ps(m0, src);
+                const __m512 hi = _mm512_maskz_loadu_ps(m1, src + 16);
+                r[t] = (__m512)_mm512_cvtne2ps_pbh(hi, lo);
+            }
+            // (16 tokens, 16 pairs) → (16 pairs, 16 tokens)
+            vf_transpose(r);
+            for (int p = 0; p < 16; p++)
+                _mm512_storeu_ps((float *)(dst + (c / 2 + p) * 16), r[p]);
+        }
+    }
+}
+
+/* The chunk of tokens per pass for rows of kpad bf16: as many as fit
+ * AMX_CHUNK_BYTES, in equal chunks (a ragged last chunk would stream the
+ * weights once more for a few tokens). */
+static int64_t chunk_tokens(int64_t n, int64_t kpad)
+{
+    int64_t most = (int64_t)AMX_CHUNK_BYTES / (2 * kpad) / 32 * 32;
+    most = most < 32 ? 32 : most;
+    const int64_t chunks = (n + most - 1) / most;
+    return round_up((n + chunks - 1) / chunks, 32);
+}
+
+static size_t amx_gemm_scratch(int64_t max_k)
+{
+    const int64_t kpad = round_up(max_k, 32);
+    const int64_t nc = (int64_t)AMX_CHUNK_BYTES / (2 * kpad) / 32 * 32 + 32;
+    // token chunk, a converted 32 × KC weight block, one f32 row, a C
+    // tile, the partial C tiles of a group of panels over the chunk
+    return (size_t)(nc * kpad * 2 + 32 * AMX_KC * 2 + AMX_KC * 4 + 16 * 16 * 4 +
+                    AMX_GROUP * 32 * nc * 4 + 256);
+}
+
+/* Block [k0, k0 + kc) of weight rows [j0, j0 + rows) as a 32-row bf16
+ * A operand: read in place when the checkpoint's bf16 rows allow it,
+ * else converted into wconv (32, AMX_KC), zero rows past `rows`. */
+static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
+                                    int64_t k0, int64_t kc, bool direct,
+                                    uint16_t *wconv, float *row, int64_t *lda)
+{
+    if (direct && rows == 32) {
+        *lda = mm->k * 2;
+        return (const uint16_t *)mm->w->data + j0 * mm->k + k0;
+    }
+    const int64_t valid = mm->k - k0 < kc ? mm->k - k0 : kc;
+    for (int r = 0; r < 32; r++) {
+        if (r < rows && valid > 0)
+            pali_bf16_weight_row(mm->w, j0 + r, k0, valid, kc, row,
+                                 wconv + r * AMX_KC);
+        else
+            memset(wconv + r * AMX_KC, 0, (size_t)kc * 2);
+    }
+    *lda = AMX_KC * 2;
+    return wconv;
+}
+
+/* Blocking, innermost last: token chunk (packed once, L2/L3) → group of
+ * AMX_GROUP 32-row panels → k block of AMX_KC → panel → 32-token block.
+ * Each weight element is read from memory once per chunk; the chunk's k
+ * block of activations stays in L2 for the whole group; the panel's k
+ * block of weights stays in L1 for all token blocks; C tiles wait in the
+ * group's partial buffer (L2) between k blocks. */
+static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
+{
+    const int64_t n = mm->n, k = mm->k, m = mm->m;
+    const int64_t kpad = round_up(k, 32);
+    const int64_t nc = chunk_tokens(n, kpad);
+    uint16_t *xp = scratch;                      // (nc/16, kpad/2, 16, 2)
+    uint16_t *wconv = xp + nc * kpad;            // (32, AMX_KC)
+    float *row = (float *)(wconv + 32 * AMX_KC); // (AMX_KC)
+    float *cbuf = row + AMX_KC;                  // (16, 16)
+    float *cpart = cbuf + 256; // (AMX_GROUP, nc/32, 4 tiles, 16, 16)
+    const bool direct = mm->w->dtype == PALI_DTYPE_BF16 && k % 32 == 0;
+    tiles_configure();
+    for (int64_t t0 = 0; t0 < n; t0 += nc) {
+        const int64_t nt = n - t0 < nc ? n - t0 : nc;
+        const int64_t ntb = round_up(nt, 32) / 32;
+        pack_tokens(mm->x, k, t0, nt, kpad, xp);
+        for (int64_t g0 = r0; g0 < r1; g0 += 32 * AMX_GROUP) {
+            const int64_t g1 =
+                g0 + 32 * AMX_GROUP < r1 ? g0 + 32 * AMX_GROUP : r1;
+            for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
+                const int64_t kc = kpad - k0 < AMX_KC ? kpad - k0 : AMX_KC;
+                const bool last = k0 + kc == kpad;
+                for (int64_t j0 = g0; j0 < g1; j0 += 32) {
+                    const int rows = g1 - j0 < 32 ? (int)(g1 - j0) : 32;
+                    int64_t lda;
+                    const uint16_t *a = weight_block(mm, j0, rows, k0, kc,
+                                                     direct, wconv, row, &lda);
+                    const int rows0 = rows < 16 ? rows : 16,
+                              rows1 = rows - rows0;
+                    const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
+                    const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
+                    float *cgroup = cpart + ((j0 - g0) / 32) * ntb * 1024;
+                    for (int64_t tb = 0; tb < nt; tb += 32) {
+                        const uint16_t *b0 =
+                            xp + (tb / 16) * kpad * 16 + k0 * 16;
+                        const uint16_t *b1 = b0 + kpad * 16;
+                        float *cp = cgroup + (tb / 32) * 1024;
+                        if (k0 == 0) {
+                            tile_zero(TC00);
+                            tile_zero(TC01);
+                            tile_zero(TC10);
+                            tile_zero(TC11);
+                        } else {
+                            tile_load(TC00, cp, 64);
+                            tile_load(TC01, cp + 256, 64);
+                            tile_load(TC10, cp + 512, 64);
+                            tile_load(TC11, cp + 768, 64);
+                        }
+                        for (int64_t kk = 0; kk < kc; kk += 32) {
+                            tile_load(TA0, a + kk, lda);
+                            tile_load(TA1, (const char *)(a + kk) + 16 * lda,
+                                      lda);
+                            tile_load(TB0, b0 + kk * 16, 64);
+                            tile_load(TB1, b1 + kk * 16, 64);
+                            tile_dp(TC00, TA0, TB0);
+                            tile_dp(TC01, TA0, TB1);
+                            tile_dp(TC10, TA1, TB0);
+                            tile_dp(TC11, TA1, TB1);
+                        }
+                        if (!last) {
+                            tile_store(TC00, cp, 64);
+                            tile_store(TC01, cp + 256, 64);
+                            tile_store(TC10, cp + 512, 64);
+                            tile_store(TC11, cp + 768, 64);
+                            continue;
+                        }
+                        const int tok0 = clamp16(nt - tb),
+                                  tok1 = clamp16(nt - tb - 16);
+                        float *y0 = mm->y + (t0 + tb) * m + j0;
+                        float *y1 = y0 + 16 * m;
+                        STORE_C(TC00, cbuf, y0, m, rows0, tok0, bias0);
+                        STORE_C(TC01, cbuf, y1, m, rows0, tok1, bias0);
+                        STORE_C(TC10, cbuf, y0 + 16, m, rows1, tok0, bias1);
+                        STORE_C(TC11, cbuf, y1 + 16, m, rows1, tok1, bias1);
+                    }
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+static size_t amx_matmul_scratch(int64_t max_k)
+{
+    const size_t a = amx_gemm_scratch(max_k),
+                 b = pali_avx512bf16_matmul_scratch(max_k);
+    return a > b ? a : b;
+}
+
+static void amx_matmul(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
+{
+    if (mm->fast && mm->n >= AMX_MIN_ROWS)
+        amx_gemm(mm, r0, r1, scratch);
+    else
+        pali_avx512bf16_matmul(mm, r0, r1, scratch);
+}
+
+/* ---- attention ------------------------------------------------------------
+ */
+
+static void amx_attn_scores(const pali_attn_block *b)
+{
+    const pali_kv_layout *l = b->lay;
+    if (!l->bf16 || b->nq < AMX_MIN_ROWS) {
+        pali_avx512bf16_attn_scores(b);
+        return;
+    }
+    const int hk = l->hd_k;
+    uint16_t *qb = b->scratch; // (32, hd_k) bf16
+    for (int i = 0; i < PALI_ATTN_QUERY_BLOCK; i++) {
+        if (i < b->nq)
+            pali_bf16_from_f32(b->q + i * b->q_stride, l->hd, hk, qb + i * hk);
+        else
+            memset(qb + i * hk, 0, (size_t)hk * 2);
+    }
+    const uint16_t *k = (const uint16_t *)b->k + (b->key0 / 16) * hk * 16;
+    const int64_t n = round_up(b->n_keys, PALI_KV_BLOCK);
+    const int64_t block = (int64_t)hk * 16; // one 16-key block
+    const int64_t lds = b->s_stride * 4;
+    tiles_configure();
+    for (int64_t j = 0; j < n; j += 32) {
+        const uint16_t *k0 = k + (j / 16) * block, *k1 = k0 + block;
+        tile_zero(TC00);
+        tile_zero(TC01);
+        tile_zero(TC10);
+        tile_zero(TC11);
+        for (int kk = 0; kk < hk; kk += 32) {
+            tile_load(TA0, qb + kk, hk * 2);
+            tile_load(TA1, qb + 16 * hk + kk, hk * 2);
+            tile_load(TB0, k0 + kk * 16, 64);
+            tile_load(TB1, k1 + kk * 16, 64);
+            tile_dp(TC00, TA0, TB0);
+            tile_dp(TC01, TA0, TB1);
+            tile_dp(TC10, TA1, TB0);
+            tile_dp(TC11, TA1, TB1);
+        }
+        float *s = b->s + j;
+        tile_store(TC00, s, lds);
+        tile_store(TC01, s + 16, lds);
+        tile_store(TC10, s + 16 * b->s_stride, lds);
+        tile_store(TC11, s + 16 * b->s_stride + 16, lds);
+    }
+    _tile_release();
+    const __m512 sc = _mm512_set1_ps(b->scale);
+    for (int i = 0; i < b->nq; i++)
+        for (int64_t j = 0; j < n; j += 16) {
+            float *s = b->s + i * b->s_stride + j;
+            _mm512_storeu_ps(s, _mm512_mul_ps(_mm512_loadu_ps(s), sc));
+        }
+}
+
+/* C tile → out rows [0, rows) × columns [0, cols), via buf (16×16). */
+static void store_rows(int tile_id, float *buf, float *out, int64_t ldo,
+                       int rows, int cols)
+{
+    if (rows <= 0 || cols <= 0)
+        return;
+    switch (tile_id) {
+    case TC00: tile_store(TC00, buf, 64); break;
+    case TC01: tile_store(TC01, buf, 64); break;
+    case TC10: tile_store(TC10, buf, 64); break;
+    default: tile_store(TC11, buf, 64); break;
+    }
+    const __mmask16 mk = mask_n(cols);
+    for (int i = 0; i < rows; i++)
+        _mm512_mask_storeu_ps(out + i * ldo, mk, _mm512_loadu_ps(buf + i * 16));
+}
+
+static void amx_attn_values(const pali_attn_block *b)
+{
+    const pali_kv_layout *l = b->lay;
+    if (!l->bf16 || b->nq < AMX_MIN_ROWS) {
+        pali_avx512bf16_attn_values(b);
+        return;
+    }
+    const int64_t n = round_up(b->n_keys, PALI_KV_BLOCK);
+    uint16_t *pb = b->scratch;                               // (32, n) bf16
+    float *cbuf = (float *)(pb + PALI_ATTN_QUERY_BLOCK * n); // (16, 16)
+    for (int i = 0; i < PALI_ATTN_QUERY_BLOCK; i++) {
+        if (i < b->nq)
+            pali_bf16_from_f32(b->s + i * b->s_stride, n, n, pb + i * n);
+        else
+            memset(pb + i * n, 0, (size_t)n * 2);
+    }
+    const uint16_t *v = (const uint16_t *)b->v + (b->key0 / 2) * l->hd_v * 2;
+    const int64_t ldv = (int64_t)l->hd_v * 4; // bytes per pair row
+    const int rows0 = b->nq < 16 ? b->nq : 16, rows1 = b->nq - rows0;
+    tiles_configure();
+    for (int c = 0; c < l->hd_v; c += 32) {
+        const bool two = c + 16 < l->hd_v;
+        tile_zero(TC00);
+        tile_zero(TC01);
+        tile_zero(TC10);
+        tile_zero(TC11);
+        for (int64_t kk = 0; kk < n; kk += 32) {
+            const uint16_t *vb = v + (kk / 2) * l->hd_v * 2 + c * 2;
+            tile_load(TA0, pb + kk, n * 2);
+            tile_load(TA1, pb + 16 * n + kk, n * 2);
+            tile_load(TB0, vb, ldv);
+            tile_dp(TC00, TA0, TB0);
+            tile_dp(TC10, TA1, TB0);
+            if (two) {
+                tile_load(TB1, vb + 32, ldv);
+                tile_dp(TC01, TA0, TB1);
+                tile_dp(TC11, TA1, TB1);
+            }
+        }
+        const int cols0 = l->hd - c < 16 ? l->hd - c : 16;
+        const int cols1 = l->hd - c - 16 < 16 ? l->hd - c - 16 : 16;
+        float *out = b->out + c;
+        store_rows(TC00, cbuf, out, b->out_stride, rows0, cols0);
+        store_rows(TC10, cbuf, out + 16 * b->out_stride, b->out_stride, rows1,
+                   cols0);
+        if (two) {
+            store_rows(TC01, cbuf, out + 16, b->out_stride, rows0, cols1);
+            store_rows(TC11, cbuf, out + 16 * b->out_stride + 16, b->out_stride,
+                       rows1, cols1);
+        }
+    }
+    _tile_release();
+}
+
+const pali_kernels pali_kernels_amx = {
+    .id = PALI_KERNEL_AMX,
+    .bf16_attention = true,
+    .matmul = amx_matmul,
+    .matmul_scratch = amx_matmul_scratch,
+    .attn_scores = amx_attn_scores,
+    .attn_values = amx_attn_values,
+    .softcap_softmax = pali_avx512_softcap_softmax,
+    .gelu_tanh = pali_avx512_gelu_tanh,
+    .gelu_tanh_mul = pali_avx512_gelu_tanh_mul,
+    .softcap = pali_avx512_softcap,
+    .layernorm = pali_avx512_layernorm,
+    .rmsnorm = pali_avx512_rmsnorm,
+};

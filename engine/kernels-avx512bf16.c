@@ -1,0 +1,386 @@
+/* kernels-avx512bf16.c — the AVX512-BF16 kernel set: fast-precision
+ * products on vdpbf16ps (each f32 lane += a₀b₀ + a₁b₁ over a pair of bf16
+ * values, round to nearest even, denormals flushed), the exact precision
+ * and the row operations on the AVX-512 set's kernels.
+ *
+ *   - many rows (GEMM): a (KC/2, 32, 2) "VNNI" panel of W — 32 columns,
+ *     each 32-bit element a pair of consecutive k — times MR rows of x
+ *     converted to bf16, the pair of x broadcast to every lane;
+ *   - few rows (GEMV, decode): 32 weights per instruction straight from
+ *     the bf16 checkpoint (q8 and q4 weights go through the AVX-512 f32
+ *     GEMV: unpacking codes to f32 measured faster than to bf16);
+ *   - attention on the bf16 layout (kernels.h), whose K blocks and V pairs
+ *     are exactly such panels. */
+#include "kernels-avx512bf16.h"
+
+#include <string.h>
+
+#include "quant.h"
+
+#define BF_MR 12  /* rows of x per GEMM block: 24 accumulators */
+#define BF_NR 32  /* columns per panel: two vectors */
+#define BF_KC 512 /* k per packed panel: (256 pairs, 32) bf16 = 32 KB */
+/* Bytes ahead of the weight stream a GEMV prefetches (16 cache lines: the
+ * hardware prefetcher alone leaves a decode step ~15 % short of the read
+ * bandwidth). */
+#define GEMV_PREFETCH 1024
+
+static inline __m512bh as_bh(__m512i v)
+{
+    return (__m512bh)v;
+}
+
+static inline __m512i pair_at(const uint16_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof(v));
+    return _mm512_set1_epi32(v);
+}
+
+void pali_bf16_from_f32(const float *x, int64_t n, int64_t pad, uint16_t *out)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(out + i), (__m256i)_mm512_cvtneps_pbh(
+                                                      _mm512_loadu_ps(x + i)));
+    if (i < n) {
+        const __m512 v = _mm512_maskz_loadu_ps(mask_n((int)(n - i)), x + i);
+        _mm256_mask_storeu_epi16(out + i, mask_n((int)(n - i)),
+                                 (__m256i)_mm512_cvtneps_pbh(v));
+    }
+    for (i = n; i < pad; i++)
+        out[i] = 0;
+}
+
+void pali_bf16_weight_row(const pali_tensor *w, int64_t r, int64_t c0,
+                          int64_t n, int64_t pad, float *tmp, uint16_t *out)
+{
+    if (w->dtype == PALI_DTYPE_BF16) {
+        const int64_t k = pali_tensor_cols(w);
+        memcpy(out, (const uint16_t *)w->data + r * k + c0,
+               (size_t)n * sizeof(uint16_t));
+        for (int64_t i = n; i < pad; i++)
+            out[i] = 0;
+        return;
+    }
+    pali_avx512_weight_row_f32(w, r, c0, n, true, tmp);
+    pali_bf16_from_f32(tmp, n, pad, out);
+}
+
+/* ---- GEMM -----------------------------------------------------------------
+ */
+
+/* c (mr, nc) [+]= alpha · a (mr, 2·kp bf16 at lda) · b, where b's pair row
+ * p holds columns 0..15 at b0 + p·ldb and 16..31 at b1 + p·ldb (32 bf16
+ * each: 16 columns × the pair).  nc ≤ 16 never reads b1. */
+static inline __attribute__((always_inline)) void
+kern_bf16(const int mr, int64_t kp, const uint16_t *a, int64_t lda,
+          const uint16_t *b0, const uint16_t *b1, int64_t ldb, float *c,
+          int64_t ldc, int nc, bool accumulate, float alpha)
+{
+    __m512 c0[BF_MR], c1[BF_MR];
+    const int n0 = nc < 16 ? nc : 16, n1 = nc > 16 ? nc - 16 : 0;
+#pragma GCC unroll 16
+    for (int i = 0; i < BF_MR; i++)
+        if (i < mr) {
+            c0[i] = accumulate ? vf_load_n(c + i * ldc, n0) : vf_zero();
+            c1[i] = accumulate ? vf_load_n(c + i * ldc + 16, n1) : vf_zero();
+        }
+    if (n1 > 0) {
+        for (int64_t p = 0; p < kp; p++) {
+            const __m512i bv0 = _mm512_loadu_si512(b0 + p * ldb);
+            const __m512i bv1 = _mm512_loadu_si512(b1 + p * ldb);
+#pragma GCC unroll 16
+            for (int i = 0; i < BF_MR; i++)
+                if (i < mr) {
+                    const __m512i ai = pair_at(a + i * lda + 2 * p);
+                    c0[i] = _mm512_dpbf16_ps(c0[i], as_bh(ai), as_bh(bv0));
+                    c1[i] = _mm512_dpbf16_ps(c1[i], as_bh(ai), as_bh(bv1));
+                }
+        }
+    } else {
+        for (int64_t p = 0; p < kp; p++) {
+            const __m512i bv0 = _mm512_loadu_si512(b0 + p * ldb);
+#pragma GCC unroll 16
+            for (int i = 0; i < BF_MR; i++)
+                if (i < mr) {
+                    const __m512i ai = pair_at(a + i * lda + 2 * p);
+                    c0[i] = _mm512_dpbf16_ps(c0[i], as_bh(ai), as_bh(bv0));
+                }
+        }
+    }
+    const __m512 al = _mm512_set1_ps(alpha);
+#pragma GCC unroll 16
+    for (int i = 0; i < BF_MR; i++)
+        if (i < mr) {
+            if (alpha != 1.0f) {
+                c0[i] = _mm512_mul_ps(c0[i], al);
+                c1[i] = _mm512_mul_ps(c1[i], al);
+            }
+            vf_store_n(c + i * ldc, c0[i], n0);
+            if (n1 > 0)
+                vf_store_n(c + i * ldc + 16, c1[i], n1);
+        }
+}
+
+static void kern_bf16_rows(int mr, int64_t kp, const uint16_t *a, int64_t lda,
+                           const uint16_t *b0, const uint16_t *b1, int64_t ldb,
+                           float *c, int64_t ldc, int nc, bool accumulate,
+                           float alpha)
+{
+    switch (mr) {
+#define KERN_CASE(R)                                                           \
+    case R:                                                                    \
+        kern_bf16(R, kp, a, lda, b0, b1, ldb, c, ldc, nc, accumulate, alpha);  \
+        return;
+        KERN_CASE(1)
+        KERN_CASE(2)
+        KERN_CASE(3)
+        KERN_CASE(4)
+        KERN_CASE(5)
+        KERN_CASE(6)
+        KERN_CASE(7)
+        KERN_CASE(8)
+        KERN_CASE(9)
+        KERN_CASE(10)
+        KERN_CASE(11)
+        KERN_CASE(12)
+#undef KERN_CASE
+    }
+}
+
+/* Transposes (16, 16) 32-bit elements from src (row stride lds elements)
+ * into dst (row stride ldd). */
+static void transpose32(const uint32_t *src, int64_t lds, uint32_t *dst,
+                        int64_t ldd)
+{
+    __m512 r[16];
+    for (int t = 0; t < 16; t++)
+        r[t] = _mm512_loadu_ps((const float *)(src + t * lds));
+    vf_transpose(r);
+    for (int t = 0; t < 16; t++)
+        _mm512_storeu_ps((float *)(dst + t * ldd), r[t]);
+}
+
+/* Rows [j0, j0 + nc) × columns [k0, k0 + kc) of W → bp (kp, 32, 2) bf16,
+ * kp = ceil(kc / 2), zero past nc and kc.  rows holds (32, BF_KC) bf16,
+ * tmp BF_KC floats. */
+static void pack_panel_bf16(const pali_tensor *w, int64_t j0, int nc,
+                            int64_t k0, int64_t kc, uint16_t *rows, float *tmp,
+                            uint16_t *bp)
+{
+    const int64_t kp = (kc + 1) / 2, kp16 = (kp + 15) / 16 * 16;
+    for (int c = 0; c < BF_NR; c++) {
+        uint16_t *row = rows + c * BF_KC;
+        if (c < nc)
+            pali_bf16_weight_row(w, j0 + c, k0, kc, 2 * kp16, tmp, row);
+        else
+            memset(row, 0, (size_t)(2 * kp16) * sizeof(uint16_t));
+    }
+    // (32 columns, kp pairs) of 32-bit pairs → (kp pairs, 32 columns)
+    for (int64_t p = 0; p < kp16; p += 16)
+        for (int g = 0; g < BF_NR; g += 16)
+            transpose32((const uint32_t *)(rows + g * BF_KC) + p, BF_KC / 2,
+                        (uint32_t *)bp + p * BF_NR + g, BF_NR);
+}
+
+static size_t gemm_scratch(void)
+{
+    // rows (32, KC) bf16, panel (KC/2 + 16, 32, 2) bf16, x block (MR, KC)
+    // bf16, one f32 row
+    return (size_t)BF_NR * BF_KC * 2 + (size_t)(BF_KC + 32) * BF_NR * 2 +
+           (size_t)BF_MR * BF_KC * 2 + (size_t)BF_KC * 4 + 256;
+}
+
+static void gemm_bf16(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
+{
+    uint16_t *rows = scratch;                   // (32, BF_KC)
+    uint16_t *bp = rows + BF_NR * BF_KC;        // (BF_KC/2 + 16, 32, 2)
+    uint16_t *xa = bp + (BF_KC + 32) * BF_NR;   // (BF_MR, BF_KC)
+    float *tmp = (float *)(xa + BF_MR * BF_KC); // (BF_KC)
+    const int64_t n = mm->n, k = mm->k, m = mm->m;
+    for (int64_t j0 = r0; j0 < r1; j0 += BF_NR) {
+        const int nc = r1 - j0 < BF_NR ? (int)(r1 - j0) : BF_NR;
+        for (int64_t k0 = 0; k0 < k; k0 += BF_KC) {
+            const int64_t kc = k - k0 < BF_KC ? k - k0 : BF_KC;
+            const int64_t kp = (kc + 1) / 2;
+            pack_panel_bf16(mm->w, j0, nc, k0, kc, rows, tmp, bp);
+            for (int64_t i0 = 0; i0 < n; i0 += BF_MR) {
+                const int mr = n - i0 < BF_MR ? (int)(n - i0) : BF_MR;
+                for (int i = 0; i < mr; i++)
+                    pali_bf16_from_f32(mm->x + (i0 + i) * k + k0, kc, 2 * kp,
+                                       xa + i * BF_KC);
+                kern_bf16_rows(mr, kp, xa, BF_KC, bp, bp + 32, 2 * BF_NR,
+                               mm->y + i0 * m + j0, m, nc, k0 > 0, 1.0f);
+            }
+        }
+        if (mm->bias)
+            for (int64_t i = 0; i < n; i++)
+                for (int c = 0; c < nc; c++)
+                    mm->y[i * m + j0 + c] += mm->bias[j0 + c];
+    }
+}
+
+/* ---- GEMV -----------------------------------------------------------------
+ */
+
+static inline void gemv_store(const pali_mm *mm, int64_t r, const __m512 *acc)
+{
+    for (int i = 0; i < mm->n; i++) {
+        const float v =
+            _mm512_reduce_add_ps(_mm512_add_ps(acc[2 * i], acc[2 * i + 1]));
+        mm->y[i * mm->m + r] = mm->bias ? v + mm->bias[r] : v;
+    }
+}
+
+/* bf16 weights: 32 per vdpbf16ps, two partial sums per row of x. */
+static void gemv_bf16_row(const pali_mm *mm, const uint16_t *xb, int64_t kpad,
+                          const uint16_t *w, int64_t r)
+{
+    const int64_t k = mm->k;
+    const int n = (int)mm->n;
+    __m512 acc[2 * PALI_GEMV_MAX_ROWS];
+    for (int i = 0; i < 2 * PALI_GEMV_MAX_ROWS; i++)
+        acc[i] = _mm512_setzero_ps();
+    int64_t kk = 0;
+    for (; kk + 64 <= k; kk += 64) {
+        _mm_prefetch((const char *)(w + kk) + GEMV_PREFETCH, _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + kk) + GEMV_PREFETCH + 64, _MM_HINT_T0);
+        const __m512i w0 = _mm512_loadu_si512(w + kk);
+        const __m512i w1 = _mm512_loadu_si512(w + kk + 32);
+        for (int i = 0; i < n; i++) {
+            const uint16_t *x = xb + i * kpad + kk;
+            acc[2 * i] = _mm512_dpbf16_ps(
+                acc[2 * i], as_bh(_mm512_loadu_si512(x)), as_bh(w0));
+            acc[2 * i + 1] = _mm512_dpbf16_ps(
+                acc[2 * i + 1], as_bh(_mm512_loadu_si512(x + 32)), as_bh(w1));
+        }
+    }
+    for (; kk < k; kk += 32) {
+        const int rem = k - kk < 32 ? (int)(k - kk) : 32;
+        const __mmask32 mk = (__mmask32)(rem == 32 ? ~0u : (1u << rem) - 1u);
+        const __m512i w0 = _mm512_maskz_loadu_epi16(mk, w + kk);
+        for (int i = 0; i < n; i++)
+            acc[2 * i] = _mm512_dpbf16_ps(
+                acc[2 * i],
+                as_bh(_mm512_maskz_loadu_epi16(mk, xb + i * kpad + kk)),
+                as_bh(w0));
+    }
+    gemv_store(mm, r, acc);
+}
+
+static size_t gemv_scratch(int64_t max_k)
+{
+    return (size_t)PALI_GEMV_MAX_ROWS * (size_t)(max_k + 64) * 2;
+}
+
+static void gemv_bf16(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
+{
+    const int64_t kpad = (mm->k + 63) / 64 * 64;
+    uint16_t *xb = scratch; // (n, kpad) bf16
+    for (int64_t i = 0; i < mm->n; i++)
+        pali_bf16_from_f32(mm->x + i * mm->k, mm->k, kpad, xb + i * kpad);
+    for (int64_t r = r0; r < r1; r++)
+        gemv_bf16_row(mm, xb, kpad, (const uint16_t *)mm->w->data + r * mm->k,
+                      r);
+}
+
+size_t pali_avx512bf16_matmul_scratch(int64_t max_k)
+{
+    size_t a = gemm_scratch(), b = gemv_scratch(max_k),
+           c = pali_avx512_matmul_scratch(max_k);
+    a = a > b ? a : b;
+    return a > c ? a : c;
+}
+
+void pali_avx512bf16_matmul(const pali_mm *mm, int64_t r0, int64_t r1,
+                            void *scratch)
+{
+    if (!mm->fast) { // exact: f32 arithmetic
+        pali_avx512_matmul(mm, r0, r1, scratch);
+        return;
+    }
+    if (mm->n > PALI_GEMV_MAX_ROWS) {
+        gemm_bf16(mm, r0, r1, scratch);
+        return;
+    }
+    // decode: bf16 weights stream through vdpbf16ps; the others (f32,
+    // f16: converted and rounded; q8, q4: exact weights, which unpack
+    // faster to f32 than to bf16) through the AVX-512 GEMV on rounded
+    // activations
+    if (mm->w->dtype == PALI_DTYPE_BF16)
+        gemv_bf16(mm, r0, r1, scratch);
+    else
+        pali_avx512_matmul(mm, r0, r1, scratch);
+}
+
+/* ---- attention on the bf16 layout ---------------------------------------- */
+
+static int64_t round_up(int64_t n, int64_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+void pali_avx512bf16_attn_scores(const pali_attn_block *b)
+{
+    const pali_kv_layout *l = b->lay;
+    if (!l->bf16) {
+        pali_avx512_attn_scores(b);
+        return;
+    }
+    uint16_t *qb = b->scratch; // (nq, hd_k) bf16
+    for (int i = 0; i < b->nq; i++)
+        pali_bf16_from_f32(b->q + i * b->q_stride, l->hd, l->hd_k,
+                           qb + i * l->hd_k);
+    const uint16_t *k = (const uint16_t *)b->k + (b->key0 / 16) * l->hd_k * 16;
+    const int64_t n = round_up(b->n_keys, PALI_KV_BLOCK);
+    const int64_t block = (int64_t)l->hd_k * 16; // one 16-key block
+    for (int64_t j = 0; j < n; j += 32) {
+        const uint16_t *k0 = k + (j / 16) * block;
+        for (int i0 = 0; i0 < b->nq; i0 += BF_MR) {
+            const int mr = b->nq - i0 < BF_MR ? b->nq - i0 : BF_MR;
+            kern_bf16_rows(mr, l->hd_k / 2, qb + i0 * l->hd_k, l->hd_k, k0,
+                           k0 + block, 32, b->s + i0 * b->s_stride + j,
+                           b->s_stride, 32, false, b->scale);
+        }
+    }
+}
+
+void pali_avx512bf16_attn_values(const pali_attn_block *b)
+{
+    const pali_kv_layout *l = b->lay;
+    if (!l->bf16) {
+        pali_avx512_attn_values(b);
+        return;
+    }
+    const int64_t n = round_up(b->n_keys, PALI_KV_BLOCK);
+    uint16_t *pb = b->scratch; // (nq, n) bf16
+    for (int i = 0; i < b->nq; i++)
+        pali_bf16_from_f32(b->s + i * b->s_stride, n, n, pb + i * n);
+    const uint16_t *v = (const uint16_t *)b->v + (b->key0 / 2) * l->hd_v * 2;
+    for (int c = 0; c < l->hd; c += 32) {
+        const int nc = l->hd - c < 32 ? l->hd - c : 32;
+        for (int i0 = 0; i0 < b->nq; i0 += BF_MR) {
+            const int mr = b->nq - i0 < BF_MR ? b->nq - i0 : BF_MR;
+            kern_bf16_rows(mr, n / 2, pb + i0 * n, n, v + 2 * c,
+                           v + 2 * (c + 16), 2 * l->hd_v,
+                           b->out + i0 * b->out_stride + c, b->out_stride, nc,
+                           false, 1.0f);
+        }
+    }
+}
+
+const pali_kernels pali_kernels_avx512bf16 = {
+    .id = PALI_KERNEL_AVX512BF16,
+    .bf16_attention = true,
+    .matmul = pali_avx512bf16_matmul,
+    .matmul_scratch = pali_avx512bf16_matmul_scratch,
+    .attn_scores = pali_avx512bf16_attn_scores,
+    .attn_values = pali_avx512bf16_attn_values,
+    .softcap_softmax = pali_avx512_softcap_softmax,
+    .gelu_tanh = pali_avx512_gelu_tanh,
+    .gelu_tanh_mul = pali_avx512_gelu_tanh_mul,
+    .softcap = pali_avx512_softcap,
+    .layernorm = pali_avx512_layernorm,
+    .rmsnorm = pali_avx512_rmsnorm,
+};

@@ -1,0 +1,142 @@
+/* kernels.h — what the matmul layer, attention and the row operations ask
+ * of a kernel set.  One table per set: the scalar reference
+ * (kernels-scalar.c) and one per instruction set (matmul-avx2.c,
+ * matmul-avx512.c, matmul-avx512bf16.c, matmul-amx.c), chosen at run time
+ * (cpu.h).  Each set is tested against the reference with tolerances
+ * derived from its arithmetic (tests/test-kernels.c).
+ *
+ * Arithmetic, per precision:
+ *   exact  f32 products of the f32 activations and the weights as f32
+ *          (bf16/f16 widened, q8/q4 dequantized exactly), accumulated in
+ *          f32.
+ *   fast   products of bf16-rounded activations and bf16 weights (f32 and
+ *          f16 weights rounded to bf16; q8/q4 dequantized, possibly rounded
+ *          to bf16), accumulated in f32: what AMX and AVX512-BF16 compute.
+ *
+ * Determinism: every output element is computed by one kernel call whose
+ * inputs do not depend on the thread count; the summation order depends
+ * only on the kernel set and the shapes. */
+#ifndef PALI_KERNELS_H
+#define PALI_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu.h"
+#include "tensor.h"
+
+/* Output columns (rows of W) per unit of work: threads take whole panels
+ * on this fixed grid.  A multiple of every kernel's column block. */
+#define PALI_MATMUL_PANEL 32
+/* Up to this many activation rows a product is a matrix-vector one
+ * (decode): weights are streamed once, which is all that matters. */
+#define PALI_GEMV_MAX_ROWS 4
+
+/* y (n, m) = x (n, k) · Wᵀ + bias. */
+typedef struct pali_mm {
+    const float *x; /* (n, k) */
+    int64_t n, k, m;
+    const pali_tensor *w; /* (m, k), any dtype */
+    const float *bias;    /* (m) or NULL */
+    float *y;             /* (n, m) */
+    bool fast;
+} pali_mm;
+
+/* ---- attention's key/value layout ---------------------------------------
+ * Exact (f32):  K per kv head (capacity/32, hd, 32): key j's element d at
+ *               [j/32][d][j%32] — a block is a (hd, 32) panel, what the f32
+ *               kernels multiply by;  V per kv head (capacity, hd).
+ * Fast (bf16):  K per kv head (capacity/16, hd_k/2, 16, 2): key j's
+ *               elements 2i, 2i+1 at [j/16][i][j%16][0..1] — a block is an
+ *               AMX B tile / a dpbf16 operand;  V per kv head
+ *               (capacity/2, hd_v, 2): keys 2p, 2p+1 of column c at
+ *               [p][c][0..1].  hd_k pads hd to 32, hd_v to 16, with zeros. */
+#define PALI_KV_BLOCK 32 /* capacity and key ranges align to this */
+
+typedef struct pali_kv_layout {
+    bool bf16;  /* stored as bf16 blocks (the sets with bf16 arithmetic) */
+    bool round; /* fast precision: q, k, v and p are rounded to bf16 */
+    int hd, hd_k, hd_v;
+    int64_t capacity;       /* positions, a multiple of PALI_KV_BLOCK */
+    int64_t k_head, v_head; /* elements per kv head */
+} pali_kv_layout;
+
+/* One block of queries of one head against keys [key0, key0 + n_keys). */
+typedef struct pali_attn_block {
+    const float *q; /* (nq, hd) rows at q_stride */
+    int64_t q_stride;
+    int nq;            /* ≤ PALI_ATTN_QUERY_BLOCK */
+    const void *k, *v; /* this kv head's blocks (layout above) */
+    const pali_kv_layout *lay;
+    int64_t key0, n_keys; /* key0 a multiple of PALI_KV_BLOCK */
+    float scale;
+    float *s; /* (nq, ≥ round_up(n_keys, 32)) at s_stride */
+    int64_t s_stride;
+    float *out; /* (nq, hd) at out_stride */
+    int64_t out_stride;
+    void *scratch; /* the thread's scratch after the scores */
+} pali_attn_block;
+
+/* Queries per attention work item. */
+#define PALI_ATTN_QUERY_BLOCK 32
+
+typedef struct pali_kernels {
+    pali_kernel id;
+    bool bf16_attention; /* has kernels for the bf16 layout */
+    /* Columns [r0, r1) of y for every row of x; r0 on the panel grid.
+     * scratch: matmul_scratch(k) bytes, 64-byte aligned, the thread's. */
+    void (*matmul)(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch);
+    size_t (*matmul_scratch)(int64_t max_k);
+    /* s = scale · q·kᵀ for keys [key0, key0 + round_up(n_keys, 32)). */
+    void (*attn_scores)(const pali_attn_block *b);
+    /* out = p · v over the same keys; p (in b->s) is zero outside the
+     * visible keys and past n_keys up to the next multiple of 32. */
+    void (*attn_values)(const pali_attn_block *b);
+    /* Row operations on n floats: cap·tanh(x/cap) when cap > 0, then the
+     * softmax in place; gelu_tanh(x); gelu_tanh(g)·u. */
+    void (*softcap_softmax)(float *x, int64_t n, float cap);
+    void (*gelu_tanh)(float *x, int64_t n);
+    void (*gelu_tanh_mul)(float *g, const float *u, int64_t n);
+    void (*softcap)(float *x, int64_t n, float cap);
+    /* One row of d values: LayerNorm ((x − mean)/sqrt(var + eps)·w + b)
+     * and Gemma's RMSNorm (x·rsqrt(mean(x²) + eps)·(1 + w)); out may be x. */
+    void (*layernorm)(const float *x, int64_t d, const float *w, const float *b,
+                      float eps, float *out);
+    void (*rmsnorm)(const float *x, int64_t d, const float *w, float eps,
+                    float *out);
+} pali_kernels;
+
+extern const pali_kernels pali_kernels_scalar;
+extern const pali_kernels pali_kernels_avx2;
+extern const pali_kernels pali_kernels_avx512;
+extern const pali_kernels pali_kernels_avx512bf16;
+extern const pali_kernels pali_kernels_amx;
+
+/* The table of kernel set k (which the CPU must support). */
+const pali_kernels *pali_kernels_get(pali_kernel k);
+
+/* Scratch bytes per thread attention needs for n_keys keys and head
+ * dimension hd (the scores block, bf16 copies of q and p). */
+size_t pali_attn_scratch_bytes(int64_t n_keys, int hd);
+
+/* Reference pieces the vector sets reuse for what they do not speed up
+ * (kernels-scalar.c). */
+void pali_ref_matmul(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch);
+size_t pali_ref_matmul_scratch(int64_t max_k);
+void pali_ref_attn_scores(const pali_attn_block *b);
+void pali_ref_attn_values(const pali_attn_block *b);
+
+/* Reads rows [r0, r1) of W, columns [c0, c0 + n), as f32 into out
+ * (r1 − r0, ld) — rounded to bf16 values when `fast`. */
+void pali_weights_rows_f32(const pali_tensor *w, int64_t r0, int64_t r1,
+                           int64_t c0, int64_t n, bool fast, float *out,
+                           int64_t ld);
+
+/* Rounds f32 to bf16 and back (round to nearest even). */
+static inline float pali_round_bf16(float f)
+{
+    return pali_bf16_to_f32(pali_f32_to_bf16(f));
+}
+
+#endif /* PALI_KERNELS_H */

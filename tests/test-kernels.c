@@ -1,0 +1,617 @@
+/* test-kernels.c — every kernel set this CPU runs (cpu.h: scalar, avx2,
+ * avx512, avx512bf16, amx) against the scalar reference (kernels.h), with
+ * tolerances derived from each computation's arithmetic:
+ *
+ *   - a sum of k products in f32 is within γ_k·Σ|x·w| of the exact sum
+ *     (γ_k = k·u/(1 − k·u), u = 2⁻²⁴, Higham, Accuracy and Stability,
+ *     §3.1); kernel and reference each are, so they differ by at most
+ *     2·γ_k·Σ|x·w| (plus one rounding of the bias add);
+ *   - fast precision rounds both operands to bf16 (u_bf16 = 2⁻⁸) in kernel
+ *     and reference alike, so the bound is the same 2·γ_k over the rounded
+ *     operands; quantized weights may be rounded to bf16 by the kernels
+ *     that feed bf16 units, which adds u_bf16·Σ|x̃·w|;
+ *   - attention: score errors ε_s (as above, times the scale), exp and
+ *     tanh within 4 ulp (ε_f = 2⁻²¹), move each softmax weight by a factor
+ *     within e^{±2(ε_s + ε_f)}, so the output moves by at most
+ *     4(ε_s + ε_f)·Σ p|v| to first order (doubled for the second order),
+ *     plus 2·γ_n·Σ p|v| for the value sum, plus, in fast precision, one
+ *     bf16 rounding of p that may land either side (2·u_bf16·Σ p|v|);
+ *   - row operations: vector exp/tanh within 4 ulp, f32 lane sums in the
+ *     norms (γ over the lane length) against the reference's double sums.
+ *
+ * Each product also runs on 1 and 2 threads: the bits must not change. */
+#include <math.h>
+#include <string.h>
+
+#include "attention.h"
+#include "compute.h"
+#include "cpu.h"
+#include "internal.h"
+#include "kernels.h"
+#include "quant.h"
+#include "testutil.h"
+
+#define U_F32  0x1p-24
+#define U_BF16 0x1p-8
+/* Vector exp/tanh/rcp: within 4 ulp of libm (2 ulp measured). */
+#define EPS_FN 0x1p-21
+
+static double gamma_k(int64_t k)
+{
+    return (double)k * U_F32 / (1.0 - (double)k * U_F32);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void fill(GRand *rng, float *x, int64_t n, double scale)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)(g_rand_double_range(rng, -1, 1) * scale);
+}
+
+/* A weight tensor of dtype `dt` made from f32 values (rounded to the
+ * format; quantized ones through pali_quantize_row).  Owns its data. */
+typedef struct {
+    pali_tensor t;
+    void *data;
+} TestWeights;
+
+static void weights_make(TestWeights *tw, pali_dtype dt, const float *w,
+                         int64_t m, int64_t k)
+{
+    memset(tw, 0, sizeof(*tw));
+    size_t bytes;
+    if (pali_dtype_is_quant(dt))
+        bytes = pali_quant_nbytes(dt, m, k);
+    else
+        bytes = (size_t)(m * k) * (dt == PALI_DTYPE_F32 ? 4 : 2);
+    tw->data = pali_aligned_alloc(bytes);
+    tw->t = (pali_tensor){ .name = "w",
+                           .dtype = dt,
+                           .n_dims = 2,
+                           .shape = { m, k },
+                           .data = tw->data,
+                           .nbytes = bytes };
+    for (int64_t r = 0; r < m; r++) {
+        const float *src = w + r * k;
+        switch (dt) {
+        case PALI_DTYPE_F32:
+            memcpy((float *)tw->data + r * k, src, (size_t)k * 4);
+            break;
+        case PALI_DTYPE_BF16:
+            for (int64_t i = 0; i < k; i++)
+                ((uint16_t *)tw->data)[r * k + i] = pali_f32_to_bf16(src[i]);
+            break;
+        case PALI_DTYPE_F16:
+            for (int64_t i = 0; i < k; i++)
+                ((uint16_t *)tw->data)[r * k + i] = pali_f32_to_f16(src[i]);
+            break;
+        case PALI_DTYPE_Q8:
+        case PALI_DTYPE_Q4:
+            pali_quantize_row(dt, src, k,
+                              (uint8_t *)pali_quant_codes(&tw->t, r),
+                              (uint16_t *)pali_quant_scales(&tw->t, r));
+            break;
+        }
+    }
+}
+
+static void weights_clear(TestWeights *tw)
+{
+    pali_aligned_free(tw->data);
+}
+
+static pali_compute *compute_new(int kernel, int threads, bool fast,
+                                 int64_t max_k, int64_t max_keys, int hd)
+{
+    pali_compute *c = g_new0(pali_compute, 1);
+    size_t scratch = pali_matmul_scratch_bytes(kernel, max_k);
+    size_t a = pali_attention_scratch_bytes(max_keys, hd);
+    pali_error err = { 0 };
+    pali_status st = pali_compute_init_kernel(
+        c, threads, fast ? PALI_PRECISION_FAST : PALI_PRECISION_EXACT, kernel,
+        scratch > a ? scratch : a, &err);
+    if (st != PALI_OK)
+        g_error("compute: %s", err.message);
+    return c;
+}
+
+static void compute_free(pali_compute *c)
+{
+    pali_compute_clear(c);
+    g_free(c);
+}
+
+static bool supported(int kernel)
+{
+    pali_cpu cpu;
+    pali_cpu_detect(&cpu);
+    if (pali_cpu_supports(&cpu, (pali_kernel)kernel))
+        return true;
+    g_test_skip("this CPU does not run this kernel set");
+    return false;
+}
+
+/* ---- cpu ---------------------------------------------------------------- */
+
+static void test_cpu(void)
+{
+    pali_cpu cpu;
+    pali_cpu_detect(&cpu);
+    g_assert_true(pali_cpu_supports(&cpu, cpu.best));
+    g_assert_true(pali_cpu_supports(&cpu, PALI_KERNEL_SCALAR));
+    for (int k = 0; k < PALI_KERNEL_COUNT; k++) {
+        pali_kernel back;
+        g_assert_true(
+            pali_kernel_from_name(pali_kernel_name((pali_kernel)k), &back));
+        g_assert_cmpint(back, ==, k);
+        // the sets are nested: each supported one implies those below
+        if (k > 0 && pali_cpu_supports(&cpu, (pali_kernel)k))
+            g_assert_true(pali_cpu_supports(&cpu, (pali_kernel)(k - 1)));
+    }
+    g_test_message("best kernel set: %s", pali_kernel_name(cpu.best));
+    pali_kernel out;
+    pali_error err = { 0 };
+    g_assert_cmpint(pali_kernel_select(&cpu, NULL, &out, &err), ==, PALI_OK);
+    g_assert_cmpint(out, ==, cpu.best);
+    g_assert_cmpint(pali_kernel_select(&cpu, "scalar", &out, &err), ==,
+                    PALI_OK);
+    g_assert_cmpint(out, ==, PALI_KERNEL_SCALAR);
+    g_assert_cmpint(pali_kernel_select(&cpu, "sse9", &out, &err), ==,
+                    PALI_ERR_INVALID_ARGUMENT);
+    g_assert_nonnull(strstr(err.message, "PALI_KERNEL=sse9"));
+}
+
+/* ---- quantization -------------------------------------------------------- */
+
+static void test_quant_roundtrip(void)
+{
+    GRand *rng = g_rand_new_with_seed(11);
+    enum {
+        K = 256
+    };
+    float w[K], back[K];
+    fill(rng, w, K, 0.05);
+    w[5] = 0.3f; // a block with one large value
+    w[40] = 0;   // and a block of zeros below
+    for (int i = 64; i < 96; i++)
+        w[i] = 0;
+    for (int f = 0; f < 2; f++) {
+        const pali_dtype dt = f ? PALI_DTYPE_Q4 : PALI_DTYPE_Q8;
+        TestWeights tw;
+        weights_make(&tw, dt, w, 1, K);
+        pali_weights_read_f32(&tw.t, 0, K, back);
+        const uint16_t *scales = pali_quant_scales(&tw.t, 0);
+        for (int i = 0; i < K; i++) {
+            const double d = fabs(pali_f16_to_f32(scales[i / 32]));
+            float amax = 0;
+            for (int j = i / 32 * 32; j < i / 32 * 32 + 32; j++)
+                amax = fabsf(w[j]) > amax ? fabsf(w[j]) : amax;
+            // q8: half a step, plus the binary16 rounding of the scale
+            // stretching the grid (≤ 2⁻¹¹ of the block's range); q4: the
+            // side opposite the extreme clamps at 7 steps, one step off
+            const double tol = f ? d : 0.5 * d + 0x1p-11 * amax;
+            if (fabs(back[i] - w[i]) > tol + 1e-12)
+                g_error("%s weight %d: %g → %g (tolerance %g)",
+                        pali_dtype_name(dt), i, w[i], back[i], tol);
+        }
+        for (int i = 64; i < 96; i++)
+            g_assert_cmpfloat(back[i], ==, 0);
+        weights_clear(&tw);
+    }
+    g_rand_free(rng);
+}
+
+/* ---- matrix products ------------------------------------------------------
+ */
+
+typedef struct {
+    int kernel;
+    bool fast;
+    pali_dtype dtype;
+} MatmulCase;
+
+typedef struct {
+    int64_t n, k, m;
+} Shape;
+
+/* Small enough for the sanitizer build, shaped to reach every tail: rows
+ * of x around the GEMV limit and the GEMM row blocks, k below, at and past
+ * the packed panel (256) and AMX's 32, m around the 32-column panels. */
+static const Shape shapes[] = {
+    { 1, 64, 33 },   { 2, 96, 64 },   { 4, 608, 40 },  { 5, 32, 31 },
+    { 13, 128, 97 }, { 16, 288, 64 }, { 33, 320, 48 }, { 40, 96, 129 },
+    { 70, 544, 70 }, { 3, 1152, 17 },
+};
+/* Float formats also get k that is not a multiple of 32 (SigLIP's 588
+ * patch inputs, 4304 MLP inputs). */
+static const Shape odd_shapes[] = {
+    { 1, 72, 20 },
+    { 6, 100, 33 },
+    { 24, 588, 36 },
+    { 3, 17, 5 },
+};
+
+static void run_matmul_case(const MatmulCase *mc, const Shape *sh, GRand *rng)
+{
+    const int64_t n = sh->n, k = sh->k, m = sh->m;
+    float *x = g_new(float, n *k), *w = g_new(float, m *k);
+    float *bias = g_new(float, m);
+    fill(rng, x, n * k, 2.0);
+    fill(rng, w, m * k, 0.1);
+    fill(rng, bias, m, 0.5);
+    x[0] = 1e-30f; // a subnormal-ish product must not upset anything
+    TestWeights tw;
+    weights_make(&tw, mc->dtype, w, m, k);
+    float *ref = g_new(float, n *m), *got = g_new(float, n *m),
+          *got1 = g_new(float, n *m);
+
+    pali_compute *cr = compute_new(PALI_KERNEL_SCALAR, 1, mc->fast, k, 0, 0);
+    pali_compute *c2 = compute_new(mc->kernel, 2, mc->fast, k, 0, 0);
+    pali_compute *c1 = compute_new(mc->kernel, 1, mc->fast, k, 0, 0);
+    const bool with_bias = (n + m) % 2 == 0;
+    const float *b = with_bias ? bias : NULL;
+    pali_matmul(cr, x, n, &tw.t, b, ref);
+    pali_matmul(c2, x, n, &tw.t, b, got);
+    pali_matmul(c1, x, n, &tw.t, b, got1);
+    g_assert_cmpmem(got, (size_t)(n * m) * 4, got1, (size_t)(n * m) * 4);
+
+    // the operands as the reference multiplies them
+    float *wf = g_new(float, k), *xr = g_new(float, k);
+    double worst = 0;
+    for (int64_t r = 0; r < m; r++) {
+        pali_weights_rows_f32(&tw.t, r, r + 1, 0, k, mc->fast, wf, k);
+        for (int64_t i = 0; i < n; i++) {
+            double mag = 0;
+            for (int64_t j = 0; j < k; j++) {
+                xr[j] = mc->fast ? pali_round_bf16(x[i * k + j]) : x[i * k + j];
+                mag += fabs((double)xr[j] * wf[j]);
+            }
+            double tol = 2 * gamma_k(k) * mag;
+            if (mc->fast && pali_dtype_is_quant(mc->dtype))
+                tol += U_BF16 * mag;
+            if (b)
+                tol += 2 * U_F32 * (mag + fabs(b[r]));
+            const double d = fabs((double)got[i * m + r] - ref[i * m + r]);
+            if (d > tol)
+                g_error("%s %s %s n=%lld k=%lld m=%lld: y[%lld][%lld] = %.9g, "
+                        "reference %.9g, |diff| %.3g > %.3g",
+                        pali_kernel_name((pali_kernel)mc->kernel),
+                        mc->fast ? "fast" : "exact", pali_dtype_name(mc->dtype),
+                        (long long)n, (long long)k, (long long)m, (long long)i,
+                        (long long)r, got[i * m + r], ref[i * m + r], d, tol);
+            if (tol > 0 && d / tol > worst)
+                worst = d / tol;
+        }
+    }
+    g_test_message("n=%lld k=%lld m=%lld: worst |diff| = %.2f of tolerance",
+                   (long long)n, (long long)k, (long long)m, worst);
+    g_free(wf);
+    g_free(xr);
+    compute_free(cr);
+    compute_free(c1);
+    compute_free(c2);
+    weights_clear(&tw);
+    g_free(x);
+    g_free(w);
+    g_free(bias);
+    g_free(ref);
+    g_free(got);
+    g_free(got1);
+}
+
+static void test_matmul(gconstpointer data)
+{
+    const MatmulCase *mc = data;
+    if (!supported(mc->kernel))
+        return;
+    GRand *rng = g_rand_new_with_seed(1234 + mc->kernel * 10 + mc->dtype);
+    for (size_t i = 0; i < G_N_ELEMENTS(shapes); i++)
+        run_matmul_case(mc, &shapes[i], rng);
+    if (!pali_dtype_is_quant(mc->dtype))
+        for (size_t i = 0; i < G_N_ELEMENTS(odd_shapes); i++)
+            run_matmul_case(mc, &odd_shapes[i], rng);
+    g_rand_free(rng);
+}
+
+/* ---- attention ----------------------------------------------------------- */
+
+typedef struct {
+    int kernel;
+    bool fast;
+} AttnCase;
+
+typedef struct {
+    int64_t nq;
+    int heads, kv_heads, hd;
+    int64_t begin, end, capacity;
+    float softcap;
+} AttnShape;
+
+static const AttnShape attn_shapes[] = {
+    { 40, 4, 2, 16, 0, 70, 70, 50 },    // tiny Gemma: prefix, soft-capped
+    { 33, 2, 2, 72, 0, 33, 33, 0 },     // SigLIP's head dim 72
+    { 1, 4, 2, 64, 0, 97, 128, 50 },    // decode, causal
+    { 1, 2, 1, 32, 45, 100, 128, 0 },   // decode, sliding window
+    { 17, 2, 1, 128, 0, 300, 320, 30 }, // wider head, more keys
+};
+
+/* Runs attention on compute c over keys/values stored by c's layout. */
+static void attention_run(pali_compute *c, const AttnShape *sh, const float *q,
+                          const float *kr, const float *vr, float *out)
+{
+    pali_kv_layout lay;
+    pali_kv_layout_init(&lay, c, sh->hd, sh->capacity);
+    void *k = pali_aligned_alloc(pali_kv_k_bytes(&lay, sh->kv_heads));
+    void *v = pali_aligned_alloc(pali_kv_v_bytes(&lay, sh->kv_heads));
+    memset(k, 0, pali_kv_k_bytes(&lay, sh->kv_heads));
+    memset(v, 0, pali_kv_v_bytes(&lay, sh->kv_heads));
+    const int64_t kvw = (int64_t)sh->kv_heads * sh->hd;
+    pali_kv_store(c, &lay, sh->kv_heads, k, v, 0, sh->end, kr, kvw, vr, kvw);
+    const int64_t qw = (int64_t)sh->heads * sh->hd;
+    pali_attention_args a = {
+        .q = q,
+        .q_stride = qw,
+        .n_queries = sh->nq,
+        .n_heads = sh->heads,
+        .n_kv_heads = sh->kv_heads,
+        .lay = &lay,
+        .k = k,
+        .v = v,
+        .key_begin = sh->begin,
+        .key_end = sh->end,
+        .scale = 1.0f / sqrtf((float)sh->hd),
+        .softcap = sh->softcap,
+        .out = out,
+        .out_stride = qw,
+    };
+    pali_attention(c, &a);
+    pali_aligned_free(k);
+    pali_aligned_free(v);
+}
+
+static void run_attention_case(const AttnCase *ac, const AttnShape *sh,
+                               GRand *rng)
+{
+    const int64_t qw = (int64_t)sh->heads * sh->hd;
+    const int64_t kvw = (int64_t)sh->kv_heads * sh->hd;
+    float *q = g_new(float, sh->nq *qw), *kr = g_new(float, sh->end *kvw),
+          *vr = g_new(float, sh->end *kvw);
+    fill(rng, q, sh->nq * qw, 3.0); // scores of several units: soft-cap bites
+    fill(rng, kr, sh->end * kvw, 3.0);
+    fill(rng, vr, sh->end * kvw, 1.0);
+    float *ref = g_new0(float, sh->nq *qw), *got = g_new0(float, sh->nq *qw),
+          *got1 = g_new0(float, sh->nq *qw);
+    pali_compute *cr =
+        compute_new(PALI_KERNEL_SCALAR, 1, ac->fast, 64, sh->capacity, sh->hd);
+    pali_compute *c2 =
+        compute_new(ac->kernel, 2, ac->fast, 64, sh->capacity, sh->hd);
+    pali_compute *c1 =
+        compute_new(ac->kernel, 1, ac->fast, 64, sh->capacity, sh->hd);
+    attention_run(cr, sh, q, kr, vr, ref);
+    attention_run(c2, sh, q, kr, vr, got);
+    attention_run(c1, sh, q, kr, vr, got1);
+    g_assert_cmpmem(got, (size_t)(sh->nq * qw) * 4, got1,
+                    (size_t)(sh->nq * qw) * 4);
+
+    // the bound, from the operands as both sides round them
+    const float scale = 1.0f / sqrtf((float)sh->hd);
+    const int group = sh->heads / sh->kv_heads;
+    double *p = g_new(double, sh->end);
+    double worst = 0;
+    for (int64_t i = 0; i < sh->nq; i++)
+        for (int h = 0; h < sh->heads; h++) {
+            const int g = h / group;
+            double eps_s = 0, max = -INFINITY, sum = 0;
+            for (int64_t j = sh->begin; j < sh->end; j++) {
+                double s = 0, mag = 0;
+                for (int d = 0; d < sh->hd; d++) {
+                    double qd = q[i * qw + h * sh->hd + d];
+                    double kd = kr[j * kvw + g * sh->hd + d];
+                    if (ac->fast) {
+                        qd = pali_round_bf16((float)qd);
+                        kd = pali_round_bf16((float)kd);
+                    }
+                    s += qd * kd;
+                    mag += fabs(qd * kd);
+                }
+                s *= scale;
+                if (sh->softcap > 0)
+                    s = sh->softcap * tanh(s / sh->softcap);
+                p[j] = s;
+                max = s > max ? s : max;
+                const double e = 2 * gamma_k(sh->hd) * mag * scale;
+                eps_s = e > eps_s ? e : eps_s;
+            }
+            for (int64_t j = sh->begin; j < sh->end; j++)
+                sum += (p[j] = exp(p[j] - max));
+            const double eps = 2 * 4 * (eps_s + EPS_FN + 2 * U_F32);
+            for (int d = 0; d < sh->hd; d++) {
+                double pv = 0;
+                for (int64_t j = sh->begin; j < sh->end; j++) {
+                    double vd = vr[j * kvw + g * sh->hd + d];
+                    if (ac->fast)
+                        vd = pali_round_bf16((float)vd);
+                    pv += p[j] / sum * fabs(vd);
+                }
+                double tol = (eps + 2 * gamma_k(sh->end - sh->begin + 32)) * pv;
+                if (ac->fast)
+                    tol += 2 * U_BF16 * pv;
+                const int64_t at = i * qw + h * sh->hd + d;
+                const double diff = fabs((double)got[at] - ref[at]);
+                if (diff > tol)
+                    g_error("%s %s attention nq=%lld hd=%d keys [%lld, %lld): "
+                            "out[%lld][%d][%d] = %.9g, reference %.9g, "
+                            "|diff| %.3g > %.3g",
+                            pali_kernel_name((pali_kernel)ac->kernel),
+                            ac->fast ? "fast" : "exact", (long long)sh->nq,
+                            sh->hd, (long long)sh->begin, (long long)sh->end,
+                            (long long)i, h, d, got[at], ref[at], diff, tol);
+                if (diff / tol > worst)
+                    worst = diff / tol;
+            }
+        }
+    g_test_message("nq=%lld hd=%d keys [%lld, %lld): worst |diff| = %.2f of "
+                   "tolerance",
+                   (long long)sh->nq, sh->hd, (long long)sh->begin,
+                   (long long)sh->end, worst);
+    g_free(p);
+    compute_free(cr);
+    compute_free(c1);
+    compute_free(c2);
+    g_free(q);
+    g_free(kr);
+    g_free(vr);
+    g_free(ref);
+    g_free(got);
+    g_free(got1);
+}
+
+static void test_attention(gconstpointer data)
+{
+    const AttnCase *ac = data;
+    if (!supported(ac->kernel))
+        return;
+    GRand *rng = g_rand_new_with_seed(77 + ac->kernel);
+    for (size_t i = 0; i < G_N_ELEMENTS(attn_shapes); i++)
+        run_attention_case(ac, &attn_shapes[i], rng);
+    g_rand_free(rng);
+}
+
+/* ---- row operations ------------------------------------------------------ */
+
+static double ulps(double got, double want)
+{
+    const double unit = fmax(fabs(want), 0x1p-126) * U_F32 * 2;
+    return fabs(got - want) / unit;
+}
+
+static void test_rowops(gconstpointer data)
+{
+    const int kernel = GPOINTER_TO_INT(data);
+    if (!supported(kernel))
+        return;
+    const pali_kernels *ks = pali_kernels_get((pali_kernel)kernel);
+    const pali_kernels *ref = pali_kernels_get(PALI_KERNEL_SCALAR);
+    GRand *rng = g_rand_new_with_seed(5);
+    enum {
+        N = 4103
+    }; // not a multiple of any vector width
+    float *x = g_new(float, N), *a = g_new(float, N), *b = g_new(float, N),
+          *u = g_new(float, N), *w = g_new(float, N), *bias = g_new(float, N);
+    fill(rng, x, N, 12.0);
+    for (int i = 0; i < 64; i++) // small arguments: tanh's polynomial
+        x[i] = (float)(i - 32) * 0.02f;
+    x[100] = 200;  // beyond exp's range after the shift: 0
+    x[101] = -200; // tanh saturates
+    fill(rng, u, N, 1.0);
+    fill(rng, w, N, 0.2);
+    fill(rng, bias, N, 0.2);
+
+    // gelu_tanh and gelu·up: 0.5x(1 + t) with t within 4 ulp of 1
+    memcpy(a, x, sizeof(float) * N);
+    memcpy(b, x, sizeof(float) * N);
+    ks->gelu_tanh(a, N);
+    ref->gelu_tanh(b, N);
+    for (int i = 0; i < N; i++) {
+        const double tol = EPS_FN * (fabs(x[i]) + fabs(b[i])) + 1e-37;
+        if (fabs(a[i] - b[i]) > tol)
+            g_error("gelu_tanh(%.9g) = %.9g, reference %.9g", x[i], a[i], b[i]);
+    }
+    memcpy(a, x, sizeof(float) * N);
+    memcpy(b, x, sizeof(float) * N);
+    ks->gelu_tanh_mul(a, u, N);
+    ref->gelu_tanh_mul(b, u, N);
+    for (int i = 0; i < N; i++) {
+        const double tol = EPS_FN *
+                               (fabs(x[i]) + fabs(b[i] / (u[i] ? u[i] : 1))) *
+                               fabs(u[i]) +
+                           1e-37;
+        g_assert_cmpfloat(fabs(a[i] - b[i]), <=, tol);
+    }
+    // soft-cap: cap·tanh(x/cap), tanh within 4 ulp (and 1/cap: 1 ulp)
+    memcpy(a, x, sizeof(float) * N);
+    memcpy(b, x, sizeof(float) * N);
+    ks->softcap(a, N, 30);
+    ref->softcap(b, N, 30);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        const double e = ulps(a[i], b[i]);
+        worst = e > worst ? e : worst;
+        g_assert_cmpfloat(e, <=, 8);
+    }
+    g_test_message("softcap: worst %.2f ulp", worst);
+    // soft-capped softmax over rows of several lengths: each weight within
+    // (tanh + exp + sum) relative error of the reference's
+    for (int len = 1; len <= N; len = len * 3 + 1) {
+        memcpy(a, x, sizeof(float) * len);
+        memcpy(b, x, sizeof(float) * len);
+        ks->softcap_softmax(a, len, len % 2 ? 50 : 0);
+        ref->softcap_softmax(b, len, len % 2 ? 50 : 0);
+        const double tol_rel = 4 * EPS_FN + 2 * gamma_k(len);
+        for (int i = 0; i < len; i++)
+            if (fabs(a[i] - b[i]) > tol_rel * b[i] + 1e-38)
+                g_error("softmax len %d [%d]: %.9g, reference %.9g", len, i,
+                        a[i], b[i]);
+    }
+    // norms over Gemma's and SigLIP's widths
+    const int widths[] = { 64, 1152, 2304, 4103 };
+    for (size_t t = 0; t < G_N_ELEMENTS(widths); t++) {
+        const int d = widths[t];
+        // lane sums of d/64 terms and a handful of roundings after
+        const double tol_rel = gamma_k(d / 64 + 8) + 8 * U_F32;
+        ks->rmsnorm(x, d, w, 1e-6f, a);
+        ref->rmsnorm(x, d, w, 1e-6f, b);
+        for (int i = 0; i < d; i++)
+            g_assert_cmpfloat(fabs(a[i] - b[i]), <=,
+                              tol_rel * fabs(b[i]) + 1e-37);
+        ks->layernorm(x, d, w, bias, 1e-6f, a);
+        ref->layernorm(x, d, w, bias, 1e-6f, b);
+        for (int i = 0; i < d; i++) {
+            const double t_mag = fabs(b[i] - bias[i]) + fabs(bias[i]);
+            g_assert_cmpfloat(fabs(a[i] - b[i]), <=, tol_rel * t_mag + 1e-37);
+        }
+    }
+    g_free(x);
+    g_free(a);
+    g_free(b);
+    g_free(u);
+    g_free(w);
+    g_free(bias);
+    g_rand_free(rng);
+}
+
+/* ---- registration -------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/engine/kernels/cpu", test_cpu);
+    g_test_add_func("/engine/kernels/quant-roundtrip", test_quant_roundtrip);
+    static const pali_dtype dtypes[] = { PALI_DTYPE_F32, PALI_DTYPE_BF16,
+                                         PALI_DTYPE_F16, PALI_DTYPE_Q8,
+                                         PALI_DTYPE_Q4 };
+    static MatmulCase mcases[PALI_KERNEL_COUNT][2][G_N_ELEMENTS(dtypes)];
+    static AttnCase acases[PALI_KERNEL_COUNT][2];
+    for (int k = 0; k < PALI_KERNEL_COUNT; k++) {
+        const char *name = pali_kernel_name((pali_kernel)k);
+        for (int f = 0; f < 2; f++) {
+            for (size_t d = 0; d < G_N_ELEMENTS(dtypes); d++) {
+                MatmulCase *mc = &mcases[k][f][d];
+                *mc = (MatmulCase){ k, f == 1, dtypes[d] };
+                g_autofree char *path = g_strdup_printf(
+                    "/engine/kernels/%s/matmul-%s/%s", name,
+                    f ? "fast" : "exact", pali_dtype_name(dtypes[d]));
+                g_test_add_data_func(path, mc, test_matmul);
+            }
+            acases[k][f] = (AttnCase){ k, f == 1 };
+            g_autofree char *path = g_strdup_printf(
+                "/engine/kernels/%s/attention-%s", name, f ? "fast" : "exact");
+            g_test_add_data_func(path, &acases[k][f], test_attention);
+        }
+        g_autofree char *path =
+            g_strdup_printf("/engine/kernels/%s/rowops", name);
+        g_test_add_data_func(path, GINT_TO_POINTER(k), test_rowops);
+    }
+    return g_test_run();
+}
