@@ -87,12 +87,16 @@ static const char *engine_error_hint(const GError *error)
 static void show_error(LensWindow *self, const char *title, const GError *error)
 {
     const char *hint = engine_error_hint(error);
-    if (self->loading_model &&
-        g_error_matches(error, LENS_ENGINE_ERROR, PALI_ERR_UNSUPPORTED) &&
+    /* a weight format other than the checkpoint's: converted weights,
+     * cached on disk */
+    if (self->loading_model && error->domain == LENS_ENGINE_ERROR &&
+        (error->code == PALI_ERR_UNSUPPORTED || error->code == PALI_ERR_IO) &&
         g_settings_get_enum(self->settings, "weights") !=
             PALI_WEIGHTS_AS_STORED)
-        hint = _("Choose “As stored in the checkpoint” under Weights in the "
-                 "preferences, or another weight format.");
+        hint = _("The weights are converted to the format chosen under "
+                 "Weights in the preferences and cached in "
+                 "~/.cache/palilens/weights. Check that this folder can be "
+                 "written, or choose “As stored in the checkpoint” there.");
     g_autofree char *detail =
         hint ? g_strdup_printf("%s\n%s", error->message, hint)
              : g_strdup(error->message);
