@@ -328,46 +328,29 @@ static gboolean worker_prepare(Job *job, GError **error)
     return TRUE;
 }
 
-/* The ids a model writes for `text` (teacher forcing): each <…> piece the
- * vocabulary holds as one token (<loc0123>, <seg045>, <eos>) is that
- * token, as a model emits it; the text between is encoded.  NULL on
- * error (invalid UTF-8, nothing to force). */
+/* The ids a model writes for `text` (teacher forcing): its encoding by the
+ * model's tokenizer, which (set up as PaliGemmaProcessor does) makes each
+ * <locNNNN>, <segNNN> and special token such as <eos> one token, as a
+ * model emits it.  NULL on error (invalid UTF-8, nothing to force). */
 static GArray *encode_forced(const pali_tokenizer *tok, const char *text,
                              pali_error *err)
 {
-    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
-    const char *run = text; /* start of the text not yet encoded */
-    for (const char *p = text;; p++) {
-        const char *close = *p == '<' ? strchr(p, '>') : NULL;
-        int32_t id = -1;
-        if (close != NULL) {
-            g_autofree char *piece = g_strndup(p, (gsize)(close - p + 1));
-            id = pali_tokenizer_token_id(tok, piece);
-        }
-        if (id < 0 && *p != '\0')
-            continue;
-        if (p > run) {
-            int32_t *part = NULL;
-            size_t n = 0;
-            if (pali_tokenizer_encode(tok, run, (size_t)(p - run), &part, &n,
-                                      err) != PALI_OK)
-                return NULL;
-            g_array_append_vals(ids, part, (guint)n);
-            pali_free(part);
-        }
-        if (*p == '\0')
-            break;
-        g_array_append_val(ids, id);
-        p = close;
-        run = close + 1;
-    }
-    if (ids->len == 0) {
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (pali_tokenizer_encode(tok, text, strlen(text), &ids, &n, err) !=
+        PALI_OK)
+        return NULL;
+    if (n == 0) {
+        pali_free(ids);
         err->status = PALI_ERR_INVALID_ARGUMENT;
         g_strlcpy(err->message, "the forced output is empty",
                   sizeof(err->message));
         return NULL;
     }
-    return g_steal_pointer(&ids);
+    GArray *forced = g_array_sized_new(FALSE, FALSE, sizeof(int32_t), (guint)n);
+    g_array_append_vals(forced, ids, (guint)n);
+    pali_free(ids);
+    return forced;
 }
 
 static LensAnswer *worker_generate(Job *job, GError **error)

@@ -534,6 +534,10 @@ static pali_status load_tokenizer(pali_model *m, pali_error *err)
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
     pali_status s = pali_tokenizer_load(path, &m->tokenizer, err);
     free(path);
+    // the tokenizer as PaliGemmaProcessor sets it up (<image>, <locNNNN>,
+    // <segNNN> added tokens; no <bos> from the post-processor)
+    if (s == PALI_OK)
+        s = pali_tokenizer_add_paligemma_tokens(m->tokenizer, err);
     if (s != PALI_OK)
         return s;
     m->cfg.info.tokenizer_size = pali_tokenizer_size(m->tokenizer);

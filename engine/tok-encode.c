@@ -227,25 +227,26 @@ static pali_status split_added(enc_ctx *c, const tok_trie *trie, const char *s,
         if (pos >= n)
             break;
         size_t mlen = 0;
-        int32_t idx = tok_trie_longest(trie, s + pos, n - pos, &mlen);
-        if (idx < 0) {
+        const int32_t id = tok_trie_longest(trie, s + pos, n - pos, &mlen);
+        if (id < 0) {
             pos++;
             continue;
         }
-        const tok_added *a = &tok->added[idx];
+        /* the strip flags of the match's AddedToken */
+        const uint8_t flags = tok->info[id].flags;
         size_t start = pos, stop = pos + mlen;
-        if (a->lstrip) {
+        if (flags & TOK_ID_LSTRIP) {
             size_t ws = white_space_tail(s, start);
             start = ws > start_offset ? ws : start_offset;
         }
-        if (a->rstrip)
+        if (flags & TOK_ID_RSTRIP)
             stop += white_space_head(s + stop, n - stop);
         if (start_offset < start) {
             pali_status st = gap(c, s + start_offset, start - start_offset);
             if (st != PALI_OK)
                 return st;
         }
-        if (!tok_ids_push(&c->ids, a->id))
+        if (!tok_ids_push(&c->ids, id))
             return oom(c);
         start_offset = stop;
         pos += mlen; /* the search resumes at the match, not the strip */
@@ -363,8 +364,9 @@ static bool image_run_is_direct(const pali_tokenizer *tok, int32_t image_id,
     int32_t node = tok_trie_find(trie, img, img_len);
     if (node <= 0 || trie->node_token[node] < 0 || trie->node_has_child[node])
         return false;
-    const tok_added *a = &tok->added[trie->node_token[node]];
-    return a->id == image_id && !a->lstrip && !a->rstrip;
+    const int32_t id = trie->node_token[node];
+    return id == image_id &&
+           !(tok->info[id].flags & (TOK_ID_LSTRIP | TOK_ID_RSTRIP));
 }
 
 pali_status pali_prompt_ids(const pali_tokenizer *tok, int n_image_tokens,
@@ -375,10 +377,14 @@ pali_status pali_prompt_ids(const pali_tokenizer *tok, int n_image_tokens,
     pali_status st = check_args(tok, prompt, len, ids, n_ids, err);
     if (st != PALI_OK)
         return st;
-    size_t img_len = 0, bos_len = 0;
-    const char *img = pali_tokenizer_id_to_piece(tok, image_token_id, &img_len);
+    /* the processor writes its IMAGE_TOKEN literally and the tokenizer's
+     * bos_token; the ids must then be the model's image_token_index */
+    const char *img = PALI_IMAGE_TOKEN;
+    const size_t img_len = strlen(PALI_IMAGE_TOKEN);
+    size_t bos_len = 0;
     const char *bos = pali_tokenizer_id_to_piece(tok, bos_id, &bos_len);
-    if (img == NULL || bos == NULL)
+    if (bos == NULL ||
+        pali_tokenizer_id_to_piece(tok, image_token_id, NULL) == NULL)
         return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
                          "%s: the image token id %d or <bos> id %d is not in "
                          "the tokenizer",
@@ -389,34 +395,62 @@ pali_status pali_prompt_ids(const pali_tokenizer *tok, int n_image_tokens,
                          n_image_tokens);
     if ((st = check_utf8("prompt", prompt, len, err)) != PALI_OK)
         return st;
+    /* PaliGemmaProcessor.__call__: a prompt without the image token
+     * becomes "<image>"·N + "<bos>" + prompt + "\n"; in one with it, the
+     * occurrence expands to N image tokens and "<bos>" follows the last
+     * of them (with N = 0: "<bos>" first). */
     const char *inside = len ? memmem(prompt, len, img, img_len) : NULL;
-    if (inside != NULL)
+    size_t at = inside ? (size_t)(inside - prompt) : 0;
+    const char *again =
+        inside && len - at - img_len >= img_len
+            ? memmem(inside + img_len, len - at - img_len, img, img_len)
+            : NULL;
+    if (again != NULL) /* the model would get 2N image tokens for N features */
         return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
-                         "prompt: contains the image token \"%s\" at byte %zu",
-                         img, (size_t)(inside - prompt));
-    /* the processor's string, with or without the image run */
-    bool direct = image_run_is_direct(tok, image_token_id, img, img_len);
+                         "prompt: contains the image token \"%s\" more than "
+                         "once (at bytes %zu and %zu); the processor would "
+                         "expand each to %d image tokens, but one image has "
+                         "%d features",
+                         img, at, (size_t)(again - prompt), n_image_tokens,
+                         n_image_tokens);
     size_t n_img = (size_t)n_image_tokens;
+    /* prefix + image run + "<bos>" + rest + "\n" */
+    const char *rest = inside ? inside + img_len : prompt;
+    size_t prefix_len = at, rest_len = len - (size_t)(rest - prompt);
+    bool bos_first = inside != NULL && n_img == 0;
+    bool direct = prefix_len == 0 &&
+                  image_run_is_direct(tok, image_token_id, img, img_len);
     tok_buf text = { 0 };
     enc_ctx c = { .tok = tok, .err = err };
-    bool ok = true;
+    bool ok = (!bos_first || tok_buf_append(&text, bos, bos_len)) &&
+              (prefix_len == 0 || tok_buf_append(&text, prompt, prefix_len));
     for (size_t i = 0; ok && i < n_img; i++)
         ok = direct ? tok_ids_push(&c.ids, image_token_id)
                     : tok_buf_append(&text, img, img_len);
-    ok = ok && tok_buf_append(&text, bos, bos_len) &&
-         (len == 0 || tok_buf_append(&text, prompt, len)) &&
+    ok = ok && (bos_first || tok_buf_append(&text, bos, bos_len)) &&
+         (rest_len == 0 || tok_buf_append(&text, rest, rest_len)) &&
          tok_buf_append(&text, "\n", 1);
     st = ok ? split_added(&c, &tok->raw_trie, text.data, text.len, raw_gap)
             : oom(&c);
     tok_buf_free(&text);
-    /* the model puts image features exactly where the image ids are */
-    for (size_t i = 0; st == PALI_OK && i < c.ids.len; i++)
-        if ((i < n_img) != (c.ids.data[i] == image_token_id))
-            st = pali_fail(err, PALI_ERR_FORMAT,
-                           "%s: \"%s\"×%d + \"%s\" + prompt does not encode "
-                           "to %d image tokens (id %d) followed by text "
-                           "(id %d at position %zu)",
-                           tok->path, img, n_image_tokens, bos, n_image_tokens,
-                           image_token_id, c.ids.data[i], i);
+    /* the model puts the image features where the image ids are: they
+     * must be one run of exactly N, at the start unless the prompt placed
+     * it */
+    size_t first = 0, count = 0;
+    while (first < c.ids.len && c.ids.data[first] != image_token_id)
+        first++;
+    for (size_t i = first; i < c.ids.len; i++)
+        count += c.ids.data[i] == image_token_id;
+    bool run = first + n_img <= c.ids.len && count == n_img &&
+               (inside != NULL || first == 0 || n_img == 0);
+    for (size_t i = first; run && i < first + n_img; i++)
+        run = c.ids.data[i] == image_token_id;
+    if (st == PALI_OK && !run)
+        st = pali_fail(err, PALI_ERR_FORMAT,
+                       "%s: the prompt \"%s\"×%d + \"%s\" + … does not "
+                       "encode to one run of %d image tokens (id %d): %zu "
+                       "found from position %zu",
+                       tok->path, img, n_image_tokens, bos, n_image_tokens,
+                       image_token_id, count, first);
     return finish(&c, st, ids, n_ids);
 }

@@ -332,7 +332,7 @@ static int32_t trie_add_child(tok_trie *trie, int32_t node, unsigned char c)
     return child;
 }
 
-bool tok_trie_add(tok_trie *trie, const char *s, size_t n, int32_t index,
+bool tok_trie_add(tok_trie *trie, const char *s, size_t n, int32_t id,
                   int32_t *existing)
 {
     *existing = -1;
@@ -350,7 +350,7 @@ bool tok_trie_add(tok_trie *trie, const char *s, size_t n, int32_t index,
         *existing = trie->node_token[node];
         return true;
     }
-    trie->node_token[node] = index;
+    trie->node_token[node] = id;
     trie->n_tokens++;
     return true;
 }

@@ -136,7 +136,7 @@ typedef struct tok_trie_edge {
 } tok_trie_edge;
 
 typedef struct tok_trie {
-    int32_t *node_token;     /* (n_nodes) index into tok->added, or -1 */
+    int32_t *node_token;     /* (n_nodes) token id, or -1 */
     uint8_t *node_has_child; /* (n_nodes) */
     int32_t n_nodes, cap_nodes;
     tok_trie_edge *edges; /* (edge_mask + 1) */
@@ -147,11 +147,11 @@ typedef struct tok_trie {
 
 bool tok_trie_init(tok_trie *trie);
 void tok_trie_free(tok_trie *trie);
-/* Adds s[0..n) (n > 0) for added token `index`.  False on OOM.  When the
- * same content is already present, *existing receives its index. */
-bool tok_trie_add(tok_trie *trie, const char *s, size_t n, int32_t index,
+/* Adds s[0..n) (n > 0) for token `id`.  False on OOM.  When the same
+ * content is already present, *existing receives its id (kept). */
+bool tok_trie_add(tok_trie *trie, const char *s, size_t n, int32_t id,
                   int32_t *existing);
-/* Longest token starting at s (n bytes available): its index and length,
+/* Longest token starting at s (n bytes available): its id and length,
  * or -1. */
 int32_t tok_trie_longest(const tok_trie *trie, const char *s, size_t n,
                          size_t *match_len);
@@ -229,13 +229,19 @@ typedef struct tok_decoder {
     int n_pre, n_post, n_final;
 } tok_decoder;
 
-/* ---- added tokens ---------------------------------------------------------
- */
-typedef struct tok_added {
-    int32_t id;
-    uint32_t content_off, content_len;
+/* ---- added tokens ----------------------------------------------------------
+ * As the reference's AddedVocabulary (tokenizers 0.23): a map content → id,
+ * a map id → the AddedToken last registered for that id (its content in
+ * tok_id_info.str, its flags in tok_id_info.flags), from which the two
+ * tries are built, and the set of contents registered as special (what
+ * decode(skip_special) drops). */
+/* One token to register (the reference's AddedToken; single_word is not
+ * supported and so always false). */
+typedef struct tok_token_spec {
+    const char *content;
+    size_t len;
     bool special, normalized, lstrip, rstrip;
-} tok_added;
+} tok_token_spec;
 
 /* ---- per-id table -----------------------------------------------------------
  */
@@ -244,6 +250,11 @@ enum tok_id_flags {
                                 * content: skipped with skip_special */
     TOK_ID_ADDED = 1u << 1,    /* an added token */
     TOK_ID_IN_VOCAB = 1u << 2, /* in model.vocab */
+    /* the flags of the AddedToken registered for this id */
+    TOK_ID_AS_SPECIAL = 1u << 3,
+    TOK_ID_NORMALIZED = 1u << 4,
+    TOK_ID_LSTRIP = 1u << 5,
+    TOK_ID_RSTRIP = 1u << 6,
 };
 
 typedef struct tok_id_info {
@@ -265,7 +276,8 @@ struct pali_tokenizer {
 
     /* ids */
     int32_t n_ids;     /* largest id + 1 (pali_tokenizer_size) */
-    tok_id_info *info; /* (n_ids) */
+    tok_id_info *info; /* (info_cap >= n_ids) */
+    int32_t info_cap;
 
     /* model: BPE */
     tok_strmap vocab; /* model.vocab: spelling → id */
@@ -285,12 +297,12 @@ struct pali_tokenizer {
     int32_t unk_id; /* its id, -1 when not in the vocab */
     uint32_t unk_off, unk_len;
 
-    /* added tokens (special ones first, as the reference orders them) */
-    tok_added *added; /* (n_added) */
-    int32_t n_added;
-    tok_strmap added_map; /* content → id */
-    tok_trie raw_trie;    /* normalized: false — matched on raw text */
-    tok_trie norm_trie;   /* normalized: true — matched after normalizing */
+    /* added tokens (tok-added.c) */
+    int32_t max_added_id;   /* largest id given to an added token, or -1 */
+    tok_strmap added_map;   /* content → id */
+    tok_strmap special_map; /* contents of the special list → id */
+    tok_trie raw_trie;      /* normalized: false — matched on raw text */
+    tok_trie norm_trie;     /* normalized: true — matched after normalizing */
 
     /* pipeline */
     tok_norm_step *norm; /* (n_norm) */
@@ -339,6 +351,34 @@ pali_status tok_load_vocab(pali_tokenizer *tok, const struct pali_json *vocab,
 pali_status tok_load_merges(pali_tokenizer *tok, const struct pali_json *merges,
                             pali_error *err);
 pali_status tok_build_char_tables(pali_tokenizer *tok, pali_error *err);
+
+/* ---- the added vocabulary (tok-added.c) ------------------------------------
+ */
+
+/* Checks the file's added_tokens array (types, flags) and raises *max_id
+ * to its largest id. */
+pali_status tok_scan_added(pali_tokenizer *tok, const struct pali_json *added,
+                           int32_t *max_id, pali_error *err);
+/* Registers the file's added_tokens (needs the vocabulary and the
+ * normalizer); a declared id the reference would not give, or a repeated
+ * content, is refused. */
+pali_status tok_load_added(pali_tokenizer *tok, const struct pali_json *added,
+                           pali_error *err);
+/* The tries (each added id by its content, or its normalized content when
+ * normalized) and the special marks, from the registered tokens (need
+ * the per-id spellings: after tok_describe_ids()). */
+pali_status tok_build_tries(pali_tokenizer *tok, pali_error *err);
+pali_status tok_mark_specials(pali_tokenizer *tok, pali_error *err);
+
+/* ---- per-id facts (tokenizer.c) -------------------------------------------
+ */
+
+/* Fills the spelling, decoded piece, byte and loc/seg values of `ids`
+ * (n of them; all ids when ids is NULL) from their content and flags. */
+pali_status tok_describe_ids(pali_tokenizer *tok, const int32_t *ids, size_t n,
+                             pali_error *err);
+/* Makes id a valid index of tok->info (new entries empty), raising n_ids. */
+bool tok_ensure_id(pali_tokenizer *tok, int32_t id);
 
 /* ---- tok-pipeline.c ---------------------------------------------------------
  */

@@ -15,17 +15,55 @@
 
 #include "pali.h"
 
+/* ---- the processor's tokenizer ------------------------------------------- */
+
+/* PaliGemmaProcessor's IMAGE_TOKEN, the text it writes for each image
+ * position. */
+#define PALI_IMAGE_TOKEN "<image>"
+
+/* Registers on a freshly loaded tokenizer what transformers'
+ * PaliGemmaProcessor registers on the one it loads, so that encoding,
+ * decoding and prompt ids are the processor's:
+ * - "<image>" as a special, non-normalized added token (the processor does
+ *   this when the tokenizer has no image_token attribute, as with the
+ *   hub's tokenizer_config.json files; the engine reads no
+ *   tokenizer_config.json and always does it);
+ * - "<loc0000>".."<loc1023>", "<seg000>".."<seg127>" as non-special,
+ *   normalized added tokens without lstrip/rstrip (add_tokens of plain
+ *   strings), so each is one token wherever it appears, even where the
+ *   file lists them only as vocabulary entries (the hub's files);
+ * - no <bos>/<eos> from the post-processor (add_bos_token =
+ *   add_eos_token = False), so pali_tokenizer_encode_special() equals
+ *   pali_tokenizer_encode().
+ * A spelling already registered with the same flags is left alone; one in
+ * the vocabulary or registered with other flags keeps its id and takes the
+ * new flags (a token once special stays special); one absent from both
+ * gets the next free id (one past the largest added id, or the vocabulary
+ * size while no added id reaches it), in the order above, as the
+ * reference's add_tokens does: pali_tokenizer_size() then grows.  Call it
+ * once, before the tokenizer is shared; calling it again changes nothing.
+ * On failure (PALI_ERR_OUT_OF_MEMORY, or PALI_ERR_FORMAT when an id would
+ * pass the supported range) the tokenizer must be freed.
+ * pali_tokenizer_load() alone stays the raw tokenizers library's view. */
+pali_status pali_tokenizer_add_paligemma_tokens(pali_tokenizer *tok,
+                                                pali_error *err);
+
 /* ---- prompt -------------------------------------------------------------- */
 
 /* The input ids of PaliGemmaProcessor for one image: the encoding of
- * "<image>"·n_image_tokens + "<bos>" + prompt + "\n", where "<image>" and
- * "<bos>" are the spellings of image_token_id and bos_id in this tokenizer.
- * The image tokens are not run through BPE one by one.  Errors:
- * PALI_ERR_ENCODING for invalid UTF-8 in the prompt (byte offset named),
- * PALI_ERR_INVALID_ARGUMENT when the prompt itself contains the image
- * token (the processor would then count more image tokens than features),
- * PALI_ERR_FORMAT when the image token's spelling does not encode to
- * image_token_id.  *ids is freed with pali_free(). */
+ * "<image>"·n_image_tokens + "<bos>" + prompt + "\n", where "<bos>" is the
+ * spelling of bos_id; when the prompt itself contains "<image>", that
+ * occurrence becomes the n image tokens and "<bos>" follows them
+ * ("caption <image> en" → caption ▁ <image>·n <bos> ▁en \n), as the
+ * processor's second branch does.  The image tokens are not run through
+ * BPE one by one.  Errors: PALI_ERR_ENCODING for invalid UTF-8 in the
+ * prompt (byte offset named), PALI_ERR_INVALID_ARGUMENT when the prompt
+ * contains "<image>" more than once (the processor would make 2n image
+ * tokens, which the model refuses), PALI_ERR_FORMAT when the ids are not
+ * one run of n image_token_id (the processor's token-count check, or the
+ * model's).  Use a tokenizer set up by
+ * pali_tokenizer_add_paligemma_tokens().  *ids is freed with
+ * pali_free(). */
 pali_status pali_prompt_ids(const pali_tokenizer *tok, int n_image_tokens,
                             int32_t image_token_id, int32_t bos_id,
                             const char *prompt, size_t len, int32_t **ids,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "tokenizer.h"
 
 /* Messages show at most this many bytes of a string. */
 #define SHOW_MAX_BYTES 80
@@ -115,4 +116,57 @@ char *tok_show(const char *s, size_t n)
     }
     g_string_append(out, n > SHOW_MAX_BYTES ? "\"…" : "\"");
     return g_string_free(out, FALSE);
+}
+
+gboolean tok_text_equals(const char *what, const char *got, size_t len,
+                         const pali_json *want)
+{
+    if (len == want->len && memcmp(got, want->u.string, len) == 0)
+        return TRUE;
+    g_autofree char *a = tok_show(got, len);
+    g_autofree char *b = tok_show(want->u.string, want->len);
+    g_test_message("%s: got %s, want %s", what, a, b);
+    return FALSE;
+}
+
+gboolean tok_decode_equals(const pali_tokenizer *tok, const char *what,
+                           const int32_t *ids, size_t n, bool skip,
+                           const pali_json *want)
+{
+    char *text = NULL;
+    size_t len = 0;
+    g_assert_cmpint(pali_tokenizer_decode(tok, ids, n, skip, &text, &len, NULL),
+                    ==, PALI_OK);
+    gboolean ok = tok_text_equals(what, text, len, want);
+    pali_free(text);
+    return ok;
+}
+
+/* Streams ids through a detokenizer; checks pieces and both texts. */
+gboolean tok_stream_equals(const pali_tokenizer *tok, const char *what,
+                           const int32_t *ids, size_t n,
+                           const pali_json *want_skip,
+                           const pali_json *want_keep)
+{
+    pali_detok *d = NULL;
+    g_assert_cmpint(pali_detok_new(tok, &d, NULL), ==, PALI_OK);
+    GString *pieces = g_string_new(NULL);
+    const char *piece;
+    size_t len;
+    for (size_t i = 0; i < n; i++) {
+        g_assert_cmpint(pali_detok_push(d, ids[i], &piece, &len, NULL), ==,
+                        PALI_OK);
+        g_string_append_len(pieces, piece, (gssize)len);
+    }
+    g_assert_cmpint(pali_detok_finish(d, &piece, &len, NULL), ==, PALI_OK);
+    g_string_append_len(pieces, piece, (gssize)len);
+    g_autofree char *w1 = g_strdup_printf("%s (stream pieces)", what);
+    g_autofree char *w2 = g_strdup_printf("%s (stream with specials)", what);
+    size_t keep_len;
+    const char *keep = pali_detok_text_with_special(d, &keep_len);
+    gboolean ok = tok_text_equals(w1, pieces->str, pieces->len, want_skip) &&
+                  tok_text_equals(w2, keep, keep_len, want_keep);
+    g_string_free(pieces, TRUE);
+    pali_detok_free(d);
+    return ok;
 }

@@ -33,3 +33,17 @@ pali_tokenizer *tok_load_data(const char *relative);
 
 /* A printable, shortened form of a byte string for messages (g_free). */
 char *tok_show(const char *s, size_t n);
+
+/* Compares a decoded text with a JSON string; prints both on a mismatch. */
+gboolean tok_text_equals(const char *what, const char *got, size_t len,
+                         const pali_json *want);
+/* pali_tokenizer_decode(ids, skip) equals want. */
+gboolean tok_decode_equals(const pali_tokenizer *tok, const char *what,
+                           const int32_t *ids, size_t n, bool skip,
+                           const pali_json *want);
+/* Streams ids through a detokenizer: the pieces equal want_skip and the
+ * text with special tokens want_keep. */
+gboolean tok_stream_equals(const pali_tokenizer *tok, const char *what,
+                           const int32_t *ids, size_t n,
+                           const pali_json *want_skip,
+                           const pali_json *want_keep);
