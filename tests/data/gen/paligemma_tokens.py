@@ -45,11 +45,13 @@ added_tokens):
           them after the vocabulary (<image> first);
   flags   <image> registered non-special and normalized, <loc0000>
           special, <loc0001> lstrip/rstrip raw, <seg005> rstrip: the
-          processor's registrations replace the flags (a special stays
-          special, an old raw entry stays in the raw trie);
+          processor's registrations replace the flags of each id (a
+          content once special stays special for decoding);
   holes   <loc0500> and <image> missing from a vocabulary with a hole:
           <image> gets the vocabulary size as id, which <seg127> already
-          has (the reference's id clash, kept as it behaves).
+          has; that id's AddedToken becomes <seg127>, so "<image>" is no
+          longer matched and the processor refuses every prompt (the
+          reference's id clash, kept as it behaves).
 Deterministic: fixed seeds, no timestamps.
 """
 import copy
