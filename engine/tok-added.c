@@ -34,8 +34,9 @@
 /* PaliGemmaProcessor's EXTRA_TOKENS: 1024 location bins <loc0000>..<loc1023>
  * (four digits) and 128 segmentation codes <seg000>..<seg127> (three
  * digits). */
-#define PG_LOC_TOKENS 1024
-#define PG_SEG_TOKENS 128
+#define PG_LOC_TOKENS   1024
+#define PG_SEG_TOKENS   128
+#define PG_EXTRA_TOKENS (PG_LOC_TOKENS + PG_SEG_TOKENS)
 /* Longest EXTRA_TOKENS spelling ("<loc0000>") with its NUL. */
 #define PG_EXTRA_MAX 10
 
@@ -123,8 +124,9 @@ static int32_t next_free_id(const pali_tokenizer *tok)
 }
 
 /* AddedVocabulary::add_tokens for n tokens.  file_ids: the ids the file
- * declares (loading), or NULL; what: names the list in messages.  The ids
- * whose AddedToken changed are appended to *touched (may be NULL). */
+ * declares (loading: a repeated content or another id is refused), or
+ * NULL.  The ids whose AddedToken changed are appended to *touched (may
+ * be NULL). */
 static pali_status add_tokens(pali_tokenizer *tok, const tok_token_spec *specs,
                               size_t n, const int32_t *file_ids,
                               tok_ids *touched, pali_error *err)
@@ -250,9 +252,8 @@ pali_status tok_build_tries(pali_tokenizer *tok, pali_error *err)
 
 /* The reference skips a token when decoding with skip_special if its
  * spelling (see tok_id_info) is in the special set. */
-pali_status tok_mark_specials(pali_tokenizer *tok, pali_error *err)
+void tok_mark_specials(pali_tokenizer *tok)
 {
-    (void)err;
     for (int32_t id = 0; id < tok->n_ids; id++) {
         tok_id_info *info = &tok->info[id];
         info->flags &= (uint8_t)~TOK_ID_SPECIAL;
@@ -261,7 +262,6 @@ pali_status tok_mark_specials(pali_tokenizer *tok, pali_error *err)
                            tok_str(tok, info->spell_off), info->spell_len) >= 0)
             info->flags |= TOK_ID_SPECIAL;
     }
-    return PALI_OK;
 }
 
 /* ---- PaliGemmaProcessor -------------------------------------------------- */
@@ -279,35 +279,34 @@ pali_status pali_tokenizer_add_paligemma_tokens(pali_tokenizer *tok,
                                    .special = true };
     // tokenizer.add_tokens(EXTRA_TOKENS): plain strings become
     // AddedToken(s, special=False), whose normalized defaults to True
-    enum {
-        N_EXTRA = PG_LOC_TOKENS + PG_SEG_TOKENS
-    };
-    char(*names)[PG_EXTRA_MAX] = pali_calloc_array(N_EXTRA, PG_EXTRA_MAX);
-    tok_token_spec *extra = pali_calloc_array(N_EXTRA, sizeof(*extra));
+    /* (PG_EXTRA_TOKENS, PG_EXTRA_MAX) */
+    char *names = pali_calloc_array(PG_EXTRA_TOKENS, PG_EXTRA_MAX);
+    tok_token_spec *extra = pali_calloc_array(PG_EXTRA_TOKENS, sizeof(*extra));
     tok_ids touched = { 0 };
     pali_status st = PALI_OK;
     if (names == NULL || extra == NULL)
         st = tok_oom(tok, err);
-    for (int i = 0; i < N_EXTRA && st == PALI_OK; i++) {
-        int len = i < PG_LOC_TOKENS
-                      ? snprintf(names[i], PG_EXTRA_MAX, "<loc%04d>", i)
-                      : snprintf(names[i], PG_EXTRA_MAX, "<seg%03d>",
-                                 i - PG_LOC_TOKENS);
-        extra[i] = (tok_token_spec){ .content = names[i],
+    for (int i = 0; i < PG_EXTRA_TOKENS && st == PALI_OK; i++) {
+        char *name = names + (size_t)i * PG_EXTRA_MAX;
+        int len =
+            i < PG_LOC_TOKENS
+                ? snprintf(name, PG_EXTRA_MAX, "<loc%04d>", i)
+                : snprintf(name, PG_EXTRA_MAX, "<seg%03d>", i - PG_LOC_TOKENS);
+        extra[i] = (tok_token_spec){ .content = name,
                                      .len = (size_t)len,
                                      .normalized = true };
     }
     if (st == PALI_OK)
         st = add_tokens(tok, &image, 1, NULL, &touched, err);
     if (st == PALI_OK)
-        st = add_tokens(tok, extra, N_EXTRA, NULL, &touched, err);
+        st = add_tokens(tok, extra, PG_EXTRA_TOKENS, NULL, &touched, err);
     // refresh_added_tokens, and the per-id facts of what changed
     if (st == PALI_OK)
         st = tok_describe_ids(tok, touched.data, touched.len, err);
     if (st == PALI_OK)
         st = tok_build_tries(tok, err);
     if (st == PALI_OK)
-        st = tok_mark_specials(tok, err);
+        tok_mark_specials(tok);
     // add_bos_token = add_eos_token = False: update_post_processor()
     // leaves the template "$A:0", which adds nothing
     tok->n_post_before = tok->n_post_after = 0;

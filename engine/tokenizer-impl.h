@@ -368,7 +368,7 @@ pali_status tok_load_added(pali_tokenizer *tok, const struct pali_json *added,
  * normalized) and the special marks, from the registered tokens (need
  * the per-id spellings: after tok_describe_ids()). */
 pali_status tok_build_tries(pali_tokenizer *tok, pali_error *err);
-pali_status tok_mark_specials(pali_tokenizer *tok, pali_error *err);
+void tok_mark_specials(pali_tokenizer *tok);
 
 /* ---- per-id facts (tokenizer.c) -------------------------------------------
  */

@@ -261,9 +261,9 @@ static pali_status load_from_json(pali_tokenizer *tok, const pali_json *root,
         (st = tok_parse_post_processor(
              tok, pali_json_get(root, "post_processor"), err)) != PALI_OK ||
         (st = build_id_info(tok, err)) != PALI_OK ||
-        (st = tok_build_tries(tok, err)) != PALI_OK ||
-        (st = tok_mark_specials(tok, err)) != PALI_OK)
+        (st = tok_build_tries(tok, err)) != PALI_OK)
         return st;
+    tok_mark_specials(tok);
     return PALI_OK;
 }
 
