@@ -282,10 +282,14 @@ pali_status pali_gemma_prefill(const pali_model *m, const pali_compute *c,
                          "%lld <image> tokens for %d image features",
                          (long long)n_image, in->n_image_tokens);
     if (cb && cb->tensor) {
-        // the text rows, in order (they follow the N image rows)
-        const int64_t shape[2] = { n - n_image, g.d };
-        pali_hooks_tensor(cb, "inputs_embeds_text", -1, b.x + n_image * g.d, 2,
-                          shape);
+        // the text rows in order, wherever the image run sits
+        int64_t rows = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (ids[i] != in->image_token_id)
+                memcpy(b.h + rows++ * g.d, b.x + i * g.d,
+                       (size_t)g.d * sizeof(float));
+        const int64_t shape[2] = { rows, g.d };
+        pali_hooks_tensor(cb, "inputs_embeds_text", -1, b.h, 2, shape);
     }
 
     pali_rope_tables(GEMMA_FIRST_POSITION, n, g.hd, in->rope_theta, b.cos,
