@@ -82,6 +82,11 @@ static inline vf vf_blend_lt(vf a, vf b, vf x, vf y)
 {
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
 }
+/* Whether a < b in every lane. */
+static inline bool vf_all_lt(vf a, vf b)
+{
+    return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ)) == 0xff;
+}
 /* 1/x: the 12-bit estimate and one Newton step (~2^-23). */
 static inline vf vf_recip(vf x)
 {

@@ -82,6 +82,11 @@ static inline vf vf_blend_lt(vf a, vf b, vf x, vf y)
 {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
 }
+/* Whether a < b in every lane. */
+static inline bool vf_all_lt(vf a, vf b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) == 0xffff;
+}
 /* 1/x to ~1 ulp: the 14-bit estimate and one Newton step. */
 static inline vf vf_recip(vf x)
 {
@@ -182,7 +187,7 @@ static inline void vf_transpose(vf r[16])
 void pali_avx512_matmul(const pali_mm *mm, int64_t r0, int64_t r1,
                         void *scratch);
 size_t pali_avx512_matmul_scratch(int64_t max_k);
-void pali_avx512_softcap_softmax(float *x, int64_t n, float cap);
+void pali_avx512_softcap_softmax(float *x, int64_t n, float scale, float cap);
 void pali_avx512_gelu_tanh(float *x, int64_t n);
 void pali_avx512_gelu_tanh_mul(float *g, const float *u, int64_t n);
 void pali_avx512_softcap(float *x, int64_t n, float cap);

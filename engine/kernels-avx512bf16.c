@@ -341,7 +341,7 @@ void pali_avx512bf16_attn_scores(const pali_attn_block *b)
             const int mr = b->nq - i0 < BF_MR ? b->nq - i0 : BF_MR;
             kern_bf16_rows(mr, l->hd_k / 2, qb + i0 * l->hd_k, l->hd_k, k0,
                            k0 + block, 32, b->s + i0 * b->s_stride + j,
-                           b->s_stride, 32, false, b->scale);
+                           b->s_stride, 32, false, 1.0f);
         }
     }
 }

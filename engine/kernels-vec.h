@@ -19,8 +19,9 @@
  * vf_zero, vf_set1, vf_load, vf_store, vf_load_n, vf_store_n, vf_add,
  * vf_sub, vf_mul, vf_fmadd (a·b + c), vf_max, vf_min, vf_abs,
  * vf_copysign, vf_blend_lt (a < b ? x : y), vf_recip, vf_round,
- * vf_exp2i, vf_hsum, vf_hmax, vf_from_bf16, vf_from_bf16_n, vf_from_f16,
- * vf_from_i8, vf_from_u4, vf_round_bf16, vf_transpose (VL vectors). */
+ * vf_exp2i, vf_all_lt, vf_hsum, vf_hmax, vf_from_bf16, vf_from_bf16_n,
+ * vf_from_f16, vf_from_i8, vf_from_u4, vf_round_bf16, vf_transpose (VL
+ * vectors). */
 #ifndef PALI_KERNELS_VEC_H
 #define PALI_KERNELS_VEC_H
 
@@ -84,6 +85,8 @@ static inline vf v_tanh(vf x)
     p = vf_fmadd(p, x2, vf_set1(0.13331381976604462f));
     p = vf_fmadd(p, x2, vf_set1(-0.3333328068256378f));
     const vf small = vf_fmadd(vf_mul(x, x2), p, x);
+    if (vf_all_lt(ax, vf_set1(TANH_SMALL))) // typical for s/cap: no exp
+        return small;
     const vf e = v_exp(vf_mul(vf_min(ax, vf_set1(TANH_CLAMP)), vf_set1(2)));
     const vf r = vf_recip(vf_add(e, vf_set1(1)));
     const vf large = vf_copysign(vf_fmadd(r, vf_set1(-2), vf_set1(1)), x);
@@ -141,14 +144,27 @@ static void vec_softcap(float *x, int64_t n, float cap)
     }
 }
 
-static void vec_softcap_softmax(float *x, int64_t n, float cap)
+static void vec_softcap_softmax(float *x, int64_t n, float scale, float cap)
 {
-    if (cap > 0)
-        vec_softcap(x, n, cap);
+    // x = scale·x, soft-capped, and the maximum, in one pass
+    const vf sc = vf_set1(scale), c = vf_set1(cap);
+    const vf inv_cap = vf_set1(1.0f / cap);
     vf vmax = vf_set1(-INFINITY);
     int64_t i = 0;
-    for (; i + VL <= n; i += VL)
-        vmax = vf_max(vmax, vf_load(x + i));
+    for (; i + VL <= n; i += VL) {
+        vf v = vf_mul(vf_load(x + i), sc);
+        if (cap > 0)
+            v = vf_mul(v_tanh(vf_mul(v, inv_cap)), c);
+        vf_store(x + i, v);
+        vmax = vf_max(vmax, v);
+    }
+    if (i < n) {
+        const int r = (int)(n - i);
+        vf v = vf_mul(vf_load_n(x + i, r), sc);
+        if (cap > 0)
+            v = vf_mul(v_tanh(vf_mul(v, inv_cap)), c);
+        vf_store_n(x + i, v, r);
+    }
     float max = vf_hmax(vmax);
     for (; i < n; i++)
         max = x[i] > max ? x[i] : max;
@@ -825,7 +841,7 @@ static void vec_attn_scores(const pali_attn_block *b)
                 const int mr = b->nq - i0 < MR ? b->nq - i0 : MR;
                 kern_rows(mr, hd, q + i0 * lda, lda, blk + c, PALI_KV_BLOCK,
                           b->s + i0 * b->s_stride + j + c, b->s_stride, NR,
-                          false, b->scale);
+                          false, 1.0f);
             }
     }
 }
