@@ -276,7 +276,7 @@ static inline void scales_f32(const uint16_t *scales, int64_t b, int n,
     for (; i + VL <= n; i += VL)
         vf_store(out + i, vf_from_f16(scales + b + i));
     for (; i < n; i++)
-        out[i] = pali_f16_to_f32(scales[b + i]);
+        out[i] = _cvtsh_ss(scales[b + i]); // F16C: both sets have it
 }
 
 /* Columns [c0, c0 + n) of row r of W as f32 (rounded to bf16 values when
