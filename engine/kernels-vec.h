@@ -40,8 +40,10 @@
 
 /* Cephes expf: x = n·ln2 + r with ln2 split in two, e^r by a degree-6
  * polynomial, 2^n through the exponent field.  ~1 ulp; 0 below −87.3
- * (where f32 goes subnormal), +inf above 88.7. */
-#define EXP_HI     88.7228391f
+ * (where f32 goes subnormal).  Inputs are clamped at 88.0 (n ≤ 127, so
+ * 2^n is one exponent field): every caller stays below it (the softmax's
+ * x − max ≤ 0, tanh's 2|x| ≤ 19). */
+#define EXP_HI     88.0f
 #define EXP_LO     (-87.336544f)
 #define EXP_LOG2E  1.44269504088896341f
 #define EXP_LN2_HI 0.693359375f
@@ -62,10 +64,7 @@ static inline vf v_exp(vf x)
     p = vf_fmadd(p, r, vf_set1(1.6666665459E-1f));
     p = vf_fmadd(p, r, vf_set1(5.0000001201E-1f));
     p = vf_fmadd(p, vf_mul(r, r), vf_add(r, vf_set1(1)));
-    // 2^n: n = 128 only at the top of the range, split as 2^(n−1)·2
-    const vf big = vf_blend_lt(vf_set1(127.5f), n, vf_set1(1), vf_zero());
-    p = vf_mul(p, vf_exp2i(vf_sub(n, big)));
-    p = vf_add(p, vf_mul(p, big));
+    p = vf_mul(p, vf_exp2i(n));
     return vf_blend_lt(vf_zero(), too_small, vf_zero(), p);
 }
 
@@ -149,8 +148,20 @@ static void vec_softcap_softmax(float *x, int64_t n, float scale, float cap)
     // x = scale·x, soft-capped, and the maximum, in one pass
     const vf sc = vf_set1(scale), c = vf_set1(cap);
     const vf inv_cap = vf_set1(1.0f / cap);
-    vf vmax = vf_set1(-INFINITY);
+    vf vmax = vf_set1(-INFINITY), vmax1 = vf_set1(-INFINITY);
     int64_t i = 0;
+    for (; i + 2 * VL <= n; i += 2 * VL) { // two max chains
+        vf v = vf_mul(vf_load(x + i), sc), w = vf_mul(vf_load(x + i + VL), sc);
+        if (cap > 0) {
+            v = vf_mul(v_tanh(vf_mul(v, inv_cap)), c);
+            w = vf_mul(v_tanh(vf_mul(w, inv_cap)), c);
+        }
+        vf_store(x + i, v);
+        vf_store(x + i + VL, w);
+        vmax = vf_max(vmax, v);
+        vmax1 = vf_max(vmax1, w);
+    }
+    vmax = vf_max(vmax, vmax1);
     for (; i + VL <= n; i += VL) {
         vf v = vf_mul(vf_load(x + i), sc);
         if (cap > 0)
