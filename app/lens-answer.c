@@ -5,7 +5,10 @@
  * as their four <loc> tokens have arrived.  An object whose 16 <seg> codes
  * are complete has its mask decoded once, by parsing that object's own text
  * with the decoder; the mask is then kept in the cache (keyed by its
- * locations and codes) and reused by every later answer of the run. */
+ * locations and codes) and reused by every later answer of the run.  The
+ * overlay (mask surfaces, outlines, areas: work that grows with the image)
+ * is built here too, only when the objects change (their boxes, labels and
+ * masks, as a key), and shared by the answers until they change again. */
 #include "config.h"
 
 #include "lens-answer.h"
@@ -21,9 +24,16 @@ typedef struct {
     pali_result *result; /* owned; its first object span holds the mask */
 } LensMask;
 
+/* An overlay shared by several answers (atomic rc box). */
+typedef struct {
+    LensOverlay *overlay; /* owned; NULL when there are no objects */
+} SharedOverlay;
+
 struct _LensMaskCache {
-    const pali_vae *vae; /* borrowed from the engine for the run */
-    GPtrArray *masks;    /* LensMask (atomic rc boxes) */
+    const pali_vae *vae;    /* borrowed from the engine for the run */
+    GPtrArray *masks;       /* LensMask (atomic rc boxes) */
+    char *overlay_key;      /* the objects of `overlay` */
+    SharedOverlay *overlay; /* reference, or NULL */
 };
 
 struct _LensAnswer {
@@ -33,7 +43,8 @@ struct _LensAnswer {
     /* What callers see: a shallow copy of parsed with the mask fields of
      * decoded objects pointing into the LensMasks held below. */
     pali_result view;
-    GPtrArray *masks; /* LensMask references kept alive */
+    GPtrArray *masks;       /* LensMask references kept alive */
+    SharedOverlay *overlay; /* reference */
     gboolean final;
     pali_timings timings;
     int n_generated;
@@ -53,6 +64,18 @@ static void lens_mask_release(gpointer data)
     g_atomic_rc_box_release_full(data, lens_mask_clear);
 }
 
+static void shared_overlay_clear(gpointer data)
+{
+    SharedOverlay *shared = data;
+    lens_overlay_free(shared->overlay);
+}
+
+static void shared_overlay_release(SharedOverlay *shared)
+{
+    if (shared != NULL)
+        g_atomic_rc_box_release_full(shared, shared_overlay_clear);
+}
+
 LensMaskCache *lens_mask_cache_new(const pali_vae *vae)
 {
     LensMaskCache *cache = g_new0(LensMaskCache, 1);
@@ -66,6 +89,8 @@ void lens_mask_cache_free(LensMaskCache *cache)
     if (cache == NULL)
         return;
     g_ptr_array_unref(cache->masks);
+    g_free(cache->overlay_key);
+    shared_overlay_release(cache->overlay);
     g_free(cache);
 }
 
@@ -109,6 +134,45 @@ static LensMask *mask_for(LensMaskCache *cache, const pali_object *object,
     return m;
 }
 
+/* What the overlay shows of a result, as text: boxes, labels and whether a
+ * mask is decoded (masks of the same codes are the same). */
+static char *objects_key(const pali_result *result)
+{
+    GString *key = g_string_new(NULL);
+    for (size_t i = 0; i < result->n_spans; i++) {
+        const pali_object *o = &result->spans[i];
+        if (o->kind != PALI_SPAN_OBJECT)
+            continue;
+        g_string_append_printf(key, "%d,%d,%d,%d,%d,", o->box[0], o->box[1],
+                               o->box[2], o->box[3], o->mask != NULL);
+        for (int c = 0; o->mask != NULL && c < PALI_MASK_CODES; c++)
+            g_string_append_printf(key, "%d,", o->codes[c]);
+        g_string_append_printf(key, "%s;", o->name ? o->name : "");
+    }
+    return g_string_free(key, FALSE);
+}
+
+/* The overlay of `result`: the cache's last one when the objects are the
+ * same, else a new one (then the cache's last). */
+static SharedOverlay *overlay_for(LensMaskCache *cache,
+                                  const pali_result *result)
+{
+    g_autofree char *key = objects_key(result);
+    if (cache != NULL && cache->overlay != NULL &&
+        g_strcmp0(key, cache->overlay_key) == 0)
+        return g_atomic_rc_box_acquire(cache->overlay);
+    SharedOverlay *shared = g_atomic_rc_box_new0(SharedOverlay);
+    if (key[0] != '\0')
+        shared->overlay = lens_overlay_new(result);
+    if (cache != NULL) {
+        shared_overlay_release(cache->overlay);
+        cache->overlay = g_atomic_rc_box_acquire(shared);
+        g_free(cache->overlay_key);
+        cache->overlay_key = g_steal_pointer(&key);
+    }
+    return shared;
+}
+
 static char *make_display_text(const pali_result *result)
 {
     GString *s = g_string_new(NULL);
@@ -119,10 +183,12 @@ static char *make_display_text(const pali_result *result)
             g_string_append(s, span->content ? span->content : "");
             after_object = FALSE;
         } else if (span->name != NULL) {
-            /* the " ; " between objects belongs to the object before */
+            /* the " ; " between objects belongs to the object before, and
+             * the label keeps the blank before it ("cat ") */
             if (after_object)
                 g_string_append(s, " ; ");
-            g_string_append(s, span->name);
+            g_autofree char *name = g_strchomp(g_strdup(span->name));
+            g_string_append(s, name);
             after_object = TRUE;
         }
     }
@@ -170,6 +236,7 @@ LensAnswer *lens_answer_new(const char *text, int width, int height,
     }
     if (all_masks)
         answer->view.flags &= ~(unsigned)PALI_RESULT_MASKS_MISSING;
+    answer->overlay = overlay_for(masks, &answer->view);
     if (output != NULL) {
         answer->final = TRUE;
         answer->timings = output->timings;
@@ -187,6 +254,7 @@ static void lens_answer_clear(gpointer data)
     g_free(answer->view.spans);
     pali_result_free(answer->parsed);
     g_ptr_array_unref(answer->masks);
+    shared_overlay_release(answer->overlay);
 }
 
 LensAnswer *lens_answer_ref(LensAnswer *answer)
@@ -212,6 +280,11 @@ const char *lens_answer_get_display_text(const LensAnswer *answer)
 const pali_result *lens_answer_get_result(const LensAnswer *answer)
 {
     return &answer->view;
+}
+
+const LensOverlay *lens_answer_get_overlay(const LensAnswer *answer)
+{
+    return answer->overlay->overlay;
 }
 
 gboolean lens_answer_is_final(const LensAnswer *answer)

@@ -1,9 +1,12 @@
 /* lens-application.c — LensApplication (see lens-application.h).
  *
- * Command line: palilens [--model DIR] [IMAGE…].  Hidden options drive the
- * screenshot mode of tools/screenshots.sh: --task, --text and --screenshot
- * FILE run one task on the first image, render the window to a PNG with
- * GTK's own snapshot (not a screen grab) and quit. */
+ * Command line: palilens [--model DIR] [--vae FILE] [IMAGE…].  Hidden
+ * options drive the screenshot mode of tools/screenshots.sh: --task,
+ * --text and --screenshot FILE run one task on the first image, render the
+ * window to a PNG with GTK's own snapshot (not a screen grab) and quit;
+ * --force-output TEXT makes the model emit TEXT (teacher forcing), for
+ * screenshots with a random test model, which never writes four <loc>
+ * tokens in a row on its own. */
 #include "config.h"
 
 #include "lens-application.h"
@@ -17,10 +20,12 @@ struct _LensApplication {
     GtkApplication parent_instance;
 
     /* owned */
-    char *model_dir;  /* --model */
-    char *screenshot; /* --screenshot */
-    char *task;       /* --task */
-    char *text;       /* --text */
+    char *model_dir;    /* --model */
+    char *vae_path;     /* --vae */
+    char *screenshot;   /* --screenshot */
+    char *force_output; /* --force-output */
+    char *task;         /* --task */
+    char *text;         /* --text */
 
     /* state: screenshot mode */
     gboolean screenshot_started;
@@ -39,6 +44,9 @@ static LensWindow *get_window(LensApplication *self)
         gtk_application_get_active_window(GTK_APPLICATION(self));
     if (window == NULL) {
         window = GTK_WINDOW(lens_window_new(GTK_APPLICATION(self), NULL));
+        LensEngine *engine = lens_window_get_engine(LENS_WINDOW(window));
+        lens_engine_set_mask_decoder_path(engine, self->vae_path);
+        lens_engine_set_forced_output(engine, self->force_output);
         const char *dir = self->model_dir;
         g_autoptr(GSettings) settings = g_settings_new(APP_ID);
         g_autofree char *last = g_settings_get_string(settings, "last-model");
@@ -57,17 +65,25 @@ static gboolean save_screenshot(gpointer data)
 {
     LensApplication *self = data;
     GtkWidget *window = GTK_WIDGET(get_window(self));
+    /* the overlay is drawn in a thread: wait for the last drawing */
+    if (lens_image_view_get_overlay_pending(
+            lens_window_get_image_view(LENS_WINDOW(window))))
+        return G_SOURCE_CONTINUE;
     int width = gtk_widget_get_width(window);
     int height = gtk_widget_get_height(window);
+    /* in device pixels, as the screen shows it (HiDPI included) */
+    int scale = gtk_widget_get_scale_factor(window);
     g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new(window);
     GtkSnapshot *snapshot = gtk_snapshot_new();
+    gtk_snapshot_scale(snapshot, scale, scale);
     gdk_paintable_snapshot(paintable, snapshot, width, height);
     g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node(snapshot);
     int status = 1;
     if (node != NULL) {
         GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(window));
         g_autoptr(GdkTexture) texture = gsk_renderer_render_texture(
-            renderer, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
+            renderer, node,
+            &GRAPHENE_RECT_INIT(0, 0, width * scale, height * scale));
         if (gdk_texture_save_to_png(texture, self->screenshot))
             status = 0;
         else
@@ -123,6 +139,15 @@ static void start_screenshot_mode(LensApplication *self, LensWindow *window)
 
 /* ---- GApplication ----------------------------------------------------- */
 
+static void make_absolute(char **path)
+{
+    if (*path == NULL)
+        return;
+    g_autoptr(GFile) f = g_file_new_for_commandline_arg(*path);
+    g_free(*path);
+    *path = g_file_get_path(f);
+}
+
 static int lens_application_handle_local_options(GApplication *app,
                                                  GVariantDict *options)
 {
@@ -132,15 +157,18 @@ static int lens_application_handle_local_options(GApplication *app,
         return 0;
     }
     g_variant_dict_lookup(options, "model", "^ay", &self->model_dir);
+    g_variant_dict_lookup(options, "vae", "^ay", &self->vae_path);
     g_variant_dict_lookup(options, "screenshot", "^ay", &self->screenshot);
     g_variant_dict_lookup(options, "task", "s", &self->task);
     g_variant_dict_lookup(options, "text", "s", &self->text);
-    if (self->model_dir != NULL) {
-        /* relative to where palilens was started */
-        g_autoptr(GFile) f = g_file_new_for_commandline_arg(self->model_dir);
-        g_free(self->model_dir);
-        self->model_dir = g_file_get_path(f);
+    g_variant_dict_lookup(options, "force-output", "s", &self->force_output);
+    if (self->force_output != NULL && self->screenshot == NULL) {
+        g_printerr("palilens: --force-output works only with --screenshot\n");
+        return 2;
     }
+    /* relative to where palilens was started */
+    make_absolute(&self->model_dir);
+    make_absolute(&self->vae_path);
     if (self->screenshot != NULL)
         g_application_set_flags(app, g_application_get_flags(app) |
                                          G_APPLICATION_NON_UNIQUE);
@@ -244,7 +272,9 @@ static void lens_application_finalize(GObject *object)
 {
     LensApplication *self = LENS_APPLICATION(object);
     g_free(self->model_dir);
+    g_free(self->vae_path);
     g_free(self->screenshot);
+    g_free(self->force_output);
     g_free(self->task);
     g_free(self->text);
     G_OBJECT_CLASS(lens_application_parent_class)->finalize(object);
@@ -266,6 +296,8 @@ static void lens_application_init(LensApplication *self)
     static const GOptionEntry options[] = {
         { "model", 'm', 0, G_OPTION_ARG_FILENAME, NULL,
           N_("Load the model in DIR"), N_("DIR") },
+        { "vae", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+          N_("Decode segmentation masks with FILE (vae-oid.npz)"), N_("FILE") },
         { "version", 0, 0, G_OPTION_ARG_NONE, NULL,
           N_("Print the version and exit"), NULL },
         { "screenshot", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, NULL,
@@ -274,6 +306,9 @@ static void lens_application_init(LensApplication *self)
           "Task for --screenshot (caption, detect, segment, …)", "TASK" },
         { "text", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
           "The task's text for --screenshot", "TEXT" },
+        { "force-output", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, NULL,
+          "With --screenshot: make the model emit TEXT (teacher forcing)",
+          "TEXT" },
         { NULL },
     };
     g_application_add_main_option_entries(G_APPLICATION(self), options);

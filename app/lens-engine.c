@@ -16,6 +16,7 @@
 #include "lens-engine.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 #ifdef __linux__
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -48,6 +49,9 @@ struct _LensEngine {
     /* state */
     pali_session_params session_params; /* those of `session` */
     pali_session_params wanted_params;  /* for the next job */
+    pali_weights weights;               /* for the next load */
+    char *vae_path;                     /* for the next load, or NULL */
+    char *forced_output;                /* teacher forcing, or NULL */
     gboolean busy;
 };
 
@@ -92,6 +96,9 @@ typedef struct {
     pali_task task;
     char *lang;
     char *text;
+    char *forced_output;  /* generate: the text to force, or NULL */
+    char *vae_path;       /* load: the mask decoder file, or NULL */
+    pali_weights weights; /* load */
     int max_new_tokens;
     pali_session_params params;
     gboolean new_session;
@@ -134,6 +141,8 @@ static void job_free(Job *job)
     g_free(job->dir);
     g_free(job->lang);
     g_free(job->text);
+    g_free(job->forced_output);
+    g_free(job->vae_path);
     g_clear_pointer(&job->pixels, g_bytes_unref);
     g_clear_object(&job->cancellable);
     g_clear_object(&job->outer);
@@ -259,6 +268,7 @@ static gboolean worker_load_model(Job *job, GError **error)
     pali_error err = { 0 };
     pali_model_params mp = pali_model_default_params();
     mp.n_threads = job->params.n_threads;
+    mp.weights = job->weights;
     mp.callbacks = job_callbacks(job, FALSE);
     if (pali_model_load(job->dir, &mp, &job->new_model, &err) != PALI_OK) {
         set_error_from_pali(error, &err);
@@ -270,11 +280,15 @@ static gboolean worker_load_model(Job *job, GError **error)
         return FALSE;
     }
     char path[PATH_BUFFER_SIZE];
-    if (pali_vae_find(job->dir, path, sizeof(path), &err) != PALI_OK)
+    if (job->vae_path != NULL)
+        g_strlcpy(path, job->vae_path, sizeof(path));
+    else if (pali_vae_find(job->dir, path, sizeof(path), &err) != PALI_OK) {
         job->vae_problem =
             g_strdup(_("No mask decoder (vae-oid.npz) was found beside the "
                        "model or in ~/.local/share/palilens/."));
-    else if (pali_vae_load(path, &job->new_vae, &err) != PALI_OK)
+        return TRUE;
+    }
+    if (pali_vae_load(path, &job->new_vae, &err) != PALI_OK)
         job->vae_problem = g_strdup_printf(
             _("The mask decoder could not be loaded: %s"), err.message);
     return TRUE;
@@ -314,6 +328,48 @@ static gboolean worker_prepare(Job *job, GError **error)
     return TRUE;
 }
 
+/* The ids a model writes for `text` (teacher forcing): each <…> piece the
+ * vocabulary holds as one token (<loc0123>, <seg045>, <eos>) is that
+ * token, as a model emits it; the text between is encoded.  NULL on
+ * error (invalid UTF-8, nothing to force). */
+static GArray *encode_forced(const pali_tokenizer *tok, const char *text,
+                             pali_error *err)
+{
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+    const char *run = text; /* start of the text not yet encoded */
+    for (const char *p = text;; p++) {
+        const char *close = *p == '<' ? strchr(p, '>') : NULL;
+        int32_t id = -1;
+        if (close != NULL) {
+            g_autofree char *piece = g_strndup(p, (gsize)(close - p + 1));
+            id = pali_tokenizer_token_id(tok, piece);
+        }
+        if (id < 0 && *p != '\0')
+            continue;
+        if (p > run) {
+            int32_t *part = NULL;
+            size_t n = 0;
+            if (pali_tokenizer_encode(tok, run, (size_t)(p - run), &part, &n,
+                                      err) != PALI_OK)
+                return NULL;
+            g_array_append_vals(ids, part, (guint)n);
+            pali_free(part);
+        }
+        if (*p == '\0')
+            break;
+        g_array_append_val(ids, id);
+        p = close;
+        run = close + 1;
+    }
+    if (ids->len == 0) {
+        err->status = PALI_ERR_INVALID_ARGUMENT;
+        g_strlcpy(err->message, "the forced output is empty",
+                  sizeof(err->message));
+        return NULL;
+    }
+    return g_steal_pointer(&ids);
+}
+
 static LensAnswer *worker_generate(Job *job, GError **error)
 {
     pali_error err = { 0 };
@@ -331,6 +387,17 @@ static LensAnswer *worker_generate(Job *job, GError **error)
     gp.max_new_tokens = job->max_new_tokens > 0
                             ? job->max_new_tokens
                             : pali_task_max_new_tokens(job->task, job->text);
+    g_autoptr(GArray) forced = NULL;
+    if (job->forced_output != NULL) {
+        forced = encode_forced(pali_model_get_tokenizer(job->model),
+                               job->forced_output, &err);
+        if (forced == NULL) {
+            set_error_from_pali(error, &err);
+            return NULL;
+        }
+        gp.forced_ids = (const int32_t *)(void *)forced->data;
+        gp.n_forced = (int)forced->len;
+    }
     pali_callbacks cb = job_callbacks(job, TRUE);
     const pali_output *output = NULL;
     if (pali_session_generate(job->session, prompt, &gp, &cb, &output, &err) !=
@@ -533,6 +600,26 @@ void lens_engine_set_precision(LensEngine *self, pali_precision precision)
     self->wanted_params.precision = precision;
 }
 
+void lens_engine_set_weights(LensEngine *self, pali_weights weights)
+{
+    g_return_if_fail(LENS_IS_ENGINE(self));
+    self->weights = weights;
+}
+
+void lens_engine_set_mask_decoder_path(LensEngine *self, const char *path)
+{
+    g_return_if_fail(LENS_IS_ENGINE(self));
+    g_free(self->vae_path);
+    self->vae_path = g_strdup(path);
+}
+
+void lens_engine_set_forced_output(LensEngine *self, const char *text)
+{
+    g_return_if_fail(LENS_IS_ENGINE(self));
+    g_free(self->forced_output);
+    self->forced_output = g_strdup(text);
+}
+
 gboolean lens_engine_get_busy(LensEngine *self)
 {
     g_return_val_if_fail(LENS_IS_ENGINE(self), FALSE);
@@ -581,6 +668,8 @@ void lens_engine_load_model_async(LensEngine *self, const char *dir,
     if (job == NULL)
         return;
     job->dir = g_strdup(dir);
+    job->vae_path = g_strdup(self->vae_path);
+    job->weights = self->weights;
     job->session = NULL; /* the worker makes the new model's session */
     job->new_session = FALSE;
     job_start(job);
@@ -645,6 +734,7 @@ void lens_engine_generate_async(LensEngine *self, pali_task task,
     job->lang = g_strdup(lang);
     job->text = g_strdup(text);
     job->max_new_tokens = max_new_tokens;
+    job->forced_output = g_strdup(self->forced_output);
     job->pixels = g_bytes_ref(self->image);
     job->width = self->image_width;
     job->height = self->image_height;
@@ -682,6 +772,8 @@ static void lens_engine_finalize(GObject *object)
     pali_vae_free(self->vae);
     pali_model_free(self->model);
     g_free(self->vae_problem);
+    g_free(self->vae_path);
+    g_free(self->forced_output);
     g_clear_pointer(&self->image, g_bytes_unref);
     G_OBJECT_CLASS(lens_engine_parent_class)->finalize(object);
 }
@@ -710,5 +802,6 @@ static void lens_engine_class_init(LensEngineClass *klass)
 static void lens_engine_init(LensEngine *self)
 {
     self->wanted_params = pali_session_default_params();
+    self->weights = pali_model_default_params().weights;
     self->session_params = self->wanted_params;
 }

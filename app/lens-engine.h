@@ -32,6 +32,18 @@ LensEngine *lens_engine_new(void);
  * the image is encoded again). */
 void lens_engine_set_threads(LensEngine *self, int n_threads);
 void lens_engine_set_precision(LensEngine *self, pali_precision precision);
+/* The weight format for the next model load (pali_model_params weights). */
+void lens_engine_set_weights(LensEngine *self, pali_weights weights);
+/* The mask decoder file for the next model load (palilens --vae FILE);
+ * NULL: look for vae-oid.npz beside the model and in the user data
+ * directory (pali_vae_find). */
+void lens_engine_set_mask_decoder_path(LensEngine *self, const char *path);
+/* Teacher forcing for the screenshots of tools/screenshots.sh: while set,
+ * every generation feeds the model's tokenization of `text` instead of
+ * sampled tokens (pali_generate_params.forced_ids), so prefill, decode,
+ * streaming, parsing and masks all run for a chosen output.  NULL: the
+ * model writes its own answer (always, outside the screenshot mode). */
+void lens_engine_set_forced_output(LensEngine *self, const char *text);
 
 gboolean lens_engine_get_busy(LensEngine *self);
 /* The loaded model's description, or NULL. */

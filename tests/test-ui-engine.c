@@ -3,7 +3,9 @@
  * generating with streamed answers delivered by the coalesced source (never
  * more often than about 30 Hz), refusing a second job while one runs, and
  * cancelling through the engine's abort callback with the session still
- * usable afterwards.  Uses a tiny random model made by palilens-make-model. */
+ * usable afterwards, and the screenshots' forced output (one token per
+ * <loc>/<seg>, masks from the decoder given with --vae).  Uses a tiny random
+ * model made by palilens-make-model. */
 #include "lens-engine.h"
 #include "testutil.h"
 #include "ui-testutil.h"
@@ -243,6 +245,105 @@ static void test_busy_and_cancel(Fixture *f, gconstpointer data)
     g_assert_cmpint(f->n_progress[PALI_PHASE_VISION], ==, 0);
 }
 
+/* Sixteen <seg> codes. */
+#define SEG16_TEXT                                                             \
+    "<seg001><seg002><seg003><seg004><seg005><seg006><seg007><seg008>"         \
+    "<seg009><seg010><seg011><seg012><seg013><seg014><seg015><seg016>"
+
+/* Teacher forcing as the screenshot mode uses it: the model "writes" the
+ * given text, one token per <loc>/<seg>, and the answer carries the boxes
+ * and the masks of the decoder file given instead of vae-oid.npz. */
+static void test_forced_output(Fixture *f, gconstpointer data)
+{
+    g_autofree char *vae = test_data_path("segmentation/vae-random.npz");
+    lens_engine_set_mask_decoder_path(f->engine, vae);
+    load(f, ui_test_tiny_model());
+    g_assert_true(f->ok);
+    g_assert_true(lens_engine_has_mask_decoder(f->engine));
+    g_autoptr(GBytes) pixels = test_pixels(200, 100);
+    set_image(f, pixels, 200, 100, NULL);
+    g_assert_no_error(f->error);
+
+    /* <loc> is y1 x1 y2 x2 in 1/1024: cat (20, 10)–(100, 60), dog with 16
+     * codes (100, 20)–(200, 100) */
+    const char *text =
+        "<loc0102><loc0102><loc0614><loc0512> cat ; "
+        "<loc0205><loc0512><loc1023><loc1023>"
+        "<seg001><seg002><seg003><seg004><seg005><seg006><seg007><seg008>"
+        "<seg009><seg010><seg011><seg012><seg013><seg014><seg015><seg016>"
+        " dog<eos>";
+    lens_engine_set_forced_output(f->engine, text);
+    generate(f, PALI_TASK_SEGMENT, "cat ; dog", NULL);
+    g_assert_no_error(f->error);
+    g_assert_true(lens_answer_is_final(f->answer));
+    g_assert_cmpstr(lens_answer_get_display_text(f->answer), ==, "cat ; dog");
+    /* 4 + 4 + 16 location and code tokens, each one token, + <eos> + the
+     * few tokens of " cat ; " and " dog" */
+    int n = lens_answer_get_n_generated(f->answer);
+    g_assert_cmpint(n, >, 4 + 4 + 16 + 1);
+    g_assert_cmpint(n, <, 4 + 4 + 16 + 1 + 12);
+    const pali_result *r = lens_answer_get_result(f->answer);
+    g_assert_false(r->flags & PALI_RESULT_TRUNCATED);
+    g_assert_cmpuint(r->n_spans, ==, 2);
+    static const int want[2][4] = { { 20, 10, 100, 60 },
+                                    { 100, 20, 200, 100 } };
+    for (int i = 0; i < 2; i++) {
+        const pali_object *o = &r->spans[i];
+        g_assert_cmpint(o->kind, ==, PALI_SPAN_OBJECT);
+        for (int k = 0; k < 4; k++)
+            g_assert_cmpint(o->box[k], ==, want[i][k]);
+    }
+    g_assert_null(r->spans[0].mask);
+    g_assert_nonnull(r->spans[1].mask);
+    g_assert_cmpint(r->spans[1].mask_w, ==, 100);
+    g_assert_cmpint(r->spans[1].codes[15], ==, 16);
+
+    /* not forced any more: the model writes its own answer */
+    lens_engine_set_forced_output(f->engine, NULL);
+    generate(f, PALI_TASK_CAPTION, NULL, NULL);
+    g_assert_no_error(f->error);
+    g_assert_cmpstr(lens_answer_get_text(f->answer), !=, text);
+}
+
+/* Answers build their overlay on the worker; successive answers of a run
+ * share it while the objects stay the same, and a new object (or a mask
+ * decoded) makes a new one. */
+static void test_answer_overlay(Fixture *f, gconstpointer data)
+{
+    g_autofree char *path = test_data_path("segmentation/vae-random.npz");
+    pali_vae *vae = NULL;
+    g_assert_cmpint(pali_vae_load(path, &vae, NULL), ==, PALI_OK);
+    LensMaskCache *cache = lens_mask_cache_new(vae);
+    const char *box = "<loc0100><loc0100><loc0500><loc0500>";
+    g_autofree char *t1 = g_strconcat(box, " cat", NULL);
+    g_autofree char *t2 = g_strconcat(box, " cat ; ", box, NULL);
+    g_autofree char *t3 = g_strconcat(t2, SEG16_TEXT " dog", NULL);
+
+    g_autoptr(LensAnswer) none =
+        lens_answer_new("a cat", 100, 80, cache, NULL, NULL);
+    g_assert_null(lens_answer_get_overlay(none));
+    g_autoptr(LensAnswer) a = lens_answer_new(t1, 100, 80, cache, NULL, NULL);
+    g_autoptr(LensAnswer) b = lens_answer_new(t1, 100, 80, cache, NULL, NULL);
+    g_assert_nonnull(lens_answer_get_overlay(a));
+    g_assert_true(lens_answer_get_overlay(a) == lens_answer_get_overlay(b));
+    g_assert_cmpint(lens_overlay_get_n_objects(lens_answer_get_overlay(a)), ==,
+                    1);
+    g_autoptr(LensAnswer) c = lens_answer_new(t2, 100, 80, cache, NULL, NULL);
+    g_assert_true(lens_answer_get_overlay(c) != lens_answer_get_overlay(a));
+    g_assert_cmpint(lens_overlay_get_n_objects(lens_answer_get_overlay(c)), ==,
+                    2);
+    g_autoptr(LensAnswer) d = lens_answer_new(t3, 100, 80, cache, NULL, NULL);
+    const LensOverlay *ov = lens_answer_get_overlay(d);
+    g_assert_true(ov != lens_answer_get_overlay(c));
+    g_assert_null(lens_overlay_get_object(ov, 0)->mask);
+    g_assert_nonnull(lens_overlay_get_object(ov, 1)->mask);
+    /* the answers keep their overlays after the cache is gone */
+    lens_mask_cache_free(cache);
+    g_assert_cmpint(lens_overlay_get_n_objects(lens_answer_get_overlay(a)), ==,
+                    1);
+    pali_vae_free(vae);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -252,5 +353,9 @@ int main(int argc, char **argv)
                fixture_tear_down);
     g_test_add("/ui/engine/busy-and-cancel", Fixture, NULL, fixture_set_up,
                test_busy_and_cancel, fixture_tear_down);
+    g_test_add("/ui/engine/forced-output", Fixture, NULL, fixture_set_up,
+               test_forced_output, fixture_tear_down);
+    g_test_add("/ui/engine/answer-overlay", Fixture, NULL, fixture_set_up,
+               test_answer_overlay, fixture_tear_down);
     return g_test_run();
 }

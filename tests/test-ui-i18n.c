@@ -1,13 +1,15 @@
 /* test-ui-i18n.c — translations: po/POTFILES.in lists every file with
  * translatable strings, sorted; the German catalogue translates every
  * string xgettext extracts from those files (no untranslated or fuzzy
- * entry); and with LANGUAGE=de the window speaks German. */
+ * entry); and with LANGUAGE=de the window speaks German, language names
+ * included. */
 #include "config.h"
 
 #include <glib/gi18n.h>
 #include <locale.h>
 
 #include "lens-application.h"
+#include "lens-languages.h"
 #include "lens-window.h"
 #include "testutil.h"
 
@@ -162,6 +164,20 @@ static void test_german_window(void)
     /* from the template (translatable="yes") and from C (_()) */
     g_assert_true(find_label(GTK_WIDGET(window), "Willkommen bei PaliLens"));
     g_assert_true(find_label(GTK_WIDGET(window), "Kein Modell"));
+    /* language names: German, and the drop-down sorted in German */
+    g_autofree char *label = lens_language_label("de");
+    g_assert_cmpstr(label, ==, "Deutsch (de)");
+    GtkDropDown *dd =
+        GTK_DROP_DOWN(g_object_ref_sink(gtk_drop_down_new(NULL, NULL)));
+    lens_language_drop_down_setup(dd);
+    g_autoptr(GtkStringObject) selected = g_list_model_get_item(
+        gtk_drop_down_get_model(dd), gtk_drop_down_get_selected(dd));
+    g_assert_cmpstr(gtk_string_object_get_string(selected), ==,
+                    "Englisch (en)");
+    /* "Chinesisch" before "Dänisch" (Chinese after Danish in English) */
+    g_assert_cmpuint(lens_language_drop_down_find(dd, "zh"), <,
+                     lens_language_drop_down_find(dd, "da"));
+    g_object_unref(dd);
     gtk_window_destroy(GTK_WINDOW(window));
     while (g_main_context_iteration(NULL, FALSE))
         ;

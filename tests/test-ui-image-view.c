@@ -1,8 +1,9 @@
 /* test-ui-image-view.c — LensImageView under Xvfb: overlays are drawn where
  * they belong (the view is rendered to a texture and the pixels on the
  * box's edges, inside and outside it are checked in widget coordinates, at
- * two zoom levels, one of them scrolled), zooming keeps the point under
- * the cursor, and the scrollbars' adjustments follow the content. */
+ * two zoom levels, one of them scrolled, once the overlay's drawing made
+ * in a thread is there), zooming keeps the point under the cursor, and the
+ * scrollbars' adjustments follow the content. */
 #include "config.h"
 
 #include "lens-image-view.h"
@@ -18,6 +19,8 @@ static const int box[4] = { 40, 20, 160, 80 };
 /* Per channel on 0..255: the stroke colour is drawn opaque, the image is a
  * flat grey; a few levels allow for the renderer's rounding. */
 #define COLOR_TOLERANCE 8
+/* The overlay is drawn in a thread: wait this long for it at most. */
+#define OVERLAY_WAIT_US (10 * G_USEC_PER_SEC)
 
 typedef struct {
     GtkWidget *window;
@@ -92,17 +95,30 @@ static guint32 *render_view(Fixture *f)
     while (g_main_context_iteration(NULL, FALSE))
         ;
     GtkWidget *w = GTK_WIDGET(f->view);
-    /* the view's own drawing (image and overlay), as GTK asks for it */
-    GtkSnapshot *snapshot = gtk_snapshot_new();
-    GTK_WIDGET_GET_CLASS(w)->snapshot(w, snapshot);
-    g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node(snapshot);
-    g_assert_nonnull(node);
+    /* the view's own drawing (image and overlay), as GTK asks for it, once
+     * the overlay's drawing (made in a thread) is the current one */
+    GskRenderNode *node = NULL;
+    gint64 end = g_get_monotonic_time() + OVERLAY_WAIT_US;
+    do {
+        g_clear_pointer(&node, gsk_render_node_unref);
+        while (g_main_context_iteration(NULL, FALSE))
+            ;
+        GtkSnapshot *snapshot = gtk_snapshot_new();
+        GTK_WIDGET_GET_CLASS(w)->snapshot(w, snapshot);
+        node = gtk_snapshot_free_to_node(snapshot);
+        g_assert_nonnull(node);
+        if (lens_image_view_get_overlay_pending(f->view))
+            g_usleep(1000);
+    } while (lens_image_view_get_overlay_pending(f->view) &&
+             g_get_monotonic_time() < end);
+    g_assert_false(lens_image_view_get_overlay_pending(f->view));
     GskRenderer *renderer = gtk_native_get_renderer(gtk_widget_get_native(w));
     g_autoptr(GdkTexture) texture = gsk_renderer_render_texture(
         renderer, node, &GRAPHENE_RECT_INIT(0, 0, VIEW_W, VIEW_H));
     g_assert_cmpint(gdk_texture_get_width(texture), ==, VIEW_W);
     guint32 *pixels = g_new(guint32, VIEW_W * VIEW_H);
     gdk_texture_download(texture, (guchar *)pixels, VIEW_W * 4);
+    gsk_render_node_unref(node);
     return pixels;
 }
 

@@ -78,16 +78,45 @@ static gboolean find_label(GtkWidget *widget, const char *text)
     return FALSE;
 }
 
-static GtkWidget *find_toggle(GtkWidget *widget, const char *label)
+static GtkWidget *find_check(GtkWidget *widget, const char *label)
 {
-    if (GTK_IS_TOGGLE_BUTTON(widget) &&
-        g_strcmp0(gtk_button_get_label(GTK_BUTTON(widget)), label) == 0)
+    if (GTK_IS_CHECK_BUTTON(widget) &&
+        g_strcmp0(gtk_check_button_get_label(GTK_CHECK_BUTTON(widget)),
+                  label) == 0)
         return widget;
     for (GtkWidget *c = gtk_widget_get_first_child(widget); c != NULL;
          c = gtk_widget_get_next_sibling(c)) {
-        GtkWidget *found = find_toggle(c, label);
+        GtkWidget *found = find_check(c, label);
         if (found != NULL)
             return found;
+    }
+    return NULL;
+}
+
+/* The action of the window's shortcut for `accelerator`, or NULL. */
+static char *shortcut_action(GtkWidget *window, const char *accelerator)
+{
+    guint key;
+    GdkModifierType mods;
+    g_assert_true(gtk_accelerator_parse(accelerator, &key, &mods));
+    g_autoptr(GListModel) controllers = gtk_widget_observe_controllers(window);
+    for (guint c = 0; c < g_list_model_get_n_items(controllers); c++) {
+        g_autoptr(GObject) controller = g_list_model_get_item(controllers, c);
+        if (!GTK_IS_SHORTCUT_CONTROLLER(controller))
+            continue;
+        GListModel *shortcuts = G_LIST_MODEL(controller);
+        for (guint i = 0; i < g_list_model_get_n_items(shortcuts); i++) {
+            g_autoptr(GtkShortcut) s = g_list_model_get_item(shortcuts, i);
+            GtkShortcutTrigger *t = gtk_shortcut_get_trigger(s);
+            GtkShortcutAction *a = gtk_shortcut_get_action(s);
+            if (GTK_IS_KEYVAL_TRIGGER(t) &&
+                gtk_keyval_trigger_get_keyval(GTK_KEYVAL_TRIGGER(t)) == key &&
+                gtk_keyval_trigger_get_modifiers(GTK_KEYVAL_TRIGGER(t)) ==
+                    mods &&
+                GTK_IS_NAMED_ACTION(a))
+                return g_strdup(
+                    gtk_named_action_get_action_name(GTK_NAMED_ACTION(a)));
+        }
     }
     return NULL;
 }
@@ -163,10 +192,20 @@ static void run_task(Fixture *f, pali_task task, const char *text)
     wait_idle(f);
 }
 
+/* Sixteen <seg> codes. */
+#define SEG16                                                                  \
+    "<seg010><seg020><seg030><seg040><seg050><seg060><seg070><seg080>"         \
+    "<seg090><seg100><seg110><seg120><seg005><seg015><seg025><seg035>"
+
 static void test_run(Fixture *f, gconstpointer data)
 {
+    /* masks for the forced segmentation below */
+    g_autofree char *vae = test_data_path("segmentation/vae-random.npz");
+    LensEngine *engine = lens_window_get_engine(f->window);
+    lens_engine_set_mask_decoder_path(engine, vae);
     load_tiny_model(f);
-    g_autofree char *png = ui_test_write_png("run.png", 300, 200);
+    /* a photo-like size: masks placed at full resolution are real work */
+    g_autofree char *png = ui_test_write_png("run.png", 800, 600);
     open_image(f, png);
 
     f->max_gap_us = 0;
@@ -181,6 +220,26 @@ static void test_run(Fixture *f, gconstpointer data)
     run_task(f, PALI_TASK_DETECT, "cat ; dog");
     g_assert_null(lens_window_get_error(f->window));
     g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+
+    /* segmentation streaming three large masks (the tiny model's own
+     * output has none: forced, as the screenshots do) */
+    lens_engine_set_forced_output(
+        engine, "<loc0000><loc0000><loc1023><loc1023>" SEG16 " sky ; "
+                "<loc0100><loc0200><loc0900><loc0800>" SEG16 " cat ; "
+                "<loc0300><loc0100><loc1000><loc0600>" SEG16 " dog<eos>");
+    run_task(f, PALI_TASK_SEGMENT, "sky ; cat ; dog");
+    lens_engine_set_forced_output(engine, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    answer = lens_window_get_answer(f->window);
+    g_assert_true(lens_answer_is_final(answer));
+    const LensOverlay *overlay = lens_answer_get_overlay(answer);
+    g_assert_nonnull(overlay);
+    g_assert_cmpint(lens_overlay_get_n_objects(overlay), ==, 3);
+    for (int i = 0; i < 3; i++)
+        g_assert_nonnull(lens_overlay_get_object(overlay, i)->mask);
+    g_assert_true(lens_image_view_get_overlay(
+                      lens_window_get_image_view(f->window)) == overlay);
+
     g_test_message("longest main-loop iteration while running: %.1f ms",
                    f->max_gap_us / 1000.0);
     g_assert_cmpint(f->max_gap_us, <, MAX_ITERATION_GAP_US);
@@ -323,28 +382,99 @@ static void test_model_picker(Fixture *f, gconstpointer data)
     g_unsetenv("HF_HUB_CACHE");
 }
 
-/* The overlay toggles are the settings, and the image view follows them. */
+/* The overlay toggles are check buttons that show the settings (their
+ * state visible), the image view follows them, and each has a shortcut. */
 static void test_overlay_toggles(Fixture *f, gconstpointer data)
 {
     g_autofree char *png = ui_test_write_png("toggles.png", 64, 64);
     open_image(f, png);
-    GtkWidget *boxes = find_toggle(GTK_WIDGET(f->window), _("_Boxes"));
+    GtkWidget *boxes = find_check(GTK_WIDGET(f->window), _("Boxes"));
     g_assert_nonnull(boxes);
+    g_assert_nonnull(find_check(GTK_WIDGET(f->window), _("Masks")));
+    g_assert_nonnull(find_check(GTK_WIDGET(f->window), _("Labels")));
     LensImageView *view = lens_window_get_image_view(f->window);
     g_autoptr(GSettings) settings = g_settings_new(APP_ID);
     g_settings_set_boolean(settings, "show-boxes", TRUE);
     while (g_main_context_iteration(NULL, FALSE))
         ;
-    g_assert_true(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(boxes)));
+    g_assert_true(gtk_check_button_get_active(GTK_CHECK_BUTTON(boxes)));
     g_assert_true(lens_image_view_get_style(view).show_boxes);
     /* clicking the toggle turns the setting and the view's boxes off */
-    g_signal_emit_by_name(boxes, "clicked");
+    g_signal_emit_by_name(boxes, "activate");
     while (g_main_context_iteration(NULL, FALSE))
         ;
     g_assert_false(g_settings_get_boolean(settings, "show-boxes"));
     g_assert_false(lens_image_view_get_style(view).show_boxes);
-    g_assert_false(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(boxes)));
+    g_assert_false(gtk_check_button_get_active(GTK_CHECK_BUTTON(boxes)));
     g_settings_reset(settings, "show-boxes");
+
+    /* Ctrl+Shift+B, M, L toggle them; the shortcut's action works */
+    GtkWidget *w = GTK_WIDGET(f->window);
+    static const char *const keys[][2] = {
+        { "<Control><Shift>b", "overlay.show-boxes" },
+        { "<Control><Shift>m", "overlay.show-masks" },
+        { "<Control><Shift>l", "overlay.show-labels" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+        g_autofree char *action = shortcut_action(w, keys[i][0]);
+        g_assert_cmpstr(action, ==, keys[i][1]);
+    }
+    g_assert_true(gtk_widget_activate_action(w, "overlay.show-masks", NULL));
+    g_assert_false(g_settings_get_boolean(settings, "show-masks"));
+    g_assert_false(lens_image_view_get_style(view).show_masks);
+    g_settings_reset(settings, "show-masks");
+}
+
+/* The weight format of the preferences reaches the engine: changing it
+ * loads the model again in that format; a load the engine refuses (here:
+ * the cache of converted weights cannot be written) shows its error in the
+ * window, with what to do, while the model loaded before stays. */
+static void test_weights(Fixture *f, gconstpointer data)
+{
+    load_tiny_model(f);
+    LensEngine *engine = lens_window_get_engine(f->window);
+    g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+    g_settings_set_enum(settings, "weights", PALI_WEIGHTS_Q4);
+    g_assert_true(lens_window_get_busy(f->window)); /* reloading */
+    wait_idle(f);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_nonnull(lens_engine_get_model_info(engine));
+
+    /* q8 weights with nowhere to cache them */
+    g_autofree char *cache = g_strdup(g_getenv("XDG_CACHE_HOME"));
+    g_autofree char *not_a_dir =
+        g_build_filename(test_tmpdir(), "cache-file", NULL);
+    g_assert_true(g_file_set_contents(not_a_dir, "", 0, NULL));
+    g_setenv("XDG_CACHE_HOME", not_a_dir, TRUE);
+    g_settings_set_enum(settings, "weights", PALI_WEIGHTS_Q8);
+    g_assert_true(lens_window_get_busy(f->window));
+    wait_idle(f);
+    g_assert_cmpstr(lens_window_get_error(f->window), ==,
+                    _("The model could not be loaded"));
+    g_assert_true(find_label_containing(GTK_WIDGET(f->window), "cache-file"));
+    g_assert_true(
+        find_label_containing(GTK_WIDGET(f->window), "under Weights"));
+    g_assert_nonnull(lens_engine_get_model_info(engine)); /* still there */
+    if (cache != NULL)
+        g_setenv("XDG_CACHE_HOME", cache, TRUE);
+    else
+        g_unsetenv("XDG_CACHE_HOME");
+
+    /* back to the checkpoint's own format: loads and clears the message */
+    g_settings_reset(settings, "weights");
+    g_assert_true(lens_window_get_busy(f->window));
+    wait_idle(f);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_nonnull(lens_engine_get_model_info(engine));
+
+    /* fast precision: the next run makes a new session and completes */
+    g_autofree char *png = ui_test_write_png("weights.png", 64, 64);
+    open_image(f, png);
+    g_settings_set_enum(settings, "precision", PALI_PRECISION_FAST);
+    run_task(f, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+    g_settings_reset(settings, "precision");
 }
 
 static void test_zoom(Fixture *f, gconstpointer data)
@@ -388,6 +518,7 @@ int main(int argc, char **argv)
     ADD("/ui/window/model-picker", test_model_picker);
     ADD("/ui/window/run", test_run);
     ADD("/ui/window/stop", test_stop);
+    ADD("/ui/window/weights", test_weights);
 #undef ADD
     int status = g_test_run();
     g_object_unref(app);

@@ -3,9 +3,15 @@
  * scrollbars: it implements GtkScrollable), and the result overlays (boxes,
  * labels, masks) drawn with cairo at the screen's scale so they stay crisp.
  *
- * Overlays are a LensOverlay (app/lens-overlay.c) drawn in a cairo node
- * over the visible part only, in device pixels (the node's device scale is
- * undone, so lines and text are sharp at any zoom and on HiDPI screens).
+ * Overlays are a LensOverlay (app/lens-overlay.c) drawn over the visible
+ * part only, in device pixels (sharp at any zoom and on HiDPI screens), by
+ * a LensOverlayLayer: in a thread, the view only copying the result.  The
+ * image is a texture node for GPU renderers.  GTK's cairo renderer
+ * (software rendering) copies a texture into a new cairo surface every
+ * time it draws it — every frame that touches the view, 100 MB for a
+ * 24-megapixel photo — so with that renderer the view draws the image
+ * itself from a cairo copy made once per image in a thread, into a render
+ * node it keeps until the zoom, scroll or size change.
  * Follows gtk4-demo's demo3widget and Loupe: snapshot + measure, widget
  * actions enabled at their limits, zoom that keeps the point under the
  * cursor; the maths is in lens-view-math.c.  Nothing here knows the engine. */
@@ -13,6 +19,9 @@
 
 #include "lens-image-view.h"
 
+#include <string.h>
+
+#include "lens-overlay-layer.h"
 #include "lens-view-math.h"
 
 struct _LensImageView {
@@ -20,7 +29,11 @@ struct _LensImageView {
 
     /* owned */
     GdkTexture *texture;
-    LensOverlay *overlay;
+    LensOverlayLayer *layer;  /* the overlay, drawn in a thread */
+    cairo_surface_t *surface; /* the texture as cairo ARGB32, or NULL */
+    GCancellable *surface_cancellable; /* the copy being made */
+    GskRenderNode *image_node;         /* the surface drawn, or NULL */
+    double image_node_key[6];          /* …for origin, zoom, size, scale */
     GtkAdjustment *hadjustment;
     GtkAdjustment *vadjustment;
 
@@ -59,6 +72,10 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE_WITH_CODE(LensImageView, lens_image_view, GTK_TYPE_WIDGET,
                               G_IMPLEMENT_INTERFACE(GTK_TYPE_SCROLLABLE, NULL))
+
+/* From this many device pixels per image pixel on, pixels are drawn as
+ * squares (the photo's own pixels); below, smoothly filtered. */
+#define PIXELATED_ZOOM 2.0
 
 /* Scrollbar steps as a share of the visible size. */
 #define SCROLL_STEP_FRACTION 0.1
@@ -126,18 +143,79 @@ static void apply_fit(LensImageView *self)
         g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_ZOOM]);
 }
 
-/* ---- public API ------------------------------------------------------- */
-
 GtkWidget *lens_image_view_new(void)
 {
     return g_object_new(LENS_TYPE_IMAGE_VIEW, NULL);
 }
+
+/* ---- the image as a cairo surface (for the cairo renderer) ------------ */
+
+static void copy_surface_thread(GTask *task, gpointer source, gpointer data,
+                                GCancellable *cancellable)
+{
+    GdkTexture *texture = data;
+    int w = gdk_texture_get_width(texture), h = gdk_texture_get_height(texture);
+    cairo_surface_t *surface =
+        cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(surface);
+        g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                                "no cairo surface of %d × %d", w, h);
+        return;
+    }
+    cairo_surface_flush(surface);
+    /* cairo's ARGB32 is GDK_MEMORY_DEFAULT, gdk_texture_download's format */
+    gdk_texture_download(texture, cairo_image_surface_get_data(surface),
+                         (gsize)cairo_image_surface_get_stride(surface));
+    cairo_surface_mark_dirty(surface);
+    g_task_return_pointer(task, surface, (GDestroyNotify)cairo_surface_destroy);
+}
+
+static void on_surface_copied(GObject *source, GAsyncResult *result,
+                              gpointer data)
+{
+    GTask *task = G_TASK(result);
+    cairo_surface_t *surface = g_task_propagate_pointer(task, NULL);
+    if (surface == NULL)
+        return; /* cancelled (another image) or failed: the texture stays */
+    LensImageView *self = data;
+    g_clear_pointer(&self->surface, cairo_surface_destroy);
+    g_clear_pointer(&self->image_node, gsk_render_node_unref);
+    self->surface = surface;
+    gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+static void start_surface_copy(LensImageView *self)
+{
+    g_cancellable_cancel(self->surface_cancellable);
+    g_clear_object(&self->surface_cancellable);
+    g_clear_pointer(&self->surface, cairo_surface_destroy);
+    g_clear_pointer(&self->image_node, gsk_render_node_unref);
+    if (self->texture == NULL)
+        return;
+    self->surface_cancellable = g_cancellable_new();
+    g_autoptr(GTask) task =
+        g_task_new(NULL, self->surface_cancellable, on_surface_copied, self);
+    g_task_set_task_data(task, g_object_ref(self->texture), g_object_unref);
+    g_task_set_return_on_cancel(task, TRUE);
+    g_task_run_in_thread(task, copy_surface_thread);
+}
+
+static gboolean uses_cairo_renderer(LensImageView *self)
+{
+    GtkNative *native = gtk_widget_get_native(GTK_WIDGET(self));
+    GskRenderer *renderer = native ? gtk_native_get_renderer(native) : NULL;
+    return renderer != NULL && GSK_IS_CAIRO_RENDERER(renderer);
+}
+
+/* ---- public API ------------------------------------------------------- */
 
 void lens_image_view_set_texture(LensImageView *self, GdkTexture *texture)
 {
     g_return_if_fail(LENS_IS_IMAGE_VIEW(self));
     if (!g_set_object(&self->texture, texture))
         return;
+    start_surface_copy(self);
     self->view.image_width = texture ? gdk_texture_get_width(texture) : 0;
     self->view.image_height = texture ? gdk_texture_get_height(texture) : 0;
     self->fit = TRUE;
@@ -185,23 +263,43 @@ void lens_image_view_zoom_at(LensImageView *self, double zoom, double x,
     set_zoom_internal(self, zoom, x, y);
 }
 
-void lens_image_view_set_overlay(LensImageView *self, LensOverlay *overlay)
+static void show_overlay(LensImageView *self, LensOverlay *owned,
+                         LensAnswer *answer)
 {
-    g_return_if_fail(LENS_IS_IMAGE_VIEW(self));
-    if (self->overlay == overlay)
+    const LensOverlay *old = lens_overlay_layer_get_overlay(self->layer);
+    /* the layer redraws the view when the new overlay is drawn */
+    if (lens_overlay_layer_set_overlay(self->layer, owned, answer))
+        gtk_widget_queue_draw(GTK_WIDGET(self));
+    const LensOverlay *overlay = lens_overlay_layer_get_overlay(self->layer);
+    if (overlay == old)
         return;
-    g_clear_pointer(&self->overlay, lens_overlay_free);
-    self->overlay = overlay;
     int n = overlay ? lens_overlay_get_n_objects(overlay) : 0;
     if (self->style.highlighted >= n)
         lens_image_view_set_highlighted(self, -1);
-    gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+void lens_image_view_set_overlay(LensImageView *self, LensOverlay *overlay)
+{
+    g_return_if_fail(LENS_IS_IMAGE_VIEW(self));
+    show_overlay(self, overlay, NULL);
+}
+
+void lens_image_view_show_answer(LensImageView *self, LensAnswer *answer)
+{
+    g_return_if_fail(LENS_IS_IMAGE_VIEW(self));
+    show_overlay(self, NULL, answer);
+}
+
+gboolean lens_image_view_get_overlay_pending(LensImageView *self)
+{
+    g_return_val_if_fail(LENS_IS_IMAGE_VIEW(self), FALSE);
+    return lens_overlay_layer_get_pending(self->layer);
 }
 
 const LensOverlay *lens_image_view_get_overlay(LensImageView *self)
 {
     g_return_val_if_fail(LENS_IS_IMAGE_VIEW(self), NULL);
-    return self->overlay;
+    return lens_overlay_layer_get_overlay(self->layer);
 }
 
 LensOverlayStyle lens_image_view_get_style(LensImageView *self)
@@ -218,7 +316,8 @@ int lens_image_view_get_highlighted(LensImageView *self)
 void lens_image_view_set_highlighted(LensImageView *self, int index)
 {
     g_return_if_fail(LENS_IS_IMAGE_VIEW(self));
-    int n = self->overlay ? lens_overlay_get_n_objects(self->overlay) : 0;
+    const LensOverlay *overlay = lens_overlay_layer_get_overlay(self->layer);
+    int n = overlay ? lens_overlay_get_n_objects(overlay) : 0;
     if (index < -1 || index >= n)
         index = -1;
     if (self->style.highlighted == index)
@@ -242,6 +341,46 @@ void lens_image_view_image_to_widget(LensImageView *self, double ix, double iy,
 
 /* ---- drawing and size ------------------------------------------------- */
 
+/* The image at `scale` device pixels per image pixel, its top left at
+ * (x, y) in device pixels. */
+static void draw_surface(LensImageView *self, cairo_t *cr, double x, double y,
+                         double scale)
+{
+    cairo_rectangle(cr, x, y, self->view.image_width * scale,
+                    self->view.image_height * scale);
+    cairo_clip(cr);
+    cairo_translate(cr, x, y);
+    cairo_scale(cr, scale, scale);
+    cairo_set_source_surface(cr, self->surface, 0, 0);
+    cairo_pattern_t *pattern = cairo_get_source(cr);
+    cairo_pattern_set_extend(pattern, CAIRO_EXTEND_PAD);
+    cairo_pattern_set_filter(pattern, scale >= PIXELATED_ZOOM
+                                          ? CAIRO_FILTER_NEAREST
+                                          : CAIRO_FILTER_GOOD);
+    cairo_paint(cr);
+}
+
+/* The image for the cairo renderer: the node drawn last when nothing that
+ * places it changed (an overlay or highlight redraws only the overlay). */
+static GskRenderNode *image_node(LensImageView *self, int width, int height,
+                                 int scale, double ox, double oy)
+{
+    double key[6] = { ox, oy, self->view.zoom, width, height, scale };
+    if (self->image_node != NULL &&
+        memcmp(key, self->image_node_key, sizeof(key)) == 0)
+        return self->image_node;
+    g_clear_pointer(&self->image_node, gsk_render_node_unref);
+    GtkSnapshot *snapshot = gtk_snapshot_new();
+    cairo_t *cr = gtk_snapshot_append_cairo(
+        snapshot, &GRAPHENE_RECT_INIT(0, 0, width, height));
+    cairo_scale(cr, 1.0 / scale, 1.0 / scale);
+    draw_surface(self, cr, ox * scale, oy * scale, self->view.zoom * scale);
+    cairo_destroy(cr);
+    self->image_node = gtk_snapshot_free_to_node(snapshot);
+    memcpy(self->image_node_key, key, sizeof(key));
+    return self->image_node;
+}
+
 static void lens_image_view_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
 {
     LensImageView *self = LENS_IMAGE_VIEW(widget);
@@ -249,27 +388,30 @@ static void lens_image_view_snapshot(GtkWidget *widget, GtkSnapshot *snapshot)
         return;
     int width = gtk_widget_get_width(widget);
     int height = gtk_widget_get_height(widget);
+    int scale = gtk_widget_get_scale_factor(widget);
     double ox, oy, cw, ch;
     lens_view_origin(&self->view, &ox, &oy);
     lens_view_content_size(&self->view, &cw, &ch);
 
     gtk_snapshot_push_clip(snapshot, &GRAPHENE_RECT_INIT(0, 0, width, height));
-    gtk_snapshot_append_texture(snapshot, self->texture,
-                                &GRAPHENE_RECT_INIT(ox, oy, cw, ch));
-    if (self->overlay != NULL && lens_overlay_get_n_objects(self->overlay)) {
-        cairo_t *cr = gtk_snapshot_append_cairo(
-            snapshot, &GRAPHENE_RECT_INIT(0, 0, width, height));
-        /* lens_overlay_draw wants device pixels as user space */
-        double sx = 1, sy = 1;
-        cairo_surface_get_device_scale(cairo_get_target(cr), &sx, &sy);
-        cairo_scale(cr, 1.0 / sx, 1.0 / sy);
-        LensOverlayStyle style = self->style;
-        style.line_width *= sx;
-        style.font_size *= sx;
-        lens_overlay_draw(self->overlay, cr, ox * sx, oy * sy,
-                          self->view.zoom * sx, &style);
-        cairo_destroy(cr);
-    }
+    if (self->surface != NULL && uses_cairo_renderer(self))
+        gtk_snapshot_append_node(
+            snapshot, image_node(self, width, height, scale, ox, oy));
+    else
+        gtk_snapshot_append_texture(snapshot, self->texture,
+                                    &GRAPHENE_RECT_INIT(ox, oy, cw, ch));
+    /* the overlay in device pixels */
+    LensOverlayLayerSpec spec = {
+        .width = width * scale,
+        .height = height * scale,
+        .origin_x = ox * scale,
+        .origin_y = oy * scale,
+        .scale = self->view.zoom * scale,
+        .style = self->style,
+    };
+    spec.style.line_width *= scale;
+    spec.style.font_size *= scale;
+    lens_overlay_layer_snapshot(self->layer, snapshot, scale, &spec);
     gtk_snapshot_pop(snapshot);
 }
 
@@ -319,12 +461,13 @@ static void on_motion(GtkEventControllerMotion *controller, double x, double y,
 {
     self->pointer_x = x;
     self->pointer_y = y;
-    if (self->overlay == NULL)
+    const LensOverlay *overlay = lens_overlay_layer_get_overlay(self->layer);
+    if (overlay == NULL)
         return;
     double ix, iy;
     lens_view_widget_to_image(&self->view, x, y, &ix, &iy);
-    lens_image_view_set_highlighted(
-        self, lens_overlay_hit_test(self->overlay, ix, iy));
+    lens_image_view_set_highlighted(self,
+                                    lens_overlay_hit_test(overlay, ix, iy));
 }
 
 static void on_leave(GtkEventControllerMotion *controller, LensImageView *self)
@@ -543,7 +686,9 @@ static void lens_image_view_dispose(GObject *object)
 {
     LensImageView *self = LENS_IMAGE_VIEW(object);
     g_clear_object(&self->texture);
-    g_clear_pointer(&self->overlay, lens_overlay_free);
+    start_surface_copy(self); /* cancels a copy being made, frees the last */
+    g_clear_pointer(&self->image_node, gsk_render_node_unref);
+    g_clear_pointer(&self->layer, lens_overlay_layer_free);
     if (self->hadjustment != NULL)
         g_signal_handlers_disconnect_by_func(self->hadjustment,
                                              on_adjustment_changed, self);
@@ -647,6 +792,7 @@ static void lens_image_view_init(LensImageView *self)
     GtkWidget *widget = GTK_WIDGET(self);
     self->view.zoom = 1.0;
     self->fit = TRUE;
+    self->layer = lens_overlay_layer_new(widget);
     self->style = lens_overlay_style_default();
     self->style.highlighted = -1;
     self->pointer_x = self->pointer_y = -1;

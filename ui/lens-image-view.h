@@ -4,6 +4,7 @@
 
 #include <gtk/gtk.h>
 
+#include "lens-answer.h"
 #include "lens-overlay.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,12 @@ gboolean lens_image_view_get_fit(LensImageView *self);
 /* The boxes, labels and masks drawn over the image (taken; NULL: none).
  * Borrowed back with _get_overlay. */
 void lens_image_view_set_overlay(LensImageView *self, LensOverlay *overlay);
+/* Draws the overlay of `answer` (built off the main thread; the answer is
+ * kept referenced while shown); NULL: none. */
+void lens_image_view_show_answer(LensImageView *self, LensAnswer *answer);
+/* TRUE while the overlay on screen is not yet drawn for the current
+ * overlay, style, zoom and scroll (it is drawn in a thread). */
+gboolean lens_image_view_get_overlay_pending(LensImageView *self);
 const LensOverlay *lens_image_view_get_overlay(LensImageView *self);
 /* The overlay style (toggles, opacity, sizes in screen px, highlighted
  * object), as the view's properties set it. */

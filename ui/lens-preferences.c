@@ -5,6 +5,7 @@
 
 #include "lens-preferences.h"
 
+#include "lens-languages.h"
 #include "pali.h"
 
 struct _LensPreferences {
@@ -15,6 +16,7 @@ struct _LensPreferences {
     GtkSpinButton *tokens_spin;
     GtkDropDown *language_dropdown;
     GtkDropDown *precision_dropdown;
+    GtkDropDown *weights_dropdown;
     GtkCheckButton *boxes_check;
     GtkCheckButton *masks_check;
     GtkCheckButton *labels_check;
@@ -28,45 +30,56 @@ struct _LensPreferences {
 
 G_DEFINE_FINAL_TYPE(LensPreferences, lens_preferences, GTK_TYPE_WINDOW)
 
-/* "language" (a code) ↔ the drop-down position in pali_task_languages() */
+/* "language" (a code) ↔ the drop-down's position (sorted by name) */
 static gboolean language_get_mapping(GValue *value, GVariant *variant,
                                      gpointer data)
 {
-    const char *code = g_variant_get_string(variant, NULL);
-    const char *const *codes = pali_task_languages();
-    for (guint i = 0; codes[i] != NULL; i++)
-        if (g_strcmp0(codes[i], code) == 0) {
+    guint position =
+        lens_language_drop_down_find(data, g_variant_get_string(variant, NULL));
+    if (position == GTK_INVALID_LIST_POSITION)
+        return FALSE;
+    g_value_set_uint(value, position);
+    return TRUE;
+}
+
+static GVariant *language_set_mapping(const GValue *value,
+                                      const GVariantType *type, gpointer data)
+{
+    const char *code =
+        lens_language_drop_down_code_at(data, g_value_get_uint(value));
+    return code ? g_variant_new_string(code) : NULL;
+}
+
+/* Enum keys ↔ drop-down positions: the drop-downs list the values in the
+ * schema's order, named by these nicks. */
+static const char *const precision_nicks[] = { "exact", "fast", NULL };
+static const char *const weights_nicks[] = { "as-stored", "bf16", "q8", "q4",
+                                             NULL };
+/* the schema's values are pali_precision's and pali_weights' */
+G_STATIC_ASSERT(PALI_PRECISION_FAST == 1);
+G_STATIC_ASSERT(PALI_WEIGHTS_AS_STORED == 0 && PALI_WEIGHTS_Q4 == 3);
+
+static gboolean nick_get_mapping(GValue *value, GVariant *variant,
+                                 gpointer data)
+{
+    const char *const *nicks = data;
+    const char *nick = g_variant_get_string(variant, NULL);
+    for (guint i = 0; nicks[i] != NULL; i++)
+        if (g_strcmp0(nicks[i], nick) == 0) {
             g_value_set_uint(value, i);
             return TRUE;
         }
     return FALSE;
 }
 
-static GVariant *language_set_mapping(const GValue *value,
-                                      const GVariantType *type, gpointer data)
+static GVariant *nick_set_mapping(const GValue *value, const GVariantType *type,
+                                  gpointer data)
 {
-    guint i = g_value_get_uint(value);
-    const char *const *codes = pali_task_languages();
-    for (guint n = 0; codes[n] != NULL; n++)
-        if (n == i)
-            return g_variant_new_string(codes[i]);
-    return NULL;
-}
-
-/* "precision" ("exact", "fast") ↔ positions 0, 1 */
-static gboolean precision_get_mapping(GValue *value, GVariant *variant,
-                                      gpointer data)
-{
-    const char *nick = g_variant_get_string(variant, NULL);
-    g_value_set_uint(value, g_strcmp0(nick, "fast") == 0 ? 1 : 0);
-    return TRUE;
-}
-
-static GVariant *precision_set_mapping(const GValue *value,
-                                       const GVariantType *type, gpointer data)
-{
-    return g_variant_new_string(g_value_get_uint(value) == 1 ? "fast"
-                                                             : "exact");
+    const char *const *nicks = data;
+    guint position = g_value_get_uint(value);
+    if (position >= g_strv_length((char **)nicks))
+        return NULL;
+    return g_variant_new_string(nicks[position]);
 }
 
 LensPreferences *lens_preferences_new(GtkWindow *parent)
@@ -97,6 +110,7 @@ static void lens_preferences_class_init(LensPreferencesClass *klass)
     BIND(tokens_spin);
     BIND(language_dropdown);
     BIND(precision_dropdown);
+    BIND(weights_dropdown);
     BIND(boxes_check);
     BIND(masks_check);
     BIND(labels_check);
@@ -114,10 +128,7 @@ static void lens_preferences_init(LensPreferences *self)
     gtk_widget_init_template(GTK_WIDGET(self));
     self->settings = g_settings_new(APP_ID);
 
-    g_autoptr(GtkStringList) languages = gtk_string_list_new(NULL);
-    for (const char *const *code = pali_task_languages(); *code; code++)
-        gtk_string_list_append(languages, *code);
-    gtk_drop_down_set_model(self->language_dropdown, G_LIST_MODEL(languages));
+    lens_language_drop_down_setup(self->language_dropdown);
 
     GSettings *s = self->settings;
     g_settings_bind(s, "threads", self->threads_spin, "value",
@@ -127,11 +138,15 @@ static void lens_preferences_init(LensPreferences *self)
     g_settings_bind_with_mapping(s, "language", self->language_dropdown,
                                  "selected", G_SETTINGS_BIND_DEFAULT,
                                  language_get_mapping, language_set_mapping,
-                                 NULL, NULL);
+                                 self->language_dropdown, NULL);
     g_settings_bind_with_mapping(s, "precision", self->precision_dropdown,
                                  "selected", G_SETTINGS_BIND_DEFAULT,
-                                 precision_get_mapping, precision_set_mapping,
-                                 NULL, NULL);
+                                 nick_get_mapping, nick_set_mapping,
+                                 (gpointer)precision_nicks, NULL);
+    g_settings_bind_with_mapping(s, "weights", self->weights_dropdown,
+                                 "selected", G_SETTINGS_BIND_DEFAULT,
+                                 nick_get_mapping, nick_set_mapping,
+                                 (gpointer)weights_nicks, NULL);
     g_settings_bind(s, "show-boxes", self->boxes_check, "active",
                     G_SETTINGS_BIND_DEFAULT);
     g_settings_bind(s, "show-masks", self->masks_check, "active",

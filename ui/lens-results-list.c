@@ -33,6 +33,7 @@ static GParamSpec *properties[N_PROPS];
 #define SWATCH_PX    14
 #define ROW_INDEX    "lens-object-index"
 #define SWATCH_COLOR "lens-color"
+#define ROW_TOOLTIP  "lens-tooltip"
 
 static void draw_swatch(GtkDrawingArea *area, cairo_t *cr, int width,
                         int height, gpointer data)
@@ -54,6 +55,34 @@ static void on_row_enter(GtkEventControllerMotion *motion, double x, double y,
 
 static void on_row_leave(GtkEventControllerMotion *motion,
                          LensResultsList *self)
+{
+    lens_results_list_set_highlighted(self, -1);
+}
+
+/* Tooltips are given when asked for: gtk_widget_set_tooltip_text would
+ * query the pointer from the display server for every row of every
+ * streamed update. */
+static gboolean on_query_tooltip(GtkWidget *widget, int x, int y,
+                                 gboolean keyboard, GtkTooltip *tooltip,
+                                 gpointer data)
+{
+    gtk_tooltip_set_text(tooltip,
+                         g_object_get_data(G_OBJECT(widget), ROW_TOOLTIP));
+    return TRUE;
+}
+
+/* Keyboard: the focused row highlights its object, as hovering does. */
+static void on_row_focus_enter(GtkEventControllerFocus *focus,
+                               LensResultsList *self)
+{
+    GtkWidget *row =
+        gtk_event_controller_get_widget(GTK_EVENT_CONTROLLER(focus));
+    lens_results_list_set_highlighted(
+        self, GPOINTER_TO_INT(g_object_get_data(G_OBJECT(row), ROW_INDEX)));
+}
+
+static void on_row_focus_leave(GtkEventControllerFocus *focus,
+                               LensResultsList *self)
 {
     lens_results_list_set_highlighted(self, -1);
 }
@@ -99,11 +128,13 @@ static GtkWidget *object_row(LensResultsList *self, const LensOverlay *overlay,
     gtk_widget_add_css_class(area_label, "timings");
     gtk_box_append(GTK_BOX(box), area_label);
 
-    g_autofree char *tip = g_strdup_printf(
+    char *tip = g_strdup_printf(
         o->mask ? _("%s: box %d × %d px, mask %.1f %% of the image")
                 : _("%s: box %d × %d px, %.1f %% of the image"),
         name, o->box[2] - o->box[0], o->box[3] - o->box[1], share);
-    gtk_widget_set_tooltip_text(box, tip);
+    g_object_set_data_full(G_OBJECT(box), ROW_TOOLTIP, tip, g_free);
+    g_signal_connect(box, "query-tooltip", G_CALLBACK(on_query_tooltip), NULL);
+    gtk_widget_set_has_tooltip(box, TRUE);
 
     GtkWidget *row = gtk_list_box_row_new();
     gtk_list_box_row_set_child(GTK_LIST_BOX_ROW(row), box);
@@ -112,6 +143,10 @@ static GtkWidget *object_row(LensResultsList *self, const LensOverlay *overlay,
     g_signal_connect(motion, "enter", G_CALLBACK(on_row_enter), self);
     g_signal_connect(motion, "leave", G_CALLBACK(on_row_leave), self);
     gtk_widget_add_controller(row, motion);
+    GtkEventController *focus = gtk_event_controller_focus_new();
+    g_signal_connect(focus, "enter", G_CALLBACK(on_row_focus_enter), self);
+    g_signal_connect(focus, "leave", G_CALLBACK(on_row_focus_leave), self);
+    gtk_widget_add_controller(row, focus);
     return row;
 }
 

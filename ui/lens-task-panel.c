@@ -8,6 +8,8 @@
 
 #include <glib/gi18n.h>
 
+#include "lens-languages.h"
+
 struct _LensTaskPanel {
     GtkBox parent_instance;
 
@@ -63,6 +65,8 @@ static void update_for_task(LensTaskPanel *self)
 {
     pali_task task = lens_task_panel_get_task(self);
     gtk_widget_set_visible(GTK_WIDGET(self->text_entry), task_takes_text(task));
+    /* alone on its row, the Run button still sits at the end */
+    gtk_widget_set_hexpand(GTK_WIDGET(self->run_stack), !task_takes_text(task));
     gtk_widget_set_visible(GTK_WIDGET(self->language_dropdown),
                            task_takes_language(task));
     gtk_entry_set_placeholder_text(self->text_entry, task_placeholder(task));
@@ -118,22 +122,12 @@ void lens_task_panel_set_text(LensTaskPanel *self, const char *text)
 
 const char *lens_task_panel_get_language(LensTaskPanel *self)
 {
-    GtkStringObject *item =
-        gtk_drop_down_get_selected_item(self->language_dropdown);
-    return item ? gtk_string_object_get_string(item) : "en";
+    return lens_language_drop_down_get_code(self->language_dropdown);
 }
 
 void lens_task_panel_set_language(LensTaskPanel *self, const char *code)
 {
-    GListModel *model = gtk_drop_down_get_model(self->language_dropdown);
-    guint n = g_list_model_get_n_items(model);
-    for (guint i = 0; i < n; i++) {
-        g_autoptr(GtkStringObject) item = g_list_model_get_item(model, i);
-        if (g_strcmp0(gtk_string_object_get_string(item), code) == 0) {
-            gtk_drop_down_set_selected(self->language_dropdown, i);
-            return;
-        }
-    }
+    lens_language_drop_down_set_code(self->language_dropdown, code);
 }
 
 void lens_task_panel_set_running(LensTaskPanel *self, gboolean running)
@@ -249,11 +243,7 @@ static void lens_task_panel_init(LensTaskPanel *self)
 {
     gtk_widget_init_template(GTK_WIDGET(self));
 
-    g_autoptr(GtkStringList) languages = gtk_string_list_new(NULL);
-    for (const char *const *code = pali_task_languages(); *code; code++)
-        gtk_string_list_append(languages, *code);
-    gtk_drop_down_set_model(self->language_dropdown, G_LIST_MODEL(languages));
-    lens_task_panel_set_language(self, "en");
+    lens_language_drop_down_setup(self->language_dropdown);
 
     g_signal_connect_swapped(self->task_dropdown, "notify::selected",
                              G_CALLBACK(on_task_selected), self);

@@ -11,6 +11,8 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "lens-recent.h"
+
 /* Most entries in the Open Recent menu. */
 #define RECENT_MAX_ITEMS 10
 
@@ -134,10 +136,8 @@ static void set_picture(LensWindow *self, LensPicture *picture)
         g_clear_pointer(&self->folder, g_ptr_array_unref);
     else if (!same_folder)
         list_folder(self, file);
-    if (file != NULL) {
-        g_autofree char *uri = g_file_get_uri(file);
-        gtk_recent_manager_add_item(gtk_recent_manager_get_default(), uri);
-    }
+    if (file != NULL)
+        lens_recent_add_async(file, NULL, NULL, NULL);
     update_folder_index(self);
     if (picture != NULL)
         lens_task_panel_focus_input(self->task_panel);
@@ -152,9 +152,13 @@ static void on_picture_loaded(GObject *source, GAsyncResult *result,
     if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
     if (picture == NULL) {
+        g_autofree char *detail = g_strdup_printf(
+            "%s\n%s", error->message,
+            _("PaliLens opens PNG, JPEG, WebP, GIF, BMP, TIFF and the other "
+              "formats of the image libraries installed. Check that the file "
+              "is a complete image, or convert it to PNG."));
         _lens_window_show_message(self, GTK_MESSAGE_ERROR,
-                                  _("The image could not be opened"),
-                                  error->message);
+                                  _("The image could not be opened"), detail);
     } else {
         _lens_window_hide_message(self);
         set_picture(self, picture);

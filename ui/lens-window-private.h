@@ -8,6 +8,7 @@
 #include "lens-window.h"
 
 #include "lens-picture.h"
+#include "lens-progress.h"
 #include "lens-results-list.h"
 #include "lens-task-panel.h"
 
@@ -34,7 +35,7 @@ struct _LensWindow {
     LensTaskPanel *task_panel;
     GtkWidget *progress_box;
     GtkLabel *progress_label;
-    GtkProgressBar *progress_bar;
+    LensProgress *progress_bar;
     GtkTextView *answer_view;
     GtkLabel *timings_label;
     LensResultsList *results_list;
@@ -52,14 +53,17 @@ struct _LensWindow {
     GCancellable *folder_cancellable;
     GPtrArray *folder; /* GFile: images of the picture's folder, sorted */
     char *error_message;
-    char *shown_text;  /* in the answer view */
-    char *objects_key; /* of the objects in the overlay */
+    char *shown_text; /* in the answer view */
+
+    /* borrowed from `answer` */
+    const LensOverlay *shown_overlay; /* in the results list */
 
     /* state */
     int folder_index; /* of the picture in `folder`, or -1 */
     gboolean running;
     gboolean opening;
     gboolean loading_model;
+    gboolean reload_pending; /* the weight format changed while busy */
 };
 
 /* lens-window.c */

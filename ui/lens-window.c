@@ -87,6 +87,16 @@ static const char *engine_error_hint(const GError *error)
 static void show_error(LensWindow *self, const char *title, const GError *error)
 {
     const char *hint = engine_error_hint(error);
+    /* a weight format other than the checkpoint's: converted weights,
+     * cached on disk */
+    if (self->loading_model && error->domain == LENS_ENGINE_ERROR &&
+        (error->code == PALI_ERR_UNSUPPORTED || error->code == PALI_ERR_IO) &&
+        g_settings_get_enum(self->settings, "weights") !=
+            PALI_WEIGHTS_AS_STORED)
+        hint = _("The weights are converted to the format chosen under "
+                 "Weights in the preferences and cached in "
+                 "~/.cache/palilens/weights. Check that this folder can be "
+                 "written, or choose “As stored in the checkpoint” there.");
     g_autofree char *detail =
         hint ? g_strdup_printf("%s\n%s", error->message, hint)
              : g_strdup(error->message);
@@ -160,23 +170,6 @@ void _lens_window_update_actions(LensWindow *self)
     lens_task_panel_set_running(self->task_panel, self->running);
 }
 
-/* What the overlay shows of a result, as text: the overlay and the results
- * list are rebuilt only when it changes, not for every streamed token. */
-static char *objects_key(const pali_result *result)
-{
-    if (result == NULL)
-        return NULL;
-    GString *key = g_string_new(NULL);
-    for (size_t i = 0; i < result->n_spans; i++) {
-        const pali_object *o = &result->spans[i];
-        if (o->kind == PALI_SPAN_OBJECT)
-            g_string_append_printf(key, "%d,%d,%d,%d,%d,%s;", o->box[0],
-                                   o->box[1], o->box[2], o->box[3],
-                                   o->mask != NULL, o->name ? o->name : "");
-    }
-    return g_string_free(key, FALSE);
-}
-
 /* Streamed text grows at its end: append instead of replacing, so the
  * text view lays out only the new words. */
 static void show_answer_text(LensWindow *self, const char *text)
@@ -198,23 +191,24 @@ static void show_answer_text(LensWindow *self, const char *text)
 
 void _lens_window_set_answer(LensWindow *self, LensAnswer *answer)
 {
+    gboolean had_answer = self->answer != NULL;
     if (answer != NULL)
         lens_answer_ref(answer);
     g_clear_pointer(&self->answer, lens_answer_unref);
     self->answer = answer;
     show_answer_text(self, answer ? lens_answer_get_display_text(answer) : "");
-    /* boxes as soon as their locations arrive, masks once decoded */
-    const pali_result *result = answer ? lens_answer_get_result(answer) : NULL;
-    g_autofree char *key = objects_key(result);
-    if (g_strcmp0(key, self->objects_key) != 0) {
-        lens_image_view_set_overlay(self->image_view,
-                                    result ? lens_overlay_new(result) : NULL);
-        lens_results_list_set_overlay(
-            self->results_list, lens_image_view_get_overlay(self->image_view));
-        g_free(self->objects_key);
-        self->objects_key = g_steal_pointer(&key);
+    /* boxes as soon as their locations arrive, masks once decoded; the
+     * overlay was built by the engine's worker and changes only with the
+     * objects */
+    const LensOverlay *overlay =
+        answer ? lens_answer_get_overlay(answer) : NULL;
+    lens_image_view_show_answer(self->image_view, answer);
+    if (overlay != self->shown_overlay) {
+        lens_results_list_set_overlay(self->results_list, overlay);
+        self->shown_overlay = overlay;
     }
-    _lens_window_update_actions(self);
+    if (had_answer != (answer != NULL))
+        _lens_window_update_actions(self);
 }
 
 static void set_progress(LensWindow *self, const char *label, double fraction)
@@ -224,12 +218,27 @@ static void set_progress(LensWindow *self, const char *label, double fraction)
         return;
     gtk_label_set_text(self->progress_label, label);
     if (fraction < 0)
-        gtk_progress_bar_pulse(self->progress_bar);
+        lens_progress_pulse(self->progress_bar);
     else
-        gtk_progress_bar_set_fraction(self->progress_bar, fraction);
+        lens_progress_set_fraction(self->progress_bar, fraction);
 }
 
 /* ---- models ----------------------------------------------------------- */
+
+/* A new weight format takes effect by loading the model again: now, or
+ * when the running task ends. */
+static void reload_model(LensWindow *self)
+{
+    const char *dir = lens_engine_get_model_dir(self->engine);
+    if (dir == NULL)
+        return;
+    if (self->running || self->loading_model) {
+        self->reload_pending = TRUE;
+        return;
+    }
+    g_autofree char *copy = g_strdup(dir);
+    lens_window_load_model(self, copy);
+}
 
 static void on_model_loaded(GObject *source, GAsyncResult *result,
                             gpointer data)
@@ -237,19 +246,20 @@ static void on_model_loaded(GObject *source, GAsyncResult *result,
     g_autoptr(LensWindow) self = data;
     g_autoptr(GError) error = NULL;
     gboolean ok = lens_engine_load_model_finish(self->engine, result, &error);
+    if (!ok && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error(self, _("The model could not be loaded"), error);
     self->loading_model = FALSE;
     g_clear_object(&self->model_cancellable);
     set_progress(self, NULL, 0);
     update_model_label(self);
     _lens_window_notify_busy(self);
-    if (!ok) {
-        if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            show_error(self, _("The model could not be loaded"), error);
-        return;
+    if (ok) {
+        _lens_window_hide_message(self);
+        g_settings_set_string(self->settings, "last-model",
+                              lens_engine_get_model_dir(self->engine));
     }
-    _lens_window_hide_message(self);
-    g_settings_set_string(self->settings, "last-model",
-                          lens_engine_get_model_dir(self->engine));
+    if (self->reload_pending)
+        reload_model(self);
 }
 
 void lens_window_load_model(LensWindow *self, const char *dir)
@@ -258,12 +268,20 @@ void lens_window_load_model(LensWindow *self, const char *dir)
     if (self->running || self->loading_model)
         return;
     self->loading_model = TRUE;
+    self->reload_pending = FALSE;
     self->model_cancellable = g_cancellable_new();
+    lens_engine_set_weights(self->engine,
+                            g_settings_get_enum(self->settings, "weights"));
     update_model_label(self);
     _lens_window_notify_busy(self);
     set_progress(self, _("Loading the model…"), 0);
     lens_engine_load_model_async(self->engine, dir, self->model_cancellable,
                                  on_model_loaded, g_object_ref(self));
+}
+
+static void on_weights_changed(LensWindow *self)
+{
+    reload_model(self);
 }
 
 static void on_model_chosen(LensModelPicker *picker, const char *dir,
@@ -320,6 +338,8 @@ static void finish_run(LensWindow *self)
     g_clear_object(&self->run_cancellable);
     set_progress(self, NULL, 0);
     _lens_window_notify_busy(self);
+    if (self->reload_pending)
+        reload_model(self);
 }
 
 /* "850 ms" or "2.31 s" */
@@ -582,7 +602,6 @@ static void lens_window_dispose(GObject *object)
     g_clear_pointer(&self->folder, g_ptr_array_unref);
     g_clear_pointer(&self->error_message, g_free);
     g_clear_pointer(&self->shown_text, g_free);
-    g_clear_pointer(&self->objects_key, g_free);
     g_clear_object(&self->settings);
     g_clear_object(&self->engine);
     G_OBJECT_CLASS(lens_window_parent_class)->dispose(object);
@@ -610,6 +629,7 @@ static void lens_window_class_init(LensWindowClass *klass)
     g_type_ensure(LENS_TYPE_IMAGE_VIEW);
     g_type_ensure(LENS_TYPE_TASK_PANEL);
     g_type_ensure(LENS_TYPE_RESULTS_LIST);
+    g_type_ensure(LENS_TYPE_PROGRESS);
     gtk_widget_class_set_template_from_resource(
         widget_class, "/org/palilens/PaliLens/lens-window.ui");
 
@@ -680,6 +700,19 @@ static void lens_window_class_init(LensWindowClass *klass)
                                         GDK_CONTROL_MASK, "win.zoom-fit", NULL);
     gtk_widget_class_add_binding_action(
         widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "win.zoom-original", NULL);
+    /* the overlay toggles: "overlay.*", the settings' own actions */
+    static const struct {
+        guint key;
+        const char *action;
+    } toggles[] = {
+        { GDK_KEY_b, "overlay.show-boxes" },
+        { GDK_KEY_m, "overlay.show-masks" },
+        { GDK_KEY_l, "overlay.show-labels" },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(toggles); i++)
+        gtk_widget_class_add_binding_action(widget_class, toggles[i].key,
+                                            GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                            toggles[i].action, NULL);
 }
 
 static void lens_window_init(LensWindow *self)
@@ -728,16 +761,23 @@ static void lens_window_init(LensWindow *self)
     gtk_label_set_markup(
         self->model_help_label,
         _("PaliLens needs a PaliGemma 2 checkpoint from the Hugging Face "
-          "hub: <b>google/paligemma2-{3b,10b,28b}-{pt,mix}-{224,448,896}</b> "
-          "(accept the licence on the model page first). For example:\n"
+          "hub, <b>google/paligemma2-{3b,10b,28b}-{pt,mix}-{224,448,896}</b> "
+          "(the <i>mix</i> ones answer every task; 3B at 448 pixels is a "
+          "good start):\n\n"
+          "1. Accept the licence on the model’s page on huggingface.co.\n"
+          "2. Download it, for example:\n"
           "<tt>huggingface-cli download google/paligemma2-3b-mix-448 "
           "--local-dir ~/models/paligemma2-3b-mix-448</tt>\n"
-          "Then choose that folder in the model picker. Models in the "
-          "Hugging Face cache (~/.cache/huggingface/hub) are found without "
+          "3. Choose that folder with Choose Model… (Ctrl+M). Models in the "
+          "Hugging Face cache (~/.cache/huggingface/hub) are listed without "
           "help.\n"
-          "Segmentation masks also need big_vision’s <b>vae-oid.npz</b> "
-          "(gs://big_vision/paligemma/vae-oid.npz): put it beside the model "
-          "or in ~/.local/share/palilens/."));
+          "4. For segmentation masks, also put big_vision’s "
+          "<b>vae-oid.npz</b> (gs://big_vision/paligemma/vae-oid.npz) beside "
+          "the model or in ~/.local/share/palilens/."));
+
+    g_signal_connect_object(self->settings, "changed::weights",
+                            G_CALLBACK(on_weights_changed), self,
+                            G_CONNECT_SWAPPED);
 
     _lens_window_init_open(self);
 
