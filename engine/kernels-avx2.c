@@ -147,6 +147,13 @@ static inline void vf_from_u4(const uint8_t *p, vf *lo, vf *hi)
     *lo = _mm256_cvtepi32_ps(_mm256_and_si256(b, _mm256_set1_epi32(0xf)));
     *hi = _mm256_cvtepi32_ps(_mm256_srli_epi32(b, 4));
 }
+/* The same, centred: q − 8. */
+static inline void vf_from_u4c(const uint8_t *p, vf *lo, vf *hi)
+{
+    vf_from_u4(p, lo, hi);
+    *lo = _mm256_sub_ps(*lo, _mm256_set1_ps(8));
+    *hi = _mm256_sub_ps(*hi, _mm256_set1_ps(8));
+}
 /* Rounds to the nearest bf16 value (ties to even), NaN stays NaN. */
 static inline vf vf_round_bf16(vf x)
 {

@@ -351,9 +351,7 @@ static void weight_row_f32(const pali_tensor *w, int64_t r, int64_t c0,
                         hi = vf_from_i8((const int8_t *)codes + b * 32 + 16 +
                                         part);
                     } else {
-                        vf_from_u4(codes + b * 16 + part, &lo, &hi);
-                        lo = vf_sub(lo, vf_set1(PALI_Q4_ZERO));
-                        hi = vf_sub(hi, vf_set1(PALI_Q4_ZERO));
+                        vf_from_u4c(codes + b * 16 + part, &lo, &hi);
                     }
                     vf_store(out + i + part, vf_mul(lo, d));
                     vf_store(out + i + 16 + part, vf_mul(hi, d));
@@ -656,9 +654,7 @@ quant_block(bool q8, const uint8_t *codes, int64_t b, int part, vf *lo, vf *hi)
         *lo = vf_from_i8((const int8_t *)codes + b * 32 + part);
         *hi = vf_from_i8((const int8_t *)codes + b * 32 + 16 + part);
     } else {
-        vf_from_u4(codes + b * 16 + part, lo, hi);
-        *lo = vf_sub(*lo, vf_set1(PALI_Q4_ZERO));
-        *hi = vf_sub(*hi, vf_set1(PALI_Q4_ZERO));
+        vf_from_u4c(codes + b * 16 + part, lo, hi);
     }
 }
 
