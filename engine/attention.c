@@ -186,18 +186,19 @@ static void attention_worker(void *arg, int ith, int nth)
             .lay = lay,
             .key0 = key0,
             .n_keys = n_keys,
-            .scale = a->scale,
             .s = scores,
             .s_stride = s_stride,
             .out = a->out + i0 * a->out_stride + (int64_t)h * hd,
             .out_stride = a->out_stride,
             .scratch = rest,
         };
-        // scores (nq, keys) = scale · q (nq, hd) · k (keys, hd)ᵀ
+        // scores (nq, keys) = q (nq, hd) · k (keys, hd)ᵀ; then per row
+        // scale, soft-cap and softmax (the reference's order)
         c->kernels->attn_scores(&b);
         for (int i = 0; i < b.nq; i++) {
             float *row = scores + i * s_stride;
-            c->kernels->softcap_softmax(row + lo, hi - lo, a->softcap);
+            c->kernels->softcap_softmax(row + lo, hi - lo, a->scale,
+                                        a->softcap);
             memset(row, 0, (size_t)lo * sizeof(float));
             memset(row + hi, 0, (size_t)(s_stride - hi) * sizeof(float));
         }

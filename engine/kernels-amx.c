@@ -329,12 +329,6 @@ static void amx_attn_scores(const pali_attn_block *b)
         tile_store(TC11, s + 16 * b->s_stride + 16, lds);
     }
     _tile_release();
-    const __m512 sc = _mm512_set1_ps(b->scale);
-    for (int i = 0; i < b->nq; i++)
-        for (int64_t j = 0; j < n; j += 16) {
-            float *s = b->s + i * b->s_stride + j;
-            _mm512_storeu_ps(s, _mm512_mul_ps(_mm512_loadu_ps(s), sc));
-        }
 }
 
 /* C tile → out rows [0, rows) × columns [0, cols), via buf (16×16). */

@@ -82,6 +82,11 @@ static inline vf vf_blend_lt(vf a, vf b, vf x, vf y)
 {
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
 }
+/* Whether a < b in every lane. */
+static inline bool vf_all_lt(vf a, vf b)
+{
+    return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ)) == 0xff;
+}
 /* 1/x: the 12-bit estimate and one Newton step (~2^-23). */
 static inline vf vf_recip(vf x)
 {
@@ -141,6 +146,13 @@ static inline void vf_from_u4(const uint8_t *p, vf *lo, vf *hi)
     const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
     *lo = _mm256_cvtepi32_ps(_mm256_and_si256(b, _mm256_set1_epi32(0xf)));
     *hi = _mm256_cvtepi32_ps(_mm256_srli_epi32(b, 4));
+}
+/* The same, centred: q − 8. */
+static inline void vf_from_u4c(const uint8_t *p, vf *lo, vf *hi)
+{
+    vf_from_u4(p, lo, hi);
+    *lo = _mm256_sub_ps(*lo, _mm256_set1_ps(8));
+    *hi = _mm256_sub_ps(*hi, _mm256_set1_ps(8));
 }
 /* Rounds to the nearest bf16 value (ties to even), NaN stays NaN. */
 static inline vf vf_round_bf16(vf x)

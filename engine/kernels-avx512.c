@@ -26,9 +26,9 @@ static void avx512_attn_values(const pali_attn_block *b)
         vec_attn_values(b);
 }
 
-void pali_avx512_softcap_softmax(float *x, int64_t n, float cap)
+void pali_avx512_softcap_softmax(float *x, int64_t n, float scale, float cap)
 {
-    vec_softcap_softmax(x, n, cap);
+    vec_softcap_softmax(x, n, scale, cap);
 }
 
 void pali_avx512_matmul(const pali_mm *mm, int64_t r0, int64_t r1,

@@ -82,6 +82,11 @@ static inline vf vf_blend_lt(vf a, vf b, vf x, vf y)
 {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
 }
+/* Whether a < b in every lane. */
+static inline bool vf_all_lt(vf a, vf b)
+{
+    return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) == 0xffff;
+}
 /* 1/x to ~1 ulp: the 14-bit estimate and one Newton step. */
 static inline vf vf_recip(vf x)
 {
@@ -135,6 +140,17 @@ static inline void vf_from_u4(const uint8_t *p, vf *lo, vf *hi)
     *lo = _mm512_cvtepi32_ps(_mm512_and_si512(b, m));
     *hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(b, 4));
 }
+/* 16 bytes of 4-bit pairs → low and high nibbles as q − 8 (centred), by a
+ * 16-entry table: vpermps reads only the low 4 bits of each index. */
+static inline void vf_from_u4c(const uint8_t *p, vf *lo, vf *hi)
+{
+    const __m512i b =
+        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
+    const __m512 table = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1,
+                                        2, 3, 4, 5, 6, 7);
+    *lo = _mm512_permutexvar_ps(b, table);
+    *hi = _mm512_permutexvar_ps(_mm512_srli_epi32(b, 4), table);
+}
 /* Rounds to the nearest bf16 value (ties to even), NaN stays NaN. */
 static inline vf vf_round_bf16(vf x)
 {
@@ -182,7 +198,7 @@ static inline void vf_transpose(vf r[16])
 void pali_avx512_matmul(const pali_mm *mm, int64_t r0, int64_t r1,
                         void *scratch);
 size_t pali_avx512_matmul_scratch(int64_t max_k);
-void pali_avx512_softcap_softmax(float *x, int64_t n, float cap);
+void pali_avx512_softcap_softmax(float *x, int64_t n, float scale, float cap);
 void pali_avx512_gelu_tanh(float *x, int64_t n);
 void pali_avx512_gelu_tanh_mul(float *g, const float *u, int64_t n);
 void pali_avx512_softcap(float *x, int64_t n, float cap);

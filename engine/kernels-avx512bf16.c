@@ -52,9 +52,51 @@ void pali_bf16_from_f32(const float *x, int64_t n, int64_t pad, uint16_t *out)
         out[i] = 0;
 }
 
+/* Whole blocks [c0, c0 + n) of a q8/q4 row straight to bf16: codes to
+ * f32, times the block's scale, rounded (as pali_bf16_from_f32 would). */
+static void quant_row_bf16(const pali_tensor *w, int64_t r, int64_t c0,
+                           int64_t n, uint16_t *out)
+{
+    const uint8_t *codes = pali_quant_codes(w, r);
+    const uint16_t *scales = pali_quant_scales(w, r);
+    const bool q8 = w->dtype == PALI_DTYPE_Q8;
+    const __m512i low = _mm512_set1_epi32(0xf);
+    const __m512 zero = _mm512_set1_ps(PALI_Q4_ZERO);
+    for (int64_t i = 0; i < n; i += PALI_QUANT_BLOCK) {
+        const int64_t b = (c0 + i) / PALI_QUANT_BLOCK;
+        const __m512 d = _mm512_set1_ps(_cvtsh_ss(scales[b]));
+        __m512 lo, hi;
+        if (q8) {
+            const __m256i q =
+                _mm256_loadu_si256((const __m256i *)(codes + 32 * b));
+            lo = _mm512_cvtepi32_ps(
+                _mm512_cvtepi8_epi32(_mm256_castsi256_si128(q)));
+            hi = _mm512_cvtepi32_ps(
+                _mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1)));
+        } else {
+            const __m512i q = _mm512_cvtepu8_epi32(
+                _mm_loadu_si128((const __m128i *)(codes + 16 * b)));
+            lo = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_and_si512(q, low)),
+                               zero);
+            hi = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(q, 4)),
+                               zero);
+        }
+        _mm512_storeu_si512(out + i,
+                            (__m512i)_mm512_cvtne2ps_pbh(_mm512_mul_ps(hi, d),
+                                                         _mm512_mul_ps(lo, d)));
+    }
+}
+
 void pali_bf16_weight_row(const pali_tensor *w, int64_t r, int64_t c0,
                           int64_t n, int64_t pad, float *tmp, uint16_t *out)
 {
+    if (pali_dtype_is_quant(w->dtype) && c0 % PALI_QUANT_BLOCK == 0 &&
+        n % PALI_QUANT_BLOCK == 0) {
+        quant_row_bf16(w, r, c0, n, out);
+        for (int64_t i = n; i < pad; i++)
+            out[i] = 0;
+        return;
+    }
     if (w->dtype == PALI_DTYPE_BF16) {
         const int64_t k = pali_tensor_cols(w);
         memcpy(out, (const uint16_t *)w->data + r * k + c0,
@@ -341,7 +383,7 @@ void pali_avx512bf16_attn_scores(const pali_attn_block *b)
             const int mr = b->nq - i0 < BF_MR ? b->nq - i0 : BF_MR;
             kern_bf16_rows(mr, l->hd_k / 2, qb + i0 * l->hd_k, l->hd_k, k0,
                            k0 + block, 32, b->s + i0 * b->s_stride + j,
-                           b->s_stride, 32, false, b->scale);
+                           b->s_stride, 32, false, 1.0f);
         }
     }
 }

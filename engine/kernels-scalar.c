@@ -110,7 +110,7 @@ void pali_ref_attn_scores(const pali_attn_block *b)
                 const float qd = b->lay->round ? pali_round_bf16(q[d]) : q[d];
                 acc += qd * key_at(b, b->key0 + j, d);
             }
-            s[j] = b->scale * acc;
+            s[j] = acc;
         }
     }
 }
@@ -139,8 +139,10 @@ static void ref_softcap(float *x, int64_t n, float cap)
         x[i] = tanhf(x[i] / cap) * cap;
 }
 
-static void ref_softcap_softmax(float *x, int64_t n, float cap)
+static void ref_softcap_softmax(float *x, int64_t n, float scale, float cap)
 {
+    for (int64_t i = 0; i < n; i++)
+        x[i] *= scale;
     if (cap > 0)
         ref_softcap(x, n, cap);
     float max = -INFINITY;

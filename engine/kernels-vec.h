@@ -19,8 +19,9 @@
  * vf_zero, vf_set1, vf_load, vf_store, vf_load_n, vf_store_n, vf_add,
  * vf_sub, vf_mul, vf_fmadd (a·b + c), vf_max, vf_min, vf_abs,
  * vf_copysign, vf_blend_lt (a < b ? x : y), vf_recip, vf_round,
- * vf_exp2i, vf_hsum, vf_hmax, vf_from_bf16, vf_from_bf16_n, vf_from_f16,
- * vf_from_i8, vf_from_u4, vf_round_bf16, vf_transpose (VL vectors). */
+ * vf_exp2i, vf_all_lt, vf_hsum, vf_hmax, vf_from_bf16, vf_from_bf16_n,
+ * vf_from_f16, vf_from_i8, vf_from_u4, vf_round_bf16, vf_transpose (VL
+ * vectors). */
 #ifndef PALI_KERNELS_VEC_H
 #define PALI_KERNELS_VEC_H
 
@@ -39,8 +40,10 @@
 
 /* Cephes expf: x = n·ln2 + r with ln2 split in two, e^r by a degree-6
  * polynomial, 2^n through the exponent field.  ~1 ulp; 0 below −87.3
- * (where f32 goes subnormal), +inf above 88.7. */
-#define EXP_HI     88.7228391f
+ * (where f32 goes subnormal).  Inputs are clamped at 88.0 (n ≤ 127, so
+ * 2^n is one exponent field): every caller stays below it (the softmax's
+ * x − max ≤ 0, tanh's 2|x| ≤ 19). */
+#define EXP_HI     88.0f
 #define EXP_LO     (-87.336544f)
 #define EXP_LOG2E  1.44269504088896341f
 #define EXP_LN2_HI 0.693359375f
@@ -61,10 +64,7 @@ static inline vf v_exp(vf x)
     p = vf_fmadd(p, r, vf_set1(1.6666665459E-1f));
     p = vf_fmadd(p, r, vf_set1(5.0000001201E-1f));
     p = vf_fmadd(p, vf_mul(r, r), vf_add(r, vf_set1(1)));
-    // 2^n: n = 128 only at the top of the range, split as 2^(n−1)·2
-    const vf big = vf_blend_lt(vf_set1(127.5f), n, vf_set1(1), vf_zero());
-    p = vf_mul(p, vf_exp2i(vf_sub(n, big)));
-    p = vf_add(p, vf_mul(p, big));
+    p = vf_mul(p, vf_exp2i(n));
     return vf_blend_lt(vf_zero(), too_small, vf_zero(), p);
 }
 
@@ -84,6 +84,8 @@ static inline vf v_tanh(vf x)
     p = vf_fmadd(p, x2, vf_set1(0.13331381976604462f));
     p = vf_fmadd(p, x2, vf_set1(-0.3333328068256378f));
     const vf small = vf_fmadd(vf_mul(x, x2), p, x);
+    if (vf_all_lt(ax, vf_set1(TANH_SMALL))) // typical for s/cap: no exp
+        return small;
     const vf e = v_exp(vf_mul(vf_min(ax, vf_set1(TANH_CLAMP)), vf_set1(2)));
     const vf r = vf_recip(vf_add(e, vf_set1(1)));
     const vf large = vf_copysign(vf_fmadd(r, vf_set1(-2), vf_set1(1)), x);
@@ -141,14 +143,39 @@ static void vec_softcap(float *x, int64_t n, float cap)
     }
 }
 
-static void vec_softcap_softmax(float *x, int64_t n, float cap)
+static void vec_softcap_softmax(float *x, int64_t n, float scale, float cap)
 {
-    if (cap > 0)
-        vec_softcap(x, n, cap);
-    vf vmax = vf_set1(-INFINITY);
+    // x = scale·x, soft-capped, and the maximum, in one pass
+    const vf sc = vf_set1(scale), c = vf_set1(cap);
+    const vf inv_cap = vf_set1(1.0f / cap);
+    vf vmax = vf_set1(-INFINITY), vmax1 = vf_set1(-INFINITY);
     int64_t i = 0;
-    for (; i + VL <= n; i += VL)
-        vmax = vf_max(vmax, vf_load(x + i));
+    for (; i + 2 * VL <= n; i += 2 * VL) { // two max chains
+        vf v = vf_mul(vf_load(x + i), sc), w = vf_mul(vf_load(x + i + VL), sc);
+        if (cap > 0) {
+            v = vf_mul(v_tanh(vf_mul(v, inv_cap)), c);
+            w = vf_mul(v_tanh(vf_mul(w, inv_cap)), c);
+        }
+        vf_store(x + i, v);
+        vf_store(x + i + VL, w);
+        vmax = vf_max(vmax, v);
+        vmax1 = vf_max(vmax1, w);
+    }
+    vmax = vf_max(vmax, vmax1);
+    for (; i + VL <= n; i += VL) {
+        vf v = vf_mul(vf_load(x + i), sc);
+        if (cap > 0)
+            v = vf_mul(v_tanh(vf_mul(v, inv_cap)), c);
+        vf_store(x + i, v);
+        vmax = vf_max(vmax, v);
+    }
+    if (i < n) {
+        const int r = (int)(n - i);
+        vf v = vf_mul(vf_load_n(x + i, r), sc);
+        if (cap > 0)
+            v = vf_mul(v_tanh(vf_mul(v, inv_cap)), c);
+        vf_store_n(x + i, v, r);
+    }
     float max = vf_hmax(vmax);
     for (; i < n; i++)
         max = x[i] > max ? x[i] : max;
@@ -260,7 +287,7 @@ static inline void scales_f32(const uint16_t *scales, int64_t b, int n,
     for (; i + VL <= n; i += VL)
         vf_store(out + i, vf_from_f16(scales + b + i));
     for (; i < n; i++)
-        out[i] = pali_f16_to_f32(scales[b + i]);
+        out[i] = _cvtsh_ss(scales[b + i]); // F16C: both sets have it
 }
 
 /* Columns [c0, c0 + n) of row r of W as f32 (rounded to bf16 values when
@@ -324,9 +351,7 @@ static void weight_row_f32(const pali_tensor *w, int64_t r, int64_t c0,
                         hi = vf_from_i8((const int8_t *)codes + b * 32 + 16 +
                                         part);
                     } else {
-                        vf_from_u4(codes + b * 16 + part, &lo, &hi);
-                        lo = vf_sub(lo, vf_set1(PALI_Q4_ZERO));
-                        hi = vf_sub(hi, vf_set1(PALI_Q4_ZERO));
+                        vf_from_u4c(codes + b * 16 + part, &lo, &hi);
                     }
                     vf_store(out + i + part, vf_mul(lo, d));
                     vf_store(out + i + 16 + part, vf_mul(hi, d));
@@ -629,9 +654,7 @@ quant_block(bool q8, const uint8_t *codes, int64_t b, int part, vf *lo, vf *hi)
         *lo = vf_from_i8((const int8_t *)codes + b * 32 + part);
         *hi = vf_from_i8((const int8_t *)codes + b * 32 + 16 + part);
     } else {
-        vf_from_u4(codes + b * 16 + part, lo, hi);
-        *lo = vf_sub(*lo, vf_set1(PALI_Q4_ZERO));
-        *hi = vf_sub(*hi, vf_set1(PALI_Q4_ZERO));
+        vf_from_u4c(codes + b * 16 + part, lo, hi);
     }
 }
 
@@ -825,7 +848,7 @@ static void vec_attn_scores(const pali_attn_block *b)
                 const int mr = b->nq - i0 < MR ? b->nq - i0 : MR;
                 kern_rows(mr, hd, q + i0 * lda, lda, blk + c, PALI_KV_BLOCK,
                           b->s + i0 * b->s_stride + j + c, b->s_stride, NR,
-                          false, b->scale);
+                          false, 1.0f);
             }
     }
 }

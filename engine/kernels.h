@@ -70,8 +70,7 @@ typedef struct pali_attn_block {
     const void *k, *v; /* this kv head's blocks (layout above) */
     const pali_kv_layout *lay;
     int64_t key0, n_keys; /* key0 a multiple of PALI_KV_BLOCK */
-    float scale;
-    float *s; /* (nq, ≥ round_up(n_keys, 32)) at s_stride */
+    float *s;             /* (nq, ≥ round_up(n_keys, 32)) at s_stride */
     int64_t s_stride;
     float *out; /* (nq, hd) at out_stride */
     int64_t out_stride;
@@ -88,14 +87,15 @@ typedef struct pali_kernels {
      * scratch: matmul_scratch(k) bytes, 64-byte aligned, the thread's. */
     void (*matmul)(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch);
     size_t (*matmul_scratch)(int64_t max_k);
-    /* s = scale · q·kᵀ for keys [key0, key0 + round_up(n_keys, 32)). */
+    /* s = q·kᵀ for keys [key0, key0 + round_up(n_keys, 32)) (the scale
+     * is applied by softcap_softmax). */
     void (*attn_scores)(const pali_attn_block *b);
     /* out = p · v over the same keys; p (in b->s) is zero outside the
      * visible keys and past n_keys up to the next multiple of 32. */
     void (*attn_values)(const pali_attn_block *b);
-    /* Row operations on n floats: cap·tanh(x/cap) when cap > 0, then the
-     * softmax in place; gelu_tanh(x); gelu_tanh(g)·u. */
-    void (*softcap_softmax)(float *x, int64_t n, float cap);
+    /* Row operations on n floats: x = scale·x, then cap·tanh(x/cap) when
+     * cap > 0, then the softmax, in place; gelu_tanh(x); gelu_tanh(g)·u. */
+    void (*softcap_softmax)(float *x, int64_t n, float scale, float cap);
     void (*gelu_tanh)(float *x, int64_t n);
     void (*gelu_tanh_mul)(float *g, const float *u, int64_t n);
     void (*softcap)(float *x, int64_t n, float cap);

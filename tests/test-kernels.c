@@ -546,8 +546,8 @@ static void test_rowops(gconstpointer data)
     for (int len = 1; len <= N; len = len * 3 + 1) {
         memcpy(a, x, sizeof(float) * len);
         memcpy(b, x, sizeof(float) * len);
-        ks->softcap_softmax(a, len, len % 2 ? 50 : 0);
-        ref->softcap_softmax(b, len, len % 2 ? 50 : 0);
+        ks->softcap_softmax(a, len, 0.125f, len % 2 ? 50 : 0);
+        ref->softcap_softmax(b, len, 0.125f, len % 2 ? 50 : 0);
         const double tol_rel = 4 * EPS_FN + 2 * gamma_k(len);
         for (int i = 0; i < len; i++)
             if (fabs(a[i] - b[i]) > tol_rel * b[i] + 1e-38)

@@ -6,15 +6,16 @@
  *                  [--weights bf16|q8|q4] [--threads N] [--repeat N] [--json]
  *
  * The model at its resolution: load (a first load, reported apart, makes
- * any quantized cache), preprocess, vision, prefill and N decode steps,
- * --repeat times, medians reported; then the limits (bench-limits.c:
- * register peaks per instruction set, the engine's own matrix products,
- * OpenBLAS's sgemm, read bandwidth).  Each phase's FLOPs and bytes come from the config
- * (counted below), so the output gives achieved GFLOP/s and GB/s and the
- * ratio to the floors: time to first token against FLOPs ÷ the precision's
- * arithmetic peak (AMX bf16 tiles in fast precision, f32 FMA in exact),
- * decode against the weights' bytes ÷ read bandwidth.  Peak resident memory
- * is the model runs' own, read before the limits are measured.
+ * any quantized cache; then --repeat opens), and on one open model, as an
+ * application keeps it, --repeat runs of preprocess, vision, prefill and
+ * N decode steps in a new session each, medians reported; then the limits
+ * (bench-limits.c: register peaks per instruction set, the engine's own matrix
+ * products, OpenBLAS's sgemm, read bandwidth).  Each phase's FLOPs and bytes
+ * come from the config (counted below), so the output gives achieved GFLOP/s
+ * and GB/s and the ratio to the floors: time to first token against FLOPs ÷ the
+ * precision's arithmetic peak (AMX bf16 tiles in fast precision, f32 FMA in
+ * exact), decode against the weights' bytes ÷ read bandwidth.  Peak resident
+ * memory is the model runs' own, read before the limits are measured.
  * --json prints one JSON object (the keys other checks read: load_ms,
  * preprocess_ms, vision_ms, prefill_ms, ttft_ms, decode_ms_per_token,
  * peak_rss_mb, limits.matmul_gflops, limits.read_gbps). */
@@ -305,11 +306,19 @@ int main(int argc, char **argv)
     Samples s = { samples_new(), samples_new(), samples_new(),
                   samples_new(), samples_new(), samples_new() };
     int64_t prompt_tokens = 0;
+    // opening, --repeat times; then one model for every run, as an
+    // application keeps it (each run a new session: vision runs again)
     for (int r = 0; r < o.repeat; r++) {
         t0 = pali_now_ms();
         if (pali_model_load(o.model, &mp, &model, &err) != PALI_OK)
             return fail(&err);
         add(s.load, pali_now_ms() - t0);
+        if (r + 1 < o.repeat) {
+            pali_model_free(model);
+            model = NULL;
+        }
+    }
+    for (int r = 0; r < o.repeat; r++) {
         pali_session_params sp = pali_session_default_params();
         sp.n_threads = threads;
         sp.precision = fast ? PALI_PRECISION_FAST : PALI_PRECISION_EXACT;
@@ -340,9 +349,8 @@ int main(int argc, char **argv)
         add(s.decode, t->n_decoded ? t->decode_ms / t->n_decoded : 0);
         g_free(forced);
         pali_session_free(session);
-        pali_model_free(model);
-        model = NULL;
     }
+    pali_model_free(model);
     const double rss = peak_rss_mb();
     // the limits after the model: their buffers and OpenBLAS's threads do
     // not touch the model's memory figures or its runs
