@@ -144,10 +144,9 @@ static inline void vf_from_u4(const uint8_t *p, vf *lo, vf *hi)
  * 16-entry table: vpermps reads only the low 4 bits of each index. */
 static inline void vf_from_u4c(const uint8_t *p, vf *lo, vf *hi)
 {
-    const __m512i b =
-        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
-    const __m512 table = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1,
-                                        2, 3, 4, 5, 6, 7);
+    const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
+    const __m512 table =
+        _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
     *lo = _mm512_permutexvar_ps(b, table);
     *hi = _mm512_permutexvar_ps(_mm512_srli_epi32(b, 4), table);
 }
