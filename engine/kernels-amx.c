@@ -165,8 +165,17 @@ static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
                                     uint16_t *wconv, float *row, int64_t *lda)
 {
     if (direct && rows == 32) {
-        *lda = mm->k * 2;
-        return (const uint16_t *)mm->w->data + j0 * mm->k + k0;
+        // Staged at a 512-byte row stride: the checkpoint's own stride is
+        // often a multiple of 4 KB (k = 2048, 9216), which would put all
+        // 32 rows in the same few L1 sets and evict them between token
+        // blocks.
+        const uint16_t *w = (const uint16_t *)mm->w->data + j0 * mm->k + k0;
+        for (int r = 0; r < 32; r++)
+            for (int64_t c = 0; c < kc; c += 32)
+                _mm512_storeu_si512(wconv + r * AMX_KC + c,
+                                    _mm512_loadu_si512(w + r * mm->k + c));
+        *lda = AMX_KC * 2;
+        return wconv;
     }
     const int64_t valid = mm->k - k0 < kc ? mm->k - k0 : kc;
     for (int r = 0; r < 32; r++) {
@@ -178,6 +187,27 @@ static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
     }
     *lda = AMX_KC * 2;
     return wconv;
+}
+
+/* The 32 × AMX_KC bf16 block of in-place weights that follows (j0, k0) in
+ * amx_gemm's order (next panel of the group, else the group's first panel
+ * at the next k block, else the next group's first block), or NULL. */
+static const char *next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
+                                     int64_t r1, int64_t j0, int64_t k0,
+                                     int64_t kpad)
+{
+    int64_t j = j0 + 32, kn = k0;
+    if (j >= g1) {
+        j = g0;
+        kn = k0 + AMX_KC;
+        if (kn >= kpad) {
+            j = g1;
+            kn = 0;
+        }
+    }
+    if (j + 32 > r1)
+        return NULL;
+    return (const char *)((const uint16_t *)mm->w->data + j * mm->k + kn);
 }
 
 /* Blocking, innermost last: token chunk (packed once, L2/L3) → group of
@@ -218,6 +248,15 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
                     const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
                     const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
                     float *cgroup = cpart + ((j0 - g0) / 32) * ntb * 1024;
+                    // The tile loads of A wait on memory unless the next
+                    // block is on its way: its 32 rows × 8 lines, spread
+                    // over this block's tile products.
+                    const char *next =
+                        direct ? next_weight_block(mm, g0, g1, r1, j0, k0, kpad)
+                               : NULL;
+                    const int steps = (int)(ntb * (kc / 32));
+                    const int per_step = (256 + steps - 1) / steps;
+                    int line = 0;
                     for (int64_t tb = 0; tb < nt; tb += 32) {
                         const uint16_t *b0 =
                             xp + (tb / 16) * kpad * 16 + k0 * 16;
@@ -234,7 +273,24 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
                             tile_load(TC10, cp + 512, 64);
                             tile_load(TC11, cp + 768, 64);
                         }
+                        // The last k block stores this block of y: its
+                        // lines are fetched for writing meanwhile, 8 per
+                        // step (32 tokens × 2 lines), or the stores stall.
+                        float *yb = mm->y + (t0 + tb) * m + j0;
+                        int yline = last ? 0 : 64;
+                        const int ylines =
+                            2 * (int)(nt - tb < 32 ? nt - tb : 32);
                         for (int64_t kk = 0; kk < kc; kk += 32) {
+                            for (int p = 0; next && p < per_step && line < 256;
+                                 p++, line++)
+                                _mm_prefetch(next + (line >> 3) * k * 2 +
+                                                 (line & 7) * 64,
+                                             _MM_HINT_T0);
+                            for (int p = 0; p < 8 && yline < ylines;
+                                 p++, yline++)
+                                __builtin_prefetch(yb + (yline >> 1) * m +
+                                                       (yline & 1) * 16,
+                                                   1, 3);
                             tile_load(TA0, a + kk, lda);
                             tile_load(TA1, (const char *)(a + kk) + 16 * lda,
                                       lda);
