@@ -73,11 +73,25 @@ const char *pali_compute_kernel_name(const pali_compute *c);
  * products with rows of up to max_k inputs. */
 size_t pali_matmul_scratch_bytes(int kernel, int64_t max_k);
 
+/* What a product's outputs go through as they are stored. */
+typedef enum pali_act {
+    PALI_ACT_NONE,
+    PALI_ACT_GELU_TANH,     /* y = gelu_tanh(y) */
+    PALI_ACT_GELU_TANH_MUL, /* y = gelu_tanh(y) · other */
+} pali_act;
+
 /* y (n, m) = x (n, k) · wᵀ + bias, where w is an (m, k) weight tensor in any
  * dtype (matrix view: pali_tensor_rows × pali_tensor_cols) and bias (m) may
  * be NULL.  x and y are f32 and must not overlap.  Runs on the pool, in
  * the compute's precision (kernels.h says what each computes). */
 void pali_matmul(const pali_compute *c, const float *x, int64_t n,
                  const pali_tensor *w, const float *bias, float *y);
+/* The same, each output then going through `act` (kernels.h) as it is
+ * stored: y = gelu_tanh(x·wᵀ + bias) [· other].  The same bits as
+ * pali_matmul followed by pali_gelu_tanh[_mul], one pass over y less.
+ * other (n, m) must not overlap y. */
+void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
+                     const pali_tensor *w, const float *bias, float *y,
+                     pali_act act, const float *other);
 
 #endif /* PALI_COMPUTE_H */

@@ -220,9 +220,9 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     const int64_t chunk = mlp_chunk_rows(n, g.ff);
     for (int64_t r = 0; r < n; r += chunk) {
         const int64_t rows = n - r < chunk ? n - r : chunk;
-        pali_matmul(c, b->h + r * g.d, rows, &L->gate_w, NULL, b->gate);
         pali_matmul(c, b->h + r * g.d, rows, &L->up_w, NULL, b->up);
-        pali_gelu_tanh_mul(c, b->gate, b->up, rows * g.ff);
+        pali_matmul_act(c, b->h + r * g.d, rows, &L->gate_w, NULL, b->gate,
+                        PALI_ACT_GELU_TANH_MUL, b->up);
         pali_matmul(c, b->gate, rows, &L->down_w, NULL, b->o + r * g.d);
     }
     pali_rmsnorm(c, b->o, n, g.d, L->post_ffw_norm, eps, b->o);

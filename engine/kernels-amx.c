@@ -81,16 +81,17 @@ static int clamp16(int64_t n)
     return n < 0 ? 0 : n > 16 ? 16 : (int)n;
 }
 
-/* Stores C tile `c` (tile register) of 16 weight rows × 16 tokens into y:
- * token j's outputs go to y[j][0..rows) (+ bias).  buf: 16×16 floats. */
-#define STORE_C(c, buf, y, ldy, rows, tokens, bias)                            \
+/* Stores C tile `c` (tile register) of 16 weight rows × 16 tokens into y
+ * at element offset `at`: token j's outputs go to y[j][0..rows) (+ bias,
+ * then mm->act).  buf: 16×16 floats. */
+#define STORE_C(c, buf, mm, at, rows, tokens, bias)                            \
     do {                                                                       \
         tile_store(c, buf, 64);                                                \
-        store_transposed(buf, y, ldy, rows, tokens, bias);                     \
+        store_transposed(buf, mm, at, rows, tokens, bias);                     \
     } while (0)
 
-static void store_transposed(const float *buf, float *y, int64_t ldy, int rows,
-                             int tokens, const float *bias)
+static void store_transposed(const float *buf, const pali_mm *mm, int64_t at,
+                             int rows, int tokens, const float *bias)
 {
     if (rows <= 0 || tokens <= 0)
         return;
@@ -100,8 +101,14 @@ static void store_transposed(const float *buf, float *y, int64_t ldy, int rows,
     vf_transpose(r);
     const __mmask16 mk = mask_n(rows);
     const __m512 b = bias ? _mm512_maskz_loadu_ps(mk, bias) : vf_zero();
-    for (int j = 0; j < tokens; j++)
-        _mm512_mask_storeu_ps(y + j * ldy, mk, _mm512_add_ps(r[j], b));
+    for (int j = 0; j < tokens; j++) {
+        float *y = mm->y + at + j * mm->m;
+        _mm512_mask_storeu_ps(y, mk, _mm512_add_ps(r[j], b));
+        if (mm->act == PALI_ACT_GELU_TANH)
+            pali_avx512_gelu_tanh(y, rows);
+        else if (mm->act == PALI_ACT_GELU_TANH_MUL)
+            pali_avx512_gelu_tanh_mul(y, mm->other + at + j * mm->m, rows);
+    }
 }
 
 /* Rows [t0, t0 + nt) of x (k wide) → xp (⌈nt/16⌉ blocks, kpad/2, 16, 2)
@@ -277,6 +284,9 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
                         // lines are fetched for writing meanwhile, 8 per
                         // step (32 tokens × 2 lines), or the stores stall.
                         float *yb = mm->y + (t0 + tb) * m + j0;
+                        const float *ob = mm->act == PALI_ACT_GELU_TANH_MUL
+                                              ? mm->other + (t0 + tb) * m + j0
+                                              : NULL;
                         int yline = last ? 0 : 64;
                         const int ylines =
                             2 * (int)(nt - tb < 32 ? nt - tb : 32);
@@ -287,10 +297,13 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
                                                  (line & 7) * 64,
                                              _MM_HINT_T0);
                             for (int p = 0; p < 8 && yline < ylines;
-                                 p++, yline++)
-                                __builtin_prefetch(yb + (yline >> 1) * m +
-                                                       (yline & 1) * 16,
-                                                   1, 3);
+                                 p++, yline++) {
+                                const int64_t at =
+                                    (yline >> 1) * m + (yline & 1) * 16;
+                                __builtin_prefetch(yb + at, 1, 3);
+                                if (ob)
+                                    __builtin_prefetch(ob + at, 0, 3);
+                            }
                             tile_load(TA0, a + kk, lda);
                             tile_load(TA1, (const char *)(a + kk) + 16 * lda,
                                       lda);
@@ -310,12 +323,11 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
                         }
                         const int tok0 = clamp16(nt - tb),
                                   tok1 = clamp16(nt - tb - 16);
-                        float *y0 = mm->y + (t0 + tb) * m + j0;
-                        float *y1 = y0 + 16 * m;
-                        STORE_C(TC00, cbuf, y0, m, rows0, tok0, bias0);
-                        STORE_C(TC01, cbuf, y1, m, rows0, tok1, bias0);
-                        STORE_C(TC10, cbuf, y0 + 16, m, rows1, tok0, bias1);
-                        STORE_C(TC11, cbuf, y1 + 16, m, rows1, tok1, bias1);
+                        const int64_t y0 = (t0 + tb) * m + j0, y1 = y0 + 16 * m;
+                        STORE_C(TC00, cbuf, mm, y0, rows0, tok0, bias0);
+                        STORE_C(TC01, cbuf, mm, y1, rows0, tok1, bias0);
+                        STORE_C(TC10, cbuf, mm, y0 + 16, rows1, tok0, bias1);
+                        STORE_C(TC11, cbuf, mm, y1 + 16, rows1, tok1, bias1);
                     }
                 }
             }
@@ -329,6 +341,11 @@ static size_t amx_matmul_scratch(int64_t max_k)
     const size_t a = amx_gemm_scratch(max_k),
                  b = pali_avx512bf16_matmul_scratch(max_k);
     return a > b ? a : b;
+}
+
+static bool amx_matmul_applies_act(const pali_mm *mm)
+{
+    return mm->fast && mm->n >= AMX_MIN_ROWS;
 }
 
 static void amx_matmul(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
@@ -463,6 +480,7 @@ const pali_kernels pali_kernels_amx = {
     .bf16_attention = true,
     .matmul = amx_matmul,
     .matmul_scratch = amx_matmul_scratch,
+    .matmul_applies_act = amx_matmul_applies_act,
     .attn_scores = amx_attn_scores,
     .attn_values = amx_attn_values,
     .softcap_softmax = pali_avx512_softcap_softmax,

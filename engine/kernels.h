@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compute.h"
 #include "cpu.h"
 #include "tensor.h"
 
@@ -33,7 +34,7 @@
  * (decode): weights are streamed once, which is all that matters. */
 #define PALI_GEMV_MAX_ROWS 4
 
-/* y (n, m) = x (n, k) · Wᵀ + bias. */
+/* y (n, m) = act(x (n, k) · Wᵀ + bias). */
 typedef struct pali_mm {
     const float *x; /* (n, k) */
     int64_t n, k, m;
@@ -41,6 +42,8 @@ typedef struct pali_mm {
     const float *bias;    /* (m) or NULL */
     float *y;             /* (n, m) */
     bool fast;
+    pali_act act;
+    const float *other; /* (n, m), for PALI_ACT_GELU_TANH_MUL */
 } pali_mm;
 
 /* ---- attention's key/value layout ---------------------------------------
@@ -87,6 +90,11 @@ typedef struct pali_kernels {
      * scratch: matmul_scratch(k) bytes, 64-byte aligned, the thread's. */
     void (*matmul)(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch);
     size_t (*matmul_scratch)(int64_t max_k);
+    /* Whether matmul applies mm->act itself as it stores y (while the
+     * outputs are in L1); NULL or false: the matmul layer applies it to
+     * the thread's columns afterwards.  Either way each output goes
+     * through the row operation below once, so the bits are the same. */
+    bool (*matmul_applies_act)(const pali_mm *mm);
     /* s = q·kᵀ for keys [key0, key0 + round_up(n_keys, 32)) (the scale
      * is applied by softcap_softmax). */
     void (*attn_scores)(const pali_attn_block *b);

@@ -104,21 +104,51 @@ typedef struct matmul_job {
     pali_mm mm;
 } matmul_job;
 
+/* mm->act on columns [r0, r1) of every row of y, after the product. */
+static void apply_act(const pali_kernels *k, const pali_mm *mm, int64_t r0,
+                      int64_t r1)
+{
+    for (int64_t i = 0; i < mm->n; i++) {
+        float *y = mm->y + i * mm->m + r0;
+        if (mm->act == PALI_ACT_GELU_TANH)
+            k->gelu_tanh(y, r1 - r0);
+        else
+            k->gelu_tanh_mul(y, mm->other + i * mm->m + r0, r1 - r0);
+    }
+}
+
 static void matmul_worker(void *arg, int ith, int nth)
 {
     const matmul_job *job = arg;
+    const pali_kernels *k = job->c->kernels;
     const int64_t m = job->mm.m;
     const int64_t n_panels = (m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
     int64_t p0, p1;
     pali_split(n_panels, ith, nth, &p0, &p1);
     const int64_t r0 = p0 * PALI_MATMUL_PANEL;
     const int64_t r1 = p1 * PALI_MATMUL_PANEL < m ? p1 * PALI_MATMUL_PANEL : m;
-    if (r0 < r1)
-        job->c->kernels->matmul(&job->mm, r0, r1, job->c->scratch[ith]);
+    if (r0 >= r1)
+        return;
+    if (job->mm.act == PALI_ACT_NONE ||
+        (k->matmul_applies_act && k->matmul_applies_act(&job->mm))) {
+        k->matmul(&job->mm, r0, r1, job->c->scratch[ith]);
+        return;
+    }
+    pali_mm plain = job->mm;
+    plain.act = PALI_ACT_NONE;
+    k->matmul(&plain, r0, r1, job->c->scratch[ith]);
+    apply_act(k, &job->mm, r0, r1);
 }
 
 void pali_matmul(const pali_compute *c, const float *x, int64_t n,
                  const pali_tensor *w, const float *bias, float *y)
+{
+    pali_matmul_act(c, x, n, w, bias, y, PALI_ACT_NONE, NULL);
+}
+
+void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
+                     const pali_tensor *w, const float *bias, float *y,
+                     pali_act act, const float *other)
 {
     matmul_job job = {
         .c = c,
@@ -131,6 +161,8 @@ void pali_matmul(const pali_compute *c, const float *x, int64_t n,
             .bias = bias,
             .y = y,
             .fast = c->precision == PALI_PRECISION_FAST,
+            .act = act,
+            .other = other,
         },
     };
     if (n <= 0 || job.mm.m <= 0)

@@ -181,8 +181,8 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
 
         // x = x + fc2(gelu_tanh(fc1(LN2(x))))
         pali_layernorm(c, x, s.n, s.d, L->ln2_w, L->ln2_b, eps, h);
-        pali_matmul(c, h, s.n, &L->fc1_w, L->fc1_b, mlp);
-        pali_gelu_tanh(c, mlp, s.n * s.ff);
+        pali_matmul_act(c, h, s.n, &L->fc1_w, L->fc1_b, mlp, PALI_ACT_GELU_TANH,
+                        NULL);
         pali_matmul(c, mlp, s.n, &L->fc2_w, L->fc2_b, h);
         pali_add(c, x, h, s.n * s.d);
     }

@@ -28,6 +28,7 @@
 #include "cpu.h"
 #include "internal.h"
 #include "kernels.h"
+#include "ops.h"
 #include "quant.h"
 #include "testutil.h"
 
@@ -232,6 +233,36 @@ static const Shape odd_shapes[] = {
     { 3, 17, 5 },
 };
 
+/* pali_matmul_act gives the bits of the product followed by the row
+ * operation, on 2 threads and 1, whether or not the kernel set applies
+ * it as it stores. */
+static void check_fused_act(pali_compute *c2, pali_compute *c1, const float *x,
+                            int64_t n, const pali_tensor *w, const float *b,
+                            const float *plain, GRand *rng)
+{
+    const int64_t m = pali_tensor_rows(w);
+    const size_t bytes = (size_t)(n * m) * sizeof(float);
+    float *other = g_new(float, n *m), *want = g_new(float, n *m);
+    float *got = g_new(float, n *m);
+    fill(rng, other, n * m, 1.0);
+    for (int act = PALI_ACT_GELU_TANH; act <= PALI_ACT_GELU_TANH_MUL; act++) {
+        memcpy(want, plain, bytes);
+        if (act == PALI_ACT_GELU_TANH)
+            pali_gelu_tanh(c2, want, n * m);
+        else
+            pali_gelu_tanh_mul(c2, want, other, n * m);
+        pali_compute *cs[2] = { c2, c1 };
+        for (int i = 0; i < 2; i++) {
+            memset(got, 0xff, bytes);
+            pali_matmul_act(cs[i], x, n, w, b, got, (pali_act)act, other);
+            g_assert_cmpmem(got, bytes, want, bytes);
+        }
+    }
+    g_free(other);
+    g_free(want);
+    g_free(got);
+}
+
 static void run_matmul_case(const MatmulCase *mc, const Shape *sh, GRand *rng)
 {
     const int64_t n = sh->n, k = sh->k, m = sh->m;
@@ -255,6 +286,7 @@ static void run_matmul_case(const MatmulCase *mc, const Shape *sh, GRand *rng)
     pali_matmul(c2, x, n, &tw.t, b, got);
     pali_matmul(c1, x, n, &tw.t, b, got1);
     g_assert_cmpmem(got, (size_t)(n * m) * 4, got1, (size_t)(n * m) * 4);
+    check_fused_act(c2, c1, x, n, &tw.t, b, got, rng);
 
     // the operands as the reference multiplies them
     float *wf = g_new(float, k), *xr = g_new(float, k);
