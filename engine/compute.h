@@ -50,19 +50,23 @@ typedef struct pali_compute {
     const pali_kernels *kernels;
     void **scratch; /* (n_threads) buffers of scratch_bytes each, 64-aligned */
     size_t scratch_bytes;
+    void *packed; /* the threads' shared activations (kernels.h), or NULL */
+    size_t packed_bytes;
 } pali_compute;
 
 /* Sets up a pool of n_threads, the kernel set — the best this CPU runs, or
- * the one named by the environment variable PALI_KERNEL — and
- * scratch_bytes of scratch per thread (at least
- * pali_matmul_scratch_bytes(c, widest row) and what attention needs). */
+ * the one named by the environment variable PALI_KERNEL — for products
+ * of up to max_k inputs, and scratch_bytes of scratch per thread (at
+ * least pali_matmul_scratch_bytes(kernel, max_k) and what attention
+ * needs). */
 pali_status pali_compute_init(pali_compute *c, int n_threads,
-                              pali_precision precision, size_t scratch_bytes,
-                              pali_error *err);
+                              pali_precision precision, int64_t max_k,
+                              size_t scratch_bytes, pali_error *err);
 /* The same with the kernel set given (tests, the benchmark). */
 pali_status pali_compute_init_kernel(pali_compute *c, int n_threads,
                                      pali_precision precision, int kernel,
-                                     size_t scratch_bytes, pali_error *err);
+                                     int64_t max_k, size_t scratch_bytes,
+                                     pali_error *err);
 void pali_compute_clear(pali_compute *c);
 /* The kernel set PALI_KERNEL names (or the best), without a pool. */
 pali_status pali_compute_select_kernel(int *kernel, pali_error *err);
@@ -93,5 +97,20 @@ void pali_matmul(const pali_compute *c, const float *x, int64_t n,
 void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
                      const pali_tensor *w, const float *bias, float *y,
                      pali_act act, const float *other);
+
+/* One product of pali_matmul_many. */
+typedef struct pali_product {
+    const pali_tensor *w; /* (m, k) */
+    const float *bias;    /* (m) or NULL */
+    float *y;             /* (n, m) */
+    pali_act act;
+    const float *other; /* for PALI_ACT_GELU_TANH_MUL */
+} pali_product;
+
+/* Several products of the same x (n, k), in order (a later one's `other`
+ * may be an earlier one's y): the kernel set converts x once for all.
+ * The same bits as one pali_matmul_act per product. */
+void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
+                      const pali_product *products, int count);
 
 #endif /* PALI_COMPUTE_H */

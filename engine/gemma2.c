@@ -184,9 +184,12 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
 
     // x = x + post_attn_norm(o_proj(attn(input_norm(x))))
     pali_rmsnorm(c, b->x, n, g.d, L->input_norm, eps, b->h);
-    pali_matmul(c, b->h, n, &L->q_w, NULL, b->q);
-    pali_matmul(c, b->h, n, &L->k_w, NULL, b->k);
-    pali_matmul(c, b->h, n, &L->v_w, NULL, b->v);
+    const pali_product qkv[3] = {
+        { &L->q_w, NULL, b->q, PALI_ACT_NONE, NULL },
+        { &L->k_w, NULL, b->k, PALI_ACT_NONE, NULL },
+        { &L->v_w, NULL, b->v, PALI_ACT_NONE, NULL },
+    };
+    pali_matmul_many(c, b->h, n, qkv, 3);
     pali_rope_apply(c, b->q, n, g.heads, g.hd, b->cos, b->sin);
     pali_rope_apply(c, b->k, n, g.kv_heads, g.hd, b->cos, b->sin);
     void *layer_k = (char *)kv->k + (size_t)l * kv->k_layer;
@@ -220,9 +223,12 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     const int64_t chunk = mlp_chunk_rows(n, g.ff);
     for (int64_t r = 0; r < n; r += chunk) {
         const int64_t rows = n - r < chunk ? n - r : chunk;
-        pali_matmul(c, b->h + r * g.d, rows, &L->up_w, NULL, b->up);
-        pali_matmul_act(c, b->h + r * g.d, rows, &L->gate_w, NULL, b->gate,
-                        PALI_ACT_GELU_TANH_MUL, b->up);
+        // up first: gate's outputs become gelu_tanh(gate)·up as stored
+        const pali_product mlp[2] = {
+            { &L->up_w, NULL, b->up, PALI_ACT_NONE, NULL },
+            { &L->gate_w, NULL, b->gate, PALI_ACT_GELU_TANH_MUL, b->up },
+        };
+        pali_matmul_many(c, b->h + r * g.d, rows, mlp, 2);
         pali_matmul(c, b->gate, rows, &L->down_w, NULL, b->o + r * g.d);
     }
     pali_rmsnorm(c, b->o, n, g.d, L->post_ffw_norm, eps, b->o);

@@ -26,6 +26,8 @@
  * per chunk, so it is large (the prefill of a 224 or 448 image is one
  * chunk); only one k block of it (chunk × AMX_KC) needs to stay in L2. */
 #define AMX_CHUNK_BYTES (8u << 20)
+/* ... and at most this many tokens, which bounds the partial C tiles. */
+#define AMX_CHUNK_ROWS 2048
 /* 32-row panels whose partial C tiles (group × chunk × 32 floats) stay in
  * L2 across the k blocks. */
 #define AMX_GROUP 4
@@ -111,13 +113,13 @@ static void store_transposed(const float *buf, const pali_mm *mm, int64_t at,
     }
 }
 
-/* Rows [t0, t0 + nt) of x (k wide) → xp (⌈nt/16⌉ blocks, kpad/2, 16, 2)
- * bf16, zero past nt (up to a multiple of 32) and past k. */
+/* 16-token blocks [b0, b1) of rows [t0, t0 + nt) of x (k wide) → xp
+ * (⌈nt/32⌉·2 blocks, kpad/2, 16, 2) bf16, zero past nt (up to a multiple
+ * of 32) and past k. */
 static void pack_tokens(const float *x, int64_t k, int64_t t0, int64_t nt,
-                        int64_t kpad, uint16_t *xp)
+                        int64_t kpad, int64_t b0, int64_t b1, uint16_t *xp)
 {
-    const int64_t blocks = round_up(nt, 32) / 16;
-    for (int64_t blk = 0; blk < blocks; blk++) {
+    for (int64_t blk = b0; blk < b1; blk++) {
         uint32_t *dst = (uint32_t *)xp + blk * (kpad / 2) * 16;
         for (int64_t c = 0; c < kpad; c += 32) {
             const int rem = k - c >= 32 ? 32 : k - c > 0 ? (int)(k - c) : 0;
@@ -143,25 +145,59 @@ static void pack_tokens(const float *x, int64_t k, int64_t t0, int64_t nt,
     }
 }
 
-/* The chunk of tokens per pass for rows of kpad bf16: as many as fit
- * AMX_CHUNK_BYTES, in equal chunks (a ragged last chunk would stream the
- * weights once more for a few tokens). */
-static int64_t chunk_tokens(int64_t n, int64_t kpad)
+/* Most tokens per chunk for rows of kpad bf16: what fits AMX_CHUNK_BYTES,
+ * at most AMX_CHUNK_ROWS, a multiple of 32. */
+static int64_t chunk_most(int64_t kpad)
 {
     int64_t most = (int64_t)AMX_CHUNK_BYTES / (2 * kpad) / 32 * 32;
-    most = most < 32 ? 32 : most;
+    most = most > AMX_CHUNK_ROWS ? AMX_CHUNK_ROWS : most;
+    return most < 32 ? 32 : most;
+}
+
+/* The chunk of tokens per pass: as many as fit, in equal chunks (a ragged
+ * last chunk would stream the weights once more for a few tokens); at
+ * most chunk_most(kpad) rounded up to 32. */
+static int64_t chunk_tokens(int64_t n, int64_t kpad)
+{
+    const int64_t most = chunk_most(kpad);
     const int64_t chunks = (n + most - 1) / most;
     return round_up((n + chunks - 1) / chunks, 32);
 }
 
-static size_t amx_gemm_scratch(int64_t max_k)
+/* Per thread: a converted 32 × KC weight block, one f32 row, a C tile,
+ * the partial C tiles of a group of panels over the largest chunk. */
+static size_t amx_gemm_scratch(void)
 {
+    return (size_t)(32 * AMX_KC * 2 + AMX_KC * 4 + 16 * 16 * 4 +
+                    AMX_GROUP * 32 * (AMX_CHUNK_ROWS + 32) * 4 + 256);
+}
+
+/* ---- packing, shared by the threads (kernels.h) ---------------------- */
+
+static int64_t amx_pack_rows(const pali_mm *mm)
+{
+    if (!mm->fast || mm->n < AMX_MIN_ROWS)
+        return 0;
+    return chunk_tokens(mm->n, round_up(mm->k, 32));
+}
+
+static size_t amx_pack_bytes(int64_t max_k)
+{
+    // chunk_tokens ≤ chunk_most + 32 rows of kpad bf16, for every k ≤ max_k
+    // (chunk_most · kpad ≤ AMX_CHUNK_BYTES / 2 whenever it is above 32)
     const int64_t kpad = round_up(max_k, 32);
-    const int64_t nc = (int64_t)AMX_CHUNK_BYTES / (2 * kpad) / 32 * 32 + 32;
-    // token chunk, a converted 32 × KC weight block, one f32 row, a C
-    // tile, the partial C tiles of a group of panels over the chunk
-    return (size_t)(nc * kpad * 2 + 32 * AMX_KC * 2 + AMX_KC * 4 + 16 * 16 * 4 +
-                    AMX_GROUP * 32 * nc * 4 + 256);
+    return (size_t)AMX_CHUNK_BYTES + (size_t)(64 * kpad * 2) + 256;
+}
+
+static int64_t amx_pack_blocks(int64_t nt)
+{
+    return round_up(nt, 32) / 16;
+}
+
+static void amx_pack(const pali_mm *mm, int64_t t0, int64_t nt, int64_t b0,
+                     int64_t b1, void *packed)
+{
+    pack_tokens(mm->x, mm->k, t0, nt, round_up(mm->k, 32), b0, b1, packed);
 }
 
 /* Block [k0, k0 + kc) of weight rows [j0, j0 + rows) as a 32-row bf16
@@ -223,22 +259,20 @@ static const char *next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
  * block of activations stays in L2 for the whole group; the panel's k
  * block of weights stays in L1 for all token blocks; C tiles wait in the
  * group's partial buffer (L2) between k blocks. */
-static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
+static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
+                            int64_t nt, int64_t r0, int64_t r1, void *scratch)
 {
-    const int64_t n = mm->n, k = mm->k, m = mm->m;
+    const int64_t k = mm->k, m = mm->m;
     const int64_t kpad = round_up(k, 32);
-    const int64_t nc = chunk_tokens(n, kpad);
-    uint16_t *xp = scratch;                      // (nc/16, kpad/2, 16, 2)
-    uint16_t *wconv = xp + nc * kpad;            // (32, AMX_KC)
+    const uint16_t *xp = packed;                 // (nt/16, kpad/2, 16, 2)
+    uint16_t *wconv = scratch;                   // (32, AMX_KC)
     float *row = (float *)(wconv + 32 * AMX_KC); // (AMX_KC)
     float *cbuf = row + AMX_KC;                  // (16, 16)
-    float *cpart = cbuf + 256; // (AMX_GROUP, nc/32, 4 tiles, 16, 16)
+    float *cpart = cbuf + 256; // (AMX_GROUP, nt/32, 4 tiles, 16, 16)
     const bool direct = mm->w->dtype == PALI_DTYPE_BF16 && k % 32 == 0;
+    const int64_t ntb = round_up(nt, 32) / 32;
     tiles_configure();
-    for (int64_t t0 = 0; t0 < n; t0 += nc) {
-        const int64_t nt = n - t0 < nc ? n - t0 : nc;
-        const int64_t ntb = round_up(nt, 32) / 32;
-        pack_tokens(mm->x, k, t0, nt, kpad, xp);
+    {
         for (int64_t g0 = r0; g0 < r1; g0 += 32 * AMX_GROUP) {
             const int64_t g1 =
                 g0 + 32 * AMX_GROUP < r1 ? g0 + 32 * AMX_GROUP : r1;
@@ -338,7 +372,7 @@ static void amx_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
 
 static size_t amx_matmul_scratch(int64_t max_k)
 {
-    const size_t a = amx_gemm_scratch(max_k),
+    const size_t a = amx_gemm_scratch(),
                  b = pali_avx512bf16_matmul_scratch(max_k);
     return a > b ? a : b;
 }
@@ -348,12 +382,11 @@ static bool amx_matmul_applies_act(const pali_mm *mm)
     return mm->fast && mm->n >= AMX_MIN_ROWS;
 }
 
+/* Products that amx_pack_rows takes (fast, n ≥ AMX_MIN_ROWS) come through
+ * amx_pack and amx_gemm_packed; the rest run on the AVX512-BF16 set. */
 static void amx_matmul(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
 {
-    if (mm->fast && mm->n >= AMX_MIN_ROWS)
-        amx_gemm(mm, r0, r1, scratch);
-    else
-        pali_avx512bf16_matmul(mm, r0, r1, scratch);
+    pali_avx512bf16_matmul(mm, r0, r1, scratch);
 }
 
 /* ---- attention ------------------------------------------------------------
@@ -481,6 +514,11 @@ const pali_kernels pali_kernels_amx = {
     .matmul = amx_matmul,
     .matmul_scratch = amx_matmul_scratch,
     .matmul_applies_act = amx_matmul_applies_act,
+    .pack_rows = amx_pack_rows,
+    .pack_bytes = amx_pack_bytes,
+    .pack_blocks = amx_pack_blocks,
+    .pack = amx_pack,
+    .matmul_packed = amx_gemm_packed,
     .attn_scores = amx_attn_scores,
     .attn_values = amx_attn_values,
     .softcap_softmax = pali_avx512_softcap_softmax,

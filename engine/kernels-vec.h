@@ -513,9 +513,12 @@ static int64_t gemm_chunk_rows(int64_t k)
 
 static size_t vec_gemm_scratch(int64_t max_k)
 {
-    // tmp (NR, KC), bp (KC, NR), packed x (chunk rows, k)
+    // tmp (NR, KC), bp (KC, NR), packed x (chunk rows, k): for every
+    // k ≤ max_k, at most GEMM_PACK_BYTES, or MR rows where k is wider
+    // (a narrower k packs more rows than max_k does, not more bytes)
+    const size_t packed = (size_t)(MR * max_k) * sizeof(float);
     return (size_t)(2 * NR * KC) * sizeof(float) +
-           (size_t)(gemm_chunk_rows(max_k) * max_k) * sizeof(float);
+           (packed > GEMM_PACK_BYTES ? packed : GEMM_PACK_BYTES);
 }
 
 /* Rows [0, rows) of x (k wide) → ap: blocks of MR rows, each (k, MR)

@@ -95,6 +95,21 @@ typedef struct pali_kernels {
      * the thread's columns afterwards.  Either way each output goes
      * through the row operation below once, so the bits are the same. */
     bool (*matmul_applies_act)(const pali_mm *mm);
+    /* Optional (AMX): products whose activations the set converts to its
+     * own layout do it once per chunk of rows, into a buffer the threads
+     * share (each packs some 16-row blocks), for every product of the
+     * same x.  pack_rows: rows per chunk, 0 where matmul does it all;
+     * pack_bytes: the buffer for products of up to max_k inputs;
+     * pack_blocks: 16-row blocks of a chunk of nt rows; pack: blocks
+     * [b0, b1) of rows [t0, t0 + nt); matmul_packed: columns [r0, r1) of
+     * rows [t0, t0 + nt) of y, mm->act applied. */
+    int64_t (*pack_rows)(const pali_mm *mm);
+    size_t (*pack_bytes)(int64_t max_k);
+    int64_t (*pack_blocks)(int64_t nt);
+    void (*pack)(const pali_mm *mm, int64_t t0, int64_t nt, int64_t b0,
+                 int64_t b1, void *packed);
+    void (*matmul_packed)(const pali_mm *mm, const void *packed, int64_t t0,
+                          int64_t nt, int64_t r0, int64_t r1, void *scratch);
     /* s = q·kᵀ for keys [key0, key0 + round_up(n_keys, 32)) (the scale
      * is applied by softcap_softmax). */
     void (*attn_scores)(const pali_attn_block *b);

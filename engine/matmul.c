@@ -28,21 +28,22 @@ pali_status pali_compute_select_kernel(int *kernel, pali_error *err)
 }
 
 pali_status pali_compute_init(pali_compute *c, int n_threads,
-                              pali_precision precision, size_t scratch_bytes,
-                              pali_error *err)
+                              pali_precision precision, int64_t max_k,
+                              size_t scratch_bytes, pali_error *err)
 {
     memset(c, 0, sizeof(*c));
     int kernel;
     pali_status st = pali_compute_select_kernel(&kernel, err);
     if (st != PALI_OK)
         return st;
-    return pali_compute_init_kernel(c, n_threads, precision, kernel,
+    return pali_compute_init_kernel(c, n_threads, precision, kernel, max_k,
                                     scratch_bytes, err);
 }
 
 pali_status pali_compute_init_kernel(pali_compute *c, int n_threads,
                                      pali_precision precision, int kernel,
-                                     size_t scratch_bytes, pali_error *err)
+                                     int64_t max_k, size_t scratch_bytes,
+                                     pali_error *err)
 {
     memset(c, 0, sizeof(*c));
     pali_cpu cpu;
@@ -63,6 +64,17 @@ pali_status pali_compute_init_kernel(pali_compute *c, int n_threads,
     if (c->scratch == NULL) {
         pali_compute_clear(c);
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    if (c->kernels->pack_bytes && precision == PALI_PRECISION_FAST) {
+        c->packed_bytes = c->kernels->pack_bytes(max_k);
+        c->packed = pali_aligned_alloc(c->packed_bytes);
+        if (c->packed == NULL) {
+            pali_compute_clear(c);
+            return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
+                             "out of memory for %zu bytes of packed "
+                             "activations",
+                             c->packed_bytes);
+        }
     }
     for (int i = 0; i < n_threads; i++) {
         c->scratch[i] = pali_aligned_alloc(scratch_bytes);
@@ -85,6 +97,7 @@ void pali_compute_clear(pali_compute *c)
             pali_aligned_free(c->scratch[i]);
         free(c->scratch);
     }
+    pali_aligned_free(c->packed);
     pali_pool_free(c->pool);
     memset(c, 0, sizeof(*c));
 }
@@ -102,7 +115,20 @@ size_t pali_matmul_scratch_bytes(int kernel, int64_t max_k)
 typedef struct matmul_job {
     const pali_compute *c;
     pali_mm mm;
+    int64_t t0, nt; /* the packed chunk's rows (packed products) */
 } matmul_job;
+
+/* This thread's columns: whole panels of the fixed grid. */
+static bool thread_columns(int64_t m, int ith, int nth, int64_t *r0,
+                           int64_t *r1)
+{
+    const int64_t n_panels = (m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
+    int64_t p0, p1;
+    pali_split(n_panels, ith, nth, &p0, &p1);
+    *r0 = p0 * PALI_MATMUL_PANEL;
+    *r1 = p1 * PALI_MATMUL_PANEL < m ? p1 * PALI_MATMUL_PANEL : m;
+    return *r0 < *r1;
+}
 
 /* mm->act on columns [r0, r1) of every row of y, after the product. */
 static void apply_act(const pali_kernels *k, const pali_mm *mm, int64_t r0,
@@ -121,13 +147,8 @@ static void matmul_worker(void *arg, int ith, int nth)
 {
     const matmul_job *job = arg;
     const pali_kernels *k = job->c->kernels;
-    const int64_t m = job->mm.m;
-    const int64_t n_panels = (m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
-    int64_t p0, p1;
-    pali_split(n_panels, ith, nth, &p0, &p1);
-    const int64_t r0 = p0 * PALI_MATMUL_PANEL;
-    const int64_t r1 = p1 * PALI_MATMUL_PANEL < m ? p1 * PALI_MATMUL_PANEL : m;
-    if (r0 >= r1)
+    int64_t r0, r1;
+    if (!thread_columns(job->mm.m, ith, nth, &r0, &r1))
         return;
     if (job->mm.act == PALI_ACT_NONE ||
         (k->matmul_applies_act && k->matmul_applies_act(&job->mm))) {
@@ -140,6 +161,74 @@ static void matmul_worker(void *arg, int ith, int nth)
     apply_act(k, &job->mm, r0, r1);
 }
 
+/* Blocks of the chunk [t0, t0 + nt) into the shared buffer. */
+static void pack_worker(void *arg, int ith, int nth)
+{
+    const matmul_job *job = arg;
+    const pali_kernels *k = job->c->kernels;
+    int64_t b0, b1;
+    pali_split(k->pack_blocks(job->nt), ith, nth, &b0, &b1);
+    if (b0 < b1)
+        k->pack(&job->mm, job->t0, job->nt, b0, b1, job->c->packed);
+}
+
+static void packed_worker(void *arg, int ith, int nth)
+{
+    const matmul_job *job = arg;
+    int64_t r0, r1;
+    if (thread_columns(job->mm.m, ith, nth, &r0, &r1))
+        job->c->kernels->matmul_packed(&job->mm, job->c->packed, job->t0,
+                                       job->nt, r0, r1, job->c->scratch[ith]);
+}
+
+static pali_mm product_mm(const pali_compute *c, const float *x, int64_t n,
+                          const pali_product *p)
+{
+    return (pali_mm){
+        .x = x,
+        .n = n,
+        .k = pali_tensor_cols(p->w),
+        .m = pali_tensor_rows(p->w),
+        .w = p->w,
+        .bias = p->bias,
+        .y = p->y,
+        .fast = c->precision == PALI_PRECISION_FAST,
+        .act = p->act,
+        .other = p->other,
+    };
+}
+
+void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
+                      const pali_product *products, int count)
+{
+    if (n <= 0 || count <= 0)
+        return;
+    const pali_kernels *k = c->kernels;
+    matmul_job job = { .c = c, .mm = product_mm(c, x, n, &products[0]) };
+    // packed: every product of the same width, one chunk size
+    int64_t rows = c->packed && k->pack_rows ? k->pack_rows(&job.mm) : 0;
+    for (int i = 1; i < count && rows > 0; i++)
+        if (pali_tensor_cols(products[i].w) != job.mm.k)
+            rows = 0;
+    if (rows <= 0) {
+        for (int i = 0; i < count; i++) {
+            job.mm = product_mm(c, x, n, &products[i]);
+            if (job.mm.m > 0)
+                pali_pool_run(c->pool, matmul_worker, &job);
+        }
+        return;
+    }
+    for (job.t0 = 0; job.t0 < n; job.t0 += rows) {
+        job.nt = n - job.t0 < rows ? n - job.t0 : rows;
+        pali_pool_run(c->pool, pack_worker, &job);
+        for (int i = 0; i < count; i++) {
+            job.mm = product_mm(c, x, n, &products[i]);
+            if (job.mm.m > 0)
+                pali_pool_run(c->pool, packed_worker, &job);
+        }
+    }
+}
+
 void pali_matmul(const pali_compute *c, const float *x, int64_t n,
                  const pali_tensor *w, const float *bias, float *y)
 {
@@ -150,22 +239,6 @@ void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
                      const pali_tensor *w, const float *bias, float *y,
                      pali_act act, const float *other)
 {
-    matmul_job job = {
-        .c = c,
-        .mm = {
-            .x = x,
-            .n = n,
-            .k = pali_tensor_cols(w),
-            .m = pali_tensor_rows(w),
-            .w = w,
-            .bias = bias,
-            .y = y,
-            .fast = c->precision == PALI_PRECISION_FAST,
-            .act = act,
-            .other = other,
-        },
-    };
-    if (n <= 0 || job.mm.m <= 0)
-        return;
-    pali_pool_run(c->pool, matmul_worker, &job);
+    const pali_product p = { w, bias, y, act, other };
+    pali_matmul_many(c, x, n, &p, 1);
 }

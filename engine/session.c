@@ -135,7 +135,7 @@ pali_status pali_session_new(const pali_model *model,
     if (pali_attention_scratch_bytes(keys, hd_max) > scratch)
         scratch = pali_attention_scratch_bytes(keys, hd_max);
     st = pali_compute_init_kernel(&s->compute, threads, s->params.precision,
-                                  kernel, scratch, err);
+                                  kernel, max_k, scratch, err);
     if (st != PALI_OK) {
         free(s);
         return st;

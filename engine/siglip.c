@@ -171,9 +171,12 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
 
         // x = x + out_proj(attn(LN1(x)))
         pali_layernorm(c, x, s.n, s.d, L->ln1_w, L->ln1_b, eps, h);
-        pali_matmul(c, h, s.n, &L->q_w, L->q_b, q);
-        pali_matmul(c, h, s.n, &L->k_w, L->k_b, k);
-        pali_matmul(c, h, s.n, &L->v_w, L->v_b, v);
+        const pali_product qkv[3] = {
+            { &L->q_w, L->q_b, q, PALI_ACT_NONE, NULL },
+            { &L->k_w, L->k_b, k, PALI_ACT_NONE, NULL },
+            { &L->v_w, L->v_b, v, PALI_ACT_NONE, NULL },
+        };
+        pali_matmul_many(c, h, s.n, qkv, 3);
         pali_kv_store(c, &lay, heads, k_store, v_store, 0, s.n, k, s.d, v, s.d);
         pali_attention(c, &attn);
         pali_matmul(c, att, s.n, &L->o_w, L->o_b, h);

@@ -111,7 +111,7 @@ static pali_compute *compute_new(int kernel, int threads, bool fast,
     pali_error err = { 0 };
     pali_status st = pali_compute_init_kernel(
         c, threads, fast ? PALI_PRECISION_FAST : PALI_PRECISION_EXACT, kernel,
-        scratch > a ? scratch : a, &err);
+        max_k, scratch > a ? scratch : a, &err);
     if (st != PALI_OK)
         g_error("compute: %s", err.message);
     return c;
@@ -343,6 +343,66 @@ static void test_matmul(gconstpointer data)
     if (!pali_dtype_is_quant(mc->dtype))
         for (size_t i = 0; i < G_N_ELEMENTS(odd_shapes); i++)
             run_matmul_case(mc, &odd_shapes[i], rng);
+    g_rand_free(rng);
+}
+
+/* Long products in fast precision: the activations are converted in
+ * chunks of rows (shared by the threads on AMX), sized from k, and the
+ * buffers from the widest k the compute was made for.  Products much
+ * narrower than that widest k, with rows around and past a chunk, give the
+ * same bits whatever the widest k and the thread count, stay inside their
+ * buffers (AddressSanitizer), and match the sums of the bf16 operands. */
+static void test_matmul_chunks(gconstpointer data)
+{
+    const int kernel = GPOINTER_TO_INT(data);
+    if (!supported(kernel))
+        return;
+    static const Shape long_shapes[] = { { 1800, 2304, 32 },
+                                         { 2100, 64, 40 },
+                                         { 1830, 1152, 33 } };
+    GRand *rng = g_rand_new_with_seed(77);
+    for (size_t s = 0; s < G_N_ELEMENTS(long_shapes); s++) {
+        const int64_t n = long_shapes[s].n, k = long_shapes[s].k,
+                      m = long_shapes[s].m;
+        float *x = g_new(float, n *k), *w = g_new(float, m *k);
+        fill(rng, x, n * k, 2.0);
+        fill(rng, w, m * k, 0.1);
+        TestWeights tw;
+        weights_make(&tw, PALI_DTYPE_BF16, w, m, k);
+        const size_t bytes = (size_t)(n * m) * sizeof(float);
+        float *y[3];
+        const int threads[3] = { 2, 2, 1 };
+        const int64_t max_k[3] = { 9216, k, 9216 };
+        for (int i = 0; i < 3; i++) {
+            pali_compute *c =
+                compute_new(kernel, threads[i], true, max_k[i], 0, 0);
+            y[i] = g_new(float, n *m);
+            pali_matmul(c, x, n, &tw.t, NULL, y[i]);
+            compute_free(c);
+        }
+        g_assert_cmpmem(y[0], bytes, y[1], bytes);
+        g_assert_cmpmem(y[0], bytes, y[2], bytes);
+        float *wf = g_new(float, k);
+        for (int t = 0; t < 64; t++) {
+            const int64_t i = g_rand_int_range(rng, 0, (gint32)n);
+            const int64_t r = g_rand_int_range(rng, 0, (gint32)m);
+            pali_weights_rows_f32(&tw.t, r, r + 1, 0, k, true, wf, k);
+            double sum = 0, mag = 0;
+            for (int64_t j = 0; j < k; j++) {
+                const double p = (double)pali_round_bf16(x[i * k + j]) * wf[j];
+                sum += p;
+                mag += fabs(p);
+            }
+            g_assert_cmpfloat(fabs(y[0][i * m + r] - sum), <=,
+                              gamma_k(k) * mag);
+        }
+        g_free(wf);
+        for (int i = 0; i < 3; i++)
+            g_free(y[i]);
+        weights_clear(&tw);
+        g_free(x);
+        g_free(w);
+    }
     g_rand_free(rng);
 }
 
@@ -644,6 +704,9 @@ int main(int argc, char **argv)
         g_autofree char *path =
             g_strdup_printf("/engine/kernels/%s/rowops", name);
         g_test_add_data_func(path, GINT_TO_POINTER(k), test_rowops);
+        g_autofree char *chunks =
+            g_strdup_printf("/engine/kernels/%s/matmul-chunks", name);
+        g_test_add_data_func(chunks, GINT_TO_POINTER(k), test_matmul_chunks);
     }
     return g_test_run();
 }

@@ -188,7 +188,7 @@ static double run_matmul(int kernel, bool fast, int threads, int64_t n,
     pali_error err = { 0 };
     if (pali_compute_init_kernel(
             &c, threads, fast ? PALI_PRECISION_FAST : PALI_PRECISION_EXACT,
-            kernel, pali_matmul_scratch_bytes(kernel, k), &err) != PALI_OK)
+            kernel, k, pali_matmul_scratch_bytes(kernel, k), &err) != PALI_OK)
         return 0;
     float *x = pali_aligned_alloc((size_t)(n * k) * sizeof(float));
     float *y = pali_aligned_alloc((size_t)(n * m) * sizeof(float));
