@@ -76,7 +76,7 @@ while IFS=$tab read -r name image task text output; do
         --screenshot "$out/$name.png"
     [ -z "$vae" ] || set -- "$@" --vae "$vae"
     [ -z "$forced" ] || set -- "$@" --force-output "$output"
-    xvfb-run -a -s "-screen 0 1400x900x24" \
+    xvfb-run -a -s "-noreset -screen 0 1400x900x24" \
         "$build/app/palilens" "$@" "$data/$image" </dev/null
 done < "$work/scenes.tsv"
 echo "screenshots: written to $out"
