@@ -175,6 +175,9 @@ static void test_errors(void)
                                "--prompt", "x",   "--max-new-tokens", "100000",
                                NULL };
     expect_status(too_long, 1, "max_new_tokens");
+    const char *bad_utf8[] = { "--model",  model,          "--image", image,
+                               "--prompt", "caption \xff", NULL };
+    expect_status(bad_utf8, 2, "--prompt: not valid UTF-8 (byte 0xFF");
 }
 
 static int count_files(const char *dir, const char *suffix)

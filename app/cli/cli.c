@@ -32,6 +32,29 @@ int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* *value (bytes from the command line) as UTF-8: kept when it is, else
+ * converted from the locale's encoding; FALSE with a message naming the
+ * first invalid byte when neither works. */
+static gboolean cli_text_to_utf8(char **value, GError **error)
+{
+    const char *end;
+    if (*value == NULL || g_utf8_validate(*value, -1, &end))
+        return TRUE;
+    const char *charset;
+    if (!g_get_charset(&charset)) {
+        char *converted = g_locale_to_utf8(*value, -1, NULL, NULL, NULL);
+        if (converted != NULL) {
+            g_free(*value);
+            *value = converted;
+            return TRUE;
+        }
+    }
+    g_set_error(error, G_CONVERT_ERROR, G_CONVERT_ERROR_ILLEGAL_SEQUENCE,
+                "not valid UTF-8 (byte 0x%02X at offset %td)",
+                (unsigned)(unsigned char)*end, end - *value);
+    return FALSE;
+}
+
 void cli_options_clear(CliOptions *opt)
 {
     char **strings[] = {
@@ -59,16 +82,16 @@ int main(int argc, char **argv)
           "Model directory (Hugging Face layout)", "DIR" },
         { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt.image, "Image file",
           "FILE" },
-        { "prompt", 'p', 0, G_OPTION_ARG_STRING, &opt.prompt,
+        { "prompt", 'p', 0, G_OPTION_ARG_FILENAME, &opt.prompt,
           "Raw prompt (without image tokens)", "TEXT" },
-        { "task", 't', 0, G_OPTION_ARG_STRING, &opt.task,
+        { "task", 't', 0, G_OPTION_ARG_FILENAME, &opt.task,
           "caption, describe, ocr, answer, question, detect, segment, raw",
           "TASK" },
-        { "lang", 0, 0, G_OPTION_ARG_STRING, &opt.lang,
+        { "lang", 0, 0, G_OPTION_ARG_FILENAME, &opt.lang,
           "Language code for caption/describe/answer/question (en)", "CODE" },
-        { "text", 0, 0, G_OPTION_ARG_STRING, &opt.text,
+        { "text", 0, 0, G_OPTION_ARG_FILENAME, &opt.text,
           "Question (answer) or answer (question) text", "TEXT" },
-        { "objects", 0, 0, G_OPTION_ARG_STRING, &opt.objects,
+        { "objects", 0, 0, G_OPTION_ARG_FILENAME, &opt.objects,
           "Objects for detect/segment, e.g. \"cat ; dog\"", "LIST" },
         { "max-new-tokens", 'n', 0, G_OPTION_ARG_INT, &opt.max_new_tokens,
           "Most tokens to generate (default: the task's)", "N" },
@@ -81,9 +104,9 @@ int main(int argc, char **argv)
         { "seed", 0, 0, G_OPTION_ARG_INT64, &opt.seed, "Sampling seed", "S" },
         { "threads", 0, 0, G_OPTION_ARG_INT, &opt.threads,
           "Threads (default: all cores)", "N" },
-        { "precision", 0, 0, G_OPTION_ARG_STRING, &opt.precision,
+        { "precision", 0, 0, G_OPTION_ARG_FILENAME, &opt.precision,
           "exact (f32, default) or fast (bf16 products)", "MODE" },
-        { "weights", 0, 0, G_OPTION_ARG_STRING, &opt.weights,
+        { "weights", 0, 0, G_OPTION_ARG_FILENAME, &opt.weights,
           "Weight format: bf16, q8 or q4", "FORMAT" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &opt.json,
           "Print one JSON object instead of prose", NULL },
@@ -97,21 +120,21 @@ int main(int argc, char **argv)
           "Write the image with boxes and masks drawn (PNG)", "OUT.png" },
         { "export", 0, 0, G_OPTION_ARG_FILENAME, &opt.export_path,
           "Write the objects in --format", "FILE" },
-        { "format", 0, 0, G_OPTION_ARG_STRING, &opt.format,
+        { "format", 0, 0, G_OPTION_ARG_FILENAME, &opt.format,
           "Export format: coco, voc, yolo, yolo-seg", "FORMAT" },
         { "tokenizer", 0, 0, G_OPTION_ARG_FILENAME, &opt.tokenizer,
           "tokenizer.json for --encode-jsonl / --decode", "FILE" },
         { "encode-jsonl", 0, 0, G_OPTION_ARG_FILENAME, &opt.encode_jsonl,
           "Encode the \"text\" of each JSON line", "IN.jsonl" },
-        { "decode", 0, 0, G_OPTION_ARG_STRING, &opt.decode,
+        { "decode", 0, 0, G_OPTION_ARG_FILENAME, &opt.decode,
           "Decode comma-separated ids", "IDS" },
-        { "parse", 0, 0, G_OPTION_ARG_STRING, &opt.parse,
+        { "parse", 0, 0, G_OPTION_ARG_FILENAME, &opt.parse,
           "Parse model output text into objects", "TEXT" },
-        { "image-size", 0, 0, G_OPTION_ARG_STRING, &opt.image_size,
+        { "image-size", 0, 0, G_OPTION_ARG_FILENAME, &opt.image_size,
           "Image size for --parse", "WxH" },
         { "vae", 0, 0, G_OPTION_ARG_FILENAME, &opt.vae,
           "Mask decoder weights (vae-oid.npz)", "FILE" },
-        { "decode-mask", 0, 0, G_OPTION_ARG_STRING, &opt.decode_mask,
+        { "decode-mask", 0, 0, G_OPTION_ARG_FILENAME, &opt.decode_mask,
           "Decode 16 comma-separated seg codes", "CODES" },
         { "batch", 0, 0, G_OPTION_ARG_FILENAME, &opt.batch,
           "Run every image of a folder or list file", "FOLDER_OR_LIST" },
@@ -127,6 +150,29 @@ int main(int argc, char **argv)
         return cli_usage("%s", error->message);
     if (argc > 1)
         return cli_usage("unexpected argument '%s'", argv[1]);
+    // Text options arrive as the bytes given (so a UTF-8 prompt works in
+    // the C locale too); anything else is converted from the locale's
+    // encoding or refused by name.
+    struct {
+        const char *name;
+        char **value;
+    } texts[] = {
+        { "--prompt", &opt.prompt },
+        { "--task", &opt.task },
+        { "--lang", &opt.lang },
+        { "--text", &opt.text },
+        { "--objects", &opt.objects },
+        { "--precision", &opt.precision },
+        { "--weights", &opt.weights },
+        { "--format", &opt.format },
+        { "--decode", &opt.decode },
+        { "--parse", &opt.parse },
+        { "--image-size", &opt.image_size },
+        { "--decode-mask", &opt.decode_mask },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(texts); i++)
+        if (!cli_text_to_utf8(texts[i].value, &error))
+            return cli_usage("%s: %s", texts[i].name, error->message);
 
     if (opt.tokenizer || opt.encode_jsonl || opt.decode)
         return cli_tokenizer(&opt);
