@@ -377,11 +377,6 @@ static size_t amx_matmul_scratch(int64_t max_k)
     return a > b ? a : b;
 }
 
-static bool amx_matmul_applies_act(const pali_mm *mm)
-{
-    return mm->fast && mm->n >= AMX_MIN_ROWS;
-}
-
 /* Products that amx_pack_rows takes (fast, n ≥ AMX_MIN_ROWS) come through
  * amx_pack and amx_gemm_packed; the rest run on the AVX512-BF16 set. */
 static void amx_matmul(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
@@ -513,7 +508,6 @@ const pali_kernels pali_kernels_amx = {
     .bf16_attention = true,
     .matmul = amx_matmul,
     .matmul_scratch = amx_matmul_scratch,
-    .matmul_applies_act = amx_matmul_applies_act,
     .pack_rows = amx_pack_rows,
     .pack_bytes = amx_pack_bytes,
     .pack_blocks = amx_pack_blocks,

@@ -90,11 +90,6 @@ typedef struct pali_kernels {
      * scratch: matmul_scratch(k) bytes, 64-byte aligned, the thread's. */
     void (*matmul)(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch);
     size_t (*matmul_scratch)(int64_t max_k);
-    /* Whether matmul applies mm->act itself as it stores y (while the
-     * outputs are in L1); NULL or false: the matmul layer applies it to
-     * the thread's columns afterwards.  Either way each output goes
-     * through the row operation below once, so the bits are the same. */
-    bool (*matmul_applies_act)(const pali_mm *mm);
     /* Optional (AMX): products whose activations the set converts to its
      * own layout do it once per chunk of rows, into a buffer the threads
      * share (each packs some 16-row blocks), for every product of the
@@ -102,7 +97,11 @@ typedef struct pali_kernels {
      * pack_bytes: the buffer for products of up to max_k inputs;
      * pack_blocks: 16-row blocks of a chunk of nt rows; pack: blocks
      * [b0, b1) of rows [t0, t0 + nt); matmul_packed: columns [r0, r1) of
-     * rows [t0, t0 + nt) of y, mm->act applied. */
+     * rows [t0, t0 + nt) of y.
+     * matmul ignores mm->act (the matmul layer applies it to the thread's
+     * columns afterwards); matmul_packed applies it as it stores y, while
+     * the outputs are in L1.  Either way each output goes through the row
+     * operation once: the same bits. */
     int64_t (*pack_rows)(const pali_mm *mm);
     size_t (*pack_bytes)(int64_t max_k);
     int64_t (*pack_blocks)(int64_t nt);

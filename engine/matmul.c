@@ -150,8 +150,7 @@ static void matmul_worker(void *arg, int ith, int nth)
     int64_t r0, r1;
     if (!thread_columns(job->mm.m, ith, nth, &r0, &r1))
         return;
-    if (job->mm.act == PALI_ACT_NONE ||
-        (k->matmul_applies_act && k->matmul_applies_act(&job->mm))) {
+    if (job->mm.act == PALI_ACT_NONE) {
         k->matmul(&job->mm, r0, r1, job->c->scratch[ith]);
         return;
     }
@@ -205,11 +204,14 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
         return;
     const pali_kernels *k = c->kernels;
     matmul_job job = { .c = c, .mm = product_mm(c, x, n, &products[0]) };
-    // packed: every product of the same width, one chunk size
-    int64_t rows = c->packed && k->pack_rows ? k->pack_rows(&job.mm) : 0;
-    for (int i = 1; i < count && rows > 0; i++)
-        if (pali_tensor_cols(products[i].w) != job.mm.k)
-            rows = 0;
+    for (int i = 1; i < count; i++)
+        if (pali_tensor_cols(products[i].w) != job.mm.k) {
+            // x cannot serve products of other widths: one at a time
+            for (int j = 0; j < count; j++)
+                pali_matmul_many(c, x, n, &products[j], 1);
+            return;
+        }
+    const int64_t rows = c->packed && k->pack_rows ? k->pack_rows(&job.mm) : 0;
     if (rows <= 0) {
         for (int i = 0; i < count; i++) {
             job.mm = product_mm(c, x, n, &products[i]);

@@ -258,6 +258,19 @@ static void check_fused_act(pali_compute *c2, pali_compute *c1, const float *x,
             g_assert_cmpmem(got, bytes, want, bytes);
         }
     }
+    // two products of the same x in one call, the second's `other` the
+    // first's output: each as if alone
+    float *first = g_new(float, n *m);
+    const pali_product many[2] = {
+        { w, b, first, PALI_ACT_NONE, NULL },
+        { w, b, got, PALI_ACT_GELU_TANH_MUL, first },
+    };
+    memcpy(want, plain, bytes);
+    pali_gelu_tanh_mul(c2, want, plain, n * m);
+    pali_matmul_many(c2, x, n, many, 2);
+    g_assert_cmpmem(first, bytes, plain, bytes);
+    g_assert_cmpmem(got, bytes, want, bytes);
+    g_free(first);
     g_free(other);
     g_free(want);
     g_free(got);
