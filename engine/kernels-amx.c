@@ -5,13 +5,16 @@
  * AVX-512 set (exact precision, row operations).
  *
  * Weight products y = x·Wᵀ, n ≥ AMX_MIN_ROWS: the weights are the A tiles,
- * read in place from the mapped bf16 checkpoint (16 rows of W × 32 k, row
- * stride k) — other formats, and a last partial panel, are converted to a
- * bf16 panel first; the activations are the B tiles, converted once per
- * chunk of tokens into the pair-interleaved layout (token blocks of 16,
- * pairs of k, 16 tokens, 2), sized to stay in L2.  Each 2×2 block of C
- * tiles (32 weight rows × 32 tokens) runs the whole k, then is transposed
- * into y.  Every element sees the same k order whatever the thread count.
+ * 32 rows × 256 k at a time, copied from the mapped bf16 checkpoint to a
+ * 512-byte stride (other formats, and a last partial panel, converted to
+ * bf16) while the next block is prefetched; the activations are the B
+ * tiles, converted once per chunk of tokens into the pair-interleaved
+ * layout (token blocks of 16, pairs of k, 16 tokens, 2) by all threads
+ * together, for every product of the same x (kernels.h: pack).  Each 2×2
+ * block of C tiles (32 weight rows × 32 tokens) accumulates one k block,
+ * waits in L2, and after the last is transposed into y, + bias, through
+ * mm->act.  Every element sees the same k order whatever the thread
+ * count.
  *
  * Attention, query blocks of at least 16: q (converted to bf16) and p are
  * the A tiles, the bf16 layout's K blocks and V pairs the B tiles. */
@@ -253,12 +256,13 @@ static const char *next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
     return (const char *)((const uint16_t *)mm->w->data + j * mm->k + kn);
 }
 
-/* Blocking, innermost last: token chunk (packed once, L2/L3) → group of
- * AMX_GROUP 32-row panels → k block of AMX_KC → panel → 32-token block.
- * Each weight element is read from memory once per chunk; the chunk's k
- * block of activations stays in L2 for the whole group; the panel's k
- * block of weights stays in L1 for all token blocks; C tiles wait in the
- * group's partial buffer (L2) between k blocks. */
+/* Columns [r0, r1) of rows [t0, t0 + nt) of y from the chunk's packed
+ * activations (amx_pack, shared by the threads).  Blocking, innermost
+ * last: group of AMX_GROUP 32-row panels → k block of AMX_KC → panel →
+ * 32-token block.  Each weight element is read from memory once per
+ * chunk; the chunk's k block of activations stays in L2 for the whole
+ * group; the panel's k block of weights stays in L1 for all token blocks;
+ * C tiles wait in the group's partial buffer (L2) between k blocks. */
 static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                             int64_t nt, int64_t r0, int64_t r1, void *scratch)
 {
@@ -272,97 +276,89 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
     const bool direct = mm->w->dtype == PALI_DTYPE_BF16 && k % 32 == 0;
     const int64_t ntb = round_up(nt, 32) / 32;
     tiles_configure();
-    {
-        for (int64_t g0 = r0; g0 < r1; g0 += 32 * AMX_GROUP) {
-            const int64_t g1 =
-                g0 + 32 * AMX_GROUP < r1 ? g0 + 32 * AMX_GROUP : r1;
-            for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
-                const int64_t kc = kpad - k0 < AMX_KC ? kpad - k0 : AMX_KC;
-                const bool last = k0 + kc == kpad;
-                for (int64_t j0 = g0; j0 < g1; j0 += 32) {
-                    const int rows = g1 - j0 < 32 ? (int)(g1 - j0) : 32;
-                    int64_t lda;
-                    const uint16_t *a = weight_block(mm, j0, rows, k0, kc,
-                                                     direct, wconv, row, &lda);
-                    const int rows0 = rows < 16 ? rows : 16,
-                              rows1 = rows - rows0;
-                    const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
-                    const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
-                    float *cgroup = cpart + ((j0 - g0) / 32) * ntb * 1024;
-                    // The tile loads of A wait on memory unless the next
-                    // block is on its way: its 32 rows × 8 lines, spread
-                    // over this block's tile products.
-                    const char *next =
-                        direct ? next_weight_block(mm, g0, g1, r1, j0, k0, kpad)
-                               : NULL;
-                    const int steps = (int)(ntb * (kc / 32));
-                    const int per_step = (256 + steps - 1) / steps;
-                    int line = 0;
-                    for (int64_t tb = 0; tb < nt; tb += 32) {
-                        const uint16_t *b0 =
-                            xp + (tb / 16) * kpad * 16 + k0 * 16;
-                        const uint16_t *b1 = b0 + kpad * 16;
-                        float *cp = cgroup + (tb / 32) * 1024;
-                        if (k0 == 0) {
-                            tile_zero(TC00);
-                            tile_zero(TC01);
-                            tile_zero(TC10);
-                            tile_zero(TC11);
-                        } else {
-                            tile_load(TC00, cp, 64);
-                            tile_load(TC01, cp + 256, 64);
-                            tile_load(TC10, cp + 512, 64);
-                            tile_load(TC11, cp + 768, 64);
-                        }
-                        // The last k block stores this block of y: its
-                        // lines are fetched for writing meanwhile, 8 per
-                        // step (32 tokens × 2 lines), or the stores stall.
-                        float *yb = mm->y + (t0 + tb) * m + j0;
-                        const float *ob = mm->act == PALI_ACT_GELU_TANH_MUL
-                                              ? mm->other + (t0 + tb) * m + j0
-                                              : NULL;
-                        int yline = last ? 0 : 64;
-                        const int ylines =
-                            2 * (int)(nt - tb < 32 ? nt - tb : 32);
-                        for (int64_t kk = 0; kk < kc; kk += 32) {
-                            for (int p = 0; next && p < per_step && line < 256;
-                                 p++, line++)
-                                _mm_prefetch(next + (line >> 3) * k * 2 +
-                                                 (line & 7) * 64,
-                                             _MM_HINT_T0);
-                            for (int p = 0; p < 8 && yline < ylines;
-                                 p++, yline++) {
-                                const int64_t at =
-                                    (yline >> 1) * m + (yline & 1) * 16;
-                                __builtin_prefetch(yb + at, 1, 3);
-                                if (ob)
-                                    __builtin_prefetch(ob + at, 0, 3);
-                            }
-                            tile_load(TA0, a + kk, lda);
-                            tile_load(TA1, (const char *)(a + kk) + 16 * lda,
-                                      lda);
-                            tile_load(TB0, b0 + kk * 16, 64);
-                            tile_load(TB1, b1 + kk * 16, 64);
-                            tile_dp(TC00, TA0, TB0);
-                            tile_dp(TC01, TA0, TB1);
-                            tile_dp(TC10, TA1, TB0);
-                            tile_dp(TC11, TA1, TB1);
-                        }
-                        if (!last) {
-                            tile_store(TC00, cp, 64);
-                            tile_store(TC01, cp + 256, 64);
-                            tile_store(TC10, cp + 512, 64);
-                            tile_store(TC11, cp + 768, 64);
-                            continue;
-                        }
-                        const int tok0 = clamp16(nt - tb),
-                                  tok1 = clamp16(nt - tb - 16);
-                        const int64_t y0 = (t0 + tb) * m + j0, y1 = y0 + 16 * m;
-                        STORE_C(TC00, cbuf, mm, y0, rows0, tok0, bias0);
-                        STORE_C(TC01, cbuf, mm, y1, rows0, tok1, bias0);
-                        STORE_C(TC10, cbuf, mm, y0 + 16, rows1, tok0, bias1);
-                        STORE_C(TC11, cbuf, mm, y1 + 16, rows1, tok1, bias1);
+    for (int64_t g0 = r0; g0 < r1; g0 += 32 * AMX_GROUP) {
+        const int64_t g1 = g0 + 32 * AMX_GROUP < r1 ? g0 + 32 * AMX_GROUP : r1;
+        for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
+            const int64_t kc = kpad - k0 < AMX_KC ? kpad - k0 : AMX_KC;
+            const bool last = k0 + kc == kpad;
+            for (int64_t j0 = g0; j0 < g1; j0 += 32) {
+                const int rows = g1 - j0 < 32 ? (int)(g1 - j0) : 32;
+                int64_t lda;
+                const uint16_t *a = weight_block(mm, j0, rows, k0, kc, direct,
+                                                 wconv, row, &lda);
+                const int rows0 = rows < 16 ? rows : 16, rows1 = rows - rows0;
+                const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
+                const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
+                float *cgroup = cpart + ((j0 - g0) / 32) * ntb * 1024;
+                // The tile loads of A wait on memory unless the next
+                // block is on its way: its 32 rows × 8 lines, spread
+                // over this block's tile products.
+                const char *next =
+                    direct ? next_weight_block(mm, g0, g1, r1, j0, k0, kpad)
+                           : NULL;
+                const int steps = (int)(ntb * (kc / 32));
+                const int per_step = (256 + steps - 1) / steps;
+                int line = 0;
+                for (int64_t tb = 0; tb < nt; tb += 32) {
+                    const uint16_t *b0 = xp + (tb / 16) * kpad * 16 + k0 * 16;
+                    const uint16_t *b1 = b0 + kpad * 16;
+                    float *cp = cgroup + (tb / 32) * 1024;
+                    if (k0 == 0) {
+                        tile_zero(TC00);
+                        tile_zero(TC01);
+                        tile_zero(TC10);
+                        tile_zero(TC11);
+                    } else {
+                        tile_load(TC00, cp, 64);
+                        tile_load(TC01, cp + 256, 64);
+                        tile_load(TC10, cp + 512, 64);
+                        tile_load(TC11, cp + 768, 64);
                     }
+                    // The last k block stores this block of y: its
+                    // lines are fetched for writing meanwhile, 8 per
+                    // step (32 tokens × 2 lines), or the stores stall.
+                    float *yb = mm->y + (t0 + tb) * m + j0;
+                    const float *ob = mm->act == PALI_ACT_GELU_TANH_MUL
+                                          ? mm->other + (t0 + tb) * m + j0
+                                          : NULL;
+                    int yline = last ? 0 : 64;
+                    const int ylines = 2 * (int)(nt - tb < 32 ? nt - tb : 32);
+                    for (int64_t kk = 0; kk < kc; kk += 32) {
+                        for (int p = 0; next && p < per_step && line < 256;
+                             p++, line++)
+                            _mm_prefetch(next + (line >> 3) * k * 2 +
+                                             (line & 7) * 64,
+                                         _MM_HINT_T0);
+                        for (int p = 0; p < 8 && yline < ylines; p++, yline++) {
+                            const int64_t at =
+                                (yline >> 1) * m + (yline & 1) * 16;
+                            __builtin_prefetch(yb + at, 1, 3);
+                            if (ob)
+                                __builtin_prefetch(ob + at, 0, 3);
+                        }
+                        tile_load(TA0, a + kk, lda);
+                        tile_load(TA1, (const char *)(a + kk) + 16 * lda, lda);
+                        tile_load(TB0, b0 + kk * 16, 64);
+                        tile_load(TB1, b1 + kk * 16, 64);
+                        tile_dp(TC00, TA0, TB0);
+                        tile_dp(TC01, TA0, TB1);
+                        tile_dp(TC10, TA1, TB0);
+                        tile_dp(TC11, TA1, TB1);
+                    }
+                    if (!last) {
+                        tile_store(TC00, cp, 64);
+                        tile_store(TC01, cp + 256, 64);
+                        tile_store(TC10, cp + 512, 64);
+                        tile_store(TC11, cp + 768, 64);
+                        continue;
+                    }
+                    const int tok0 = clamp16(nt - tb),
+                              tok1 = clamp16(nt - tb - 16);
+                    const int64_t y0 = (t0 + tb) * m + j0, y1 = y0 + 16 * m;
+                    STORE_C(TC00, cbuf, mm, y0, rows0, tok0, bias0);
+                    STORE_C(TC01, cbuf, mm, y1, rows0, tok1, bias0);
+                    STORE_C(TC10, cbuf, mm, y0 + 16, rows1, tok0, bias1);
+                    STORE_C(TC11, cbuf, mm, y1 + 16, rows1, tok1, bias1);
                 }
             }
         }
