@@ -6,7 +6,10 @@
  * so every output element is computed by the same kernel call with the
  * same inputs whatever the thread count.  The kernel set (kernels.h) does
  * the arithmetic: AMX, AVX512-BF16, AVX-512, AVX2 or the scalar reference,
- * the best the CPU runs unless PALI_KERNEL names another.  No BLAS: the
+ * the best the CPU runs unless PALI_KERNEL names another.  Sets that
+ * convert the activations to their own layout (AMX) get them converted
+ * here first, once per chunk of rows for all products of the same x, by
+ * all threads into a shared buffer.  No BLAS: the
  * sets' own f32 kernels are what the exact precision runs on, so no
  * library's CPU detection can make it silently slow. */
 #include <stdlib.h>
