@@ -15,15 +15,6 @@ char *test_data_path(const char *relative)
     return g_build_filename(root, relative, NULL);
 }
 
-gboolean test_data_exists(const char *relative)
-{
-    g_autofree char *p = test_data_path(relative);
-    if (g_file_test(p, G_FILE_TEST_EXISTS))
-        return TRUE;
-    g_test_skip(p);
-    return FALSE;
-}
-
 static char *tmpdir;
 
 static void remove_tree(const char *path)

@@ -7,9 +7,6 @@
 
 /* $PALI_TEST_DATA/<relative>, as a new string. */
 char *test_data_path(const char *relative);
-/* Skips (g_test_skip) and returns FALSE when the data file is absent;
- * used only for data that an optional archive provides. */
-gboolean test_data_exists(const char *relative);
 /* A fresh temporary directory, removed at exit. */
 const char *test_tmpdir(void);
 
