@@ -421,32 +421,33 @@ kern(const int mr, int64_t kc, const float *a, int64_t lda, int64_t ldk,
         }
 }
 
+/* One case per row count 1..MR, each kern with a constant row count: the
+ * includer of KERN_CASES defines KERN_CASE(R). */
+#if MR > 6
+#define KERN_CASES_HI                                                          \
+    KERN_CASE(7)                                                               \
+    KERN_CASE(8) KERN_CASE(9) KERN_CASE(10) KERN_CASE(11) KERN_CASE(12)
+#else
+#define KERN_CASES_HI
+#endif
+#define KERN_CASES                                                             \
+    KERN_CASE(1)                                                               \
+    KERN_CASE(2) KERN_CASE(3) KERN_CASE(4) KERN_CASE(5) KERN_CASE(6)           \
+        KERN_CASES_HI
+
 /* kern with mr as a compile-time constant, for 1 ≤ mr ≤ MR. */
 static void kern_rows(int mr, int64_t kc, const float *a, int64_t lda,
                       const float *b, int64_t ldb, float *c, int64_t ldc,
                       int nc, bool accumulate, float alpha)
 {
-    switch (mr) {
 #define KERN_CASE(R)                                                           \
     case R:                                                                    \
         kern(R, kc, a, lda, 1, b, ldb, c, ldc, nc, accumulate, alpha);         \
         return;
-        KERN_CASE(1)
-        KERN_CASE(2)
-        KERN_CASE(3)
-        KERN_CASE(4)
-        KERN_CASE(5)
-        KERN_CASE(6)
-#if MR > 6
-        KERN_CASE(7)
-        KERN_CASE(8)
-        KERN_CASE(9)
-        KERN_CASE(10)
-        KERN_CASE(11)
-        KERN_CASE(12)
-#endif
-#undef KERN_CASE
+    switch (mr) {
+        KERN_CASES
     }
+#undef KERN_CASE
 }
 
 /* Rows [j0, j0 + nc) × columns [k0, k0 + kc) of W → bp (kc, NR), f32,
@@ -480,25 +481,12 @@ static void pack_panel(const pali_tensor *w, int64_t j0, int nc, int64_t k0,
 static void kern_packed_rows(int mr, int64_t kc, const float *a, const float *b,
                              float *c, int64_t ldc, int nc, bool accumulate)
 {
-    switch (mr) {
 #define KERN_CASE(R)                                                           \
     case R: kern(R, kc, a, 1, MR, b, NR, c, ldc, nc, accumulate, 1.0f); return;
-        KERN_CASE(1)
-        KERN_CASE(2)
-        KERN_CASE(3)
-        KERN_CASE(4)
-        KERN_CASE(5)
-        KERN_CASE(6)
-#if MR > 6
-        KERN_CASE(7)
-        KERN_CASE(8)
-        KERN_CASE(9)
-        KERN_CASE(10)
-        KERN_CASE(11)
-        KERN_CASE(12)
-#endif
-#undef KERN_CASE
+    switch (mr) {
+        KERN_CASES
     }
+#undef KERN_CASE
 }
 
 /* Bytes of packed x per thread: rows of x are taken in chunks that fit. */
