@@ -423,17 +423,18 @@ kern(const int mr, int64_t kc, const float *a, int64_t lda, int64_t ldk,
 
 /* One case per row count 1..MR, each kern with a constant row count: the
  * includer of KERN_CASES defines KERN_CASE(R). */
+// clang-format off
 #if MR > 6
-#define KERN_CASES_HI                                                          \
-    KERN_CASE(7)                                                               \
-    KERN_CASE(8) KERN_CASE(9) KERN_CASE(10) KERN_CASE(11) KERN_CASE(12)
+#define KERN_CASES_HI \
+    KERN_CASE(7) KERN_CASE(8) KERN_CASE(9) KERN_CASE(10) KERN_CASE(11) \
+    KERN_CASE(12)
 #else
 #define KERN_CASES_HI
 #endif
-#define KERN_CASES                                                             \
-    KERN_CASE(1)                                                               \
-    KERN_CASE(2) KERN_CASE(3) KERN_CASE(4) KERN_CASE(5) KERN_CASE(6)           \
-        KERN_CASES_HI
+#define KERN_CASES \
+    KERN_CASE(1) KERN_CASE(2) KERN_CASE(3) KERN_CASE(4) KERN_CASE(5) \
+    KERN_CASE(6) KERN_CASES_HI
+// clang-format on
 
 /* kern with mr as a compile-time constant, for 1 ≤ mr ≤ MR. */
 static void kern_rows(int mr, int64_t kc, const float *a, int64_t lda,

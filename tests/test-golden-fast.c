@@ -324,14 +324,7 @@ static void add_cases(const char *model_name, const char *case_model,
     g_autofree char *rel =
         g_build_filename("golden", case_model, "cases", NULL);
     g_autofree char *root = test_data_path(rel);
-    GDir *dir = g_dir_open(root, 0, NULL);
-    g_assert_nonnull(dir);
-    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-    const char *name;
-    while ((name = g_dir_read_name(dir)) != NULL)
-        g_ptr_array_add(names, g_strdup(name));
-    g_dir_close(dir);
-    g_ptr_array_sort(names, (GCompareFunc)g_ascii_strcasecmp);
+    GPtrArray *names = test_dir_names(root);
     for (guint i = 0; i < names->len; i++) {
         FastCase *fc = g_new0(FastCase, 1);
         fc->model = g_strdup(model_name);

@@ -41,15 +41,14 @@ static char *copy_model(const char *name, const char *as)
 static GPtrArray *list(const char *dir, const char *suffix)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    GDir *d = g_dir_open(dir, 0, NULL);
-    if (d == NULL)
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
         return out;
-    const char *f;
-    while ((f = g_dir_read_name(d)) != NULL)
-        if (g_str_has_suffix(f, suffix) || strstr(f, suffix) != NULL)
+    g_autoptr(GPtrArray) all = test_dir_names(dir);
+    for (guint i = 0; i < all->len; i++) {
+        const char *f = g_ptr_array_index(all, i);
+        if (strstr(f, suffix) != NULL)
             g_ptr_array_add(out, g_strdup(f));
-    g_dir_close(d);
-    g_ptr_array_sort(out, (GCompareFunc)g_ascii_strcasecmp);
+    }
     return out;
 }
 

@@ -15,6 +15,25 @@ char *test_data_path(const char *relative)
     return g_build_filename(root, relative, NULL);
 }
 
+static int compare_names(gconstpointer a, gconstpointer b)
+{
+    // g_ptr_array_sort passes pointers to the elements
+    return g_ascii_strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *test_dir_names(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    g_assert_nonnull(d);
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    const char *name;
+    while ((name = g_dir_read_name(d)) != NULL)
+        g_ptr_array_add(names, g_strdup(name));
+    g_dir_close(d);
+    g_ptr_array_sort(names, compare_names);
+    return names;
+}
+
 static char *tmpdir;
 
 static void remove_tree(const char *path)

@@ -7,6 +7,9 @@
 
 /* $PALI_TEST_DATA/<relative>, as a new string. */
 char *test_data_path(const char *relative);
+/* The entries of directory `dir`, sorted (ASCII, case-insensitive), as
+ * a new array of strings; fails the test when it cannot be read. */
+GPtrArray *test_dir_names(const char *dir);
 /* A fresh temporary directory, removed at exit. */
 const char *test_tmpdir(void);
 
