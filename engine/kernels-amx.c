@@ -215,11 +215,20 @@ static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
         // often a multiple of 4 KB (k = 2048, 9216), which would put all
         // 32 rows in the same few L1 sets and evict them between token
         // blocks.
+        // (a k that is not a multiple of 32 ends in a masked load: the
+        // padding past k is zero)
         const uint16_t *w = (const uint16_t *)mm->w->data + j0 * mm->k + k0;
-        for (int r = 0; r < 32; r++)
-            for (int64_t c = 0; c < kc; c += 32)
-                _mm512_storeu_si512(wconv + r * AMX_KC + c,
-                                    _mm512_loadu_si512(w + r * mm->k + c));
+        const int64_t valid = mm->k - k0;
+        for (int64_t c = 0; c < kc; c += 32) {
+            const int64_t left = valid - c;
+            const __mmask32 mk = left >= 32 ? ~(__mmask32)0
+                                 : left > 0 ? ((__mmask32)1 << left) - 1
+                                            : 0;
+            for (int r = 0; r < 32; r++)
+                _mm512_storeu_si512(
+                    wconv + r * AMX_KC + c,
+                    _mm512_maskz_loadu_epi16(mk, w + r * mm->k + c));
+        }
         *lda = AMX_KC * 2;
         return wconv;
     }
@@ -273,7 +282,7 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
     float *row = (float *)(wconv + 32 * AMX_KC); // (AMX_KC)
     float *cbuf = row + AMX_KC;                  // (16, 16)
     float *cpart = cbuf + 256; // (AMX_GROUP, nt/32, 4 tiles, 16, 16)
-    const bool direct = mm->w->dtype == PALI_DTYPE_BF16 && k % 32 == 0;
+    const bool direct = mm->w->dtype == PALI_DTYPE_BF16;
     const int64_t ntb = round_up(nt, 32) / 32;
     tiles_configure();
     for (int64_t g0 = r0; g0 < r1; g0 += 32 * AMX_GROUP) {
