@@ -91,8 +91,10 @@ static int clamp16(int64_t n)
  * then mm->act).  buf: 16×16 floats. */
 #define STORE_C(c, buf, mm, at, rows, tokens, bias)                            \
     do {                                                                       \
-        tile_store(c, buf, 64);                                                \
-        store_transposed(buf, mm, at, rows, tokens, bias);                     \
+        if ((rows) > 0 && (tokens) > 0) {                                      \
+            tile_store(c, buf, 64);                                            \
+            store_transposed(buf, mm, at, rows, tokens, bias);                 \
+        }                                                                      \
     } while (0)
 
 static void store_transposed(const float *buf, const pali_mm *mm, int64_t at,
@@ -312,6 +314,9 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                     const uint16_t *b0 = xp + (tb / 16) * kpad * 16 + k0 * 16;
                     const uint16_t *b1 = b0 + kpad * 16;
                     float *cp = cgroup + (tb / 32) * 1024;
+                    // A last block of at most 16 tokens leaves out the
+                    // second token tile (whose B is all padding).
+                    const bool half = nt - tb <= 16;
                     if (k0 == 0) {
                         tile_zero(TC00);
                         tile_zero(TC01);
@@ -319,9 +324,11 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                         tile_zero(TC11);
                     } else {
                         tile_load(TC00, cp, 64);
-                        tile_load(TC01, cp + 256, 64);
                         tile_load(TC10, cp + 512, 64);
-                        tile_load(TC11, cp + 768, 64);
+                        if (!half) {
+                            tile_load(TC01, cp + 256, 64);
+                            tile_load(TC11, cp + 768, 64);
+                        }
                     }
                     // The last k block stores this block of y: its
                     // lines are fetched for writing meanwhile, 8 per
@@ -348,6 +355,11 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                         tile_load(TA0, a + kk, lda);
                         tile_load(TA1, (const char *)(a + kk) + 16 * lda, lda);
                         tile_load(TB0, b0 + kk * 16, 64);
+                        if (half) {
+                            tile_dp(TC00, TA0, TB0);
+                            tile_dp(TC10, TA1, TB0);
+                            continue;
+                        }
                         tile_load(TB1, b1 + kk * 16, 64);
                         tile_dp(TC00, TA0, TB0);
                         tile_dp(TC01, TA0, TB1);
@@ -356,9 +368,11 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                     }
                     if (!last) {
                         tile_store(TC00, cp, 64);
-                        tile_store(TC01, cp + 256, 64);
                         tile_store(TC10, cp + 512, 64);
-                        tile_store(TC11, cp + 768, 64);
+                        if (!half) {
+                            tile_store(TC01, cp + 256, 64);
+                            tile_store(TC11, cp + 768, 64);
+                        }
                         continue;
                     }
                     const int tok0 = clamp16(nt - tb),
