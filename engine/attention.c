@@ -3,8 +3,10 @@
  * Work items are (head, block of PALI_ATTN_QUERY_BLOCK queries); a thread
  * computes the block's scores against the visible keys into its scratch
  * (block × keys), soft-caps them, takes the row softmax in f32 and
- * multiplies by v.  The full (n_queries × n_keys) matrix is never
- * materialised: a 4102-token prefix needs 32 × 4128 floats per thread.  As
+ * multiplies by v.  A kernel set with attn_group takes the query heads of
+ * one kv head in one item (Gemma 2: two), reading the keys and values once
+ * for both.  The full (n_queries × n_keys) matrix is never materialised: a
+ * 4102-token prefix needs 2 × 32 × 4128 floats per thread.  As
  * transformers' eager attention: scores = (q·kᵀ)·scale, then
  * softcap·tanh(scores/softcap), then softmax in f32, then · v.
  *
@@ -139,11 +141,18 @@ void pali_kv_store(const pali_compute *c, const pali_kv_layout *lay,
 size_t pali_attention_scratch_bytes(int64_t n_keys, int hd)
 {
     const int64_t keys = round_up(n_keys + PALI_KV_BLOCK, PALI_KV_BLOCK);
-    const int64_t q = PALI_ATTN_QUERY_BLOCK;
-    // scores (q, keys) f32; bf16 copies of p (q, keys) and of the queries
-    // (q, hd padded) or their f32 rounding; slack for alignment
-    return (size_t)(q * keys * 4 + q * keys * 2 +
-                    q * round_up(hd, KV_BF16_K_ALIGN) * 4 + 4 * 64);
+    const int64_t q = PALI_ATTN_QUERY_BLOCK, g = PALI_ATTN_GROUP_MAX;
+    const int64_t hd_pad = round_up(hd, KV_BF16_K_ALIGN);
+    // one head: scores (q, keys) f32; bf16 copies of p (q, keys) and of
+    // the queries (q, hd padded) or their f32 rounding; slack for alignment
+    const size_t one =
+        (size_t)(q * keys * 4 + q * keys * 2 + q * hd_pad * 4 + 4 * 64);
+    // a group (attn_group): scores (g·q, keys) f32, p in their place; the
+    // queries (g·q, hd padded) bf16; partial outputs (g·q, hd padded) f32;
+    // a C tile; slack
+    const size_t group = (size_t)(g * q * keys * 4 + g * q * hd_pad * 2 +
+                                  g * q * hd_pad * 4 + 16 * 16 * 4 + 4 * 64);
+    return one > group ? one : group;
 }
 
 typedef struct attention_job {
@@ -169,18 +178,21 @@ static void attention_worker(void *arg, int ith, int nth)
     float *scores = c->scratch[ith]; // (block, s_stride)
     void *rest =
         (char *)scores + round_up(PALI_ATTN_QUERY_BLOCK * s_stride * 4, 64);
+    // the kernel set's attn_group takes a kv head's query heads at once
+    const int per_item =
+        c->kernels->attn_group && group <= PALI_ATTN_GROUP_MAX ? group : 1;
     int64_t t0, t1;
-    pali_split(n_blocks * a->n_heads, ith, nth, &t0, &t1);
+    pali_split(n_blocks * a->n_heads / per_item, ith, nth, &t0, &t1);
     for (int64_t t = t0; t < t1; t++) {
         // head-major: a thread's consecutive blocks share the head's keys
         // and values, which then stay in its L2 (448 px: 0.4 MB per
         // vision head, 1 MB per Gemma kv head)
-        const int h = (int)(t / n_blocks);
+        const int h0 = (int)(t / n_blocks) * per_item;
         const int64_t i0 = (t % n_blocks) * PALI_ATTN_QUERY_BLOCK;
         const int64_t left = a->n_queries - i0;
-        const int g = h / group;
+        const int g = h0 / group;
         pali_attn_block b = {
-            .q = a->q + i0 * a->q_stride + (int64_t)h * hd,
+            .q = a->q + i0 * a->q_stride + (int64_t)h0 * hd,
             .q_stride = a->q_stride,
             .nq = (int)(left < PALI_ATTN_QUERY_BLOCK ? left
                                                      : PALI_ATTN_QUERY_BLOCK),
@@ -191,22 +203,35 @@ static void attention_worker(void *arg, int ith, int nth)
             .n_keys = n_keys,
             .s = scores,
             .s_stride = s_stride,
-            .out = a->out + i0 * a->out_stride + (int64_t)h * hd,
+            .out = a->out + i0 * a->out_stride + (int64_t)h0 * hd,
             .out_stride = a->out_stride,
             .scratch = rest,
         };
-        // scores (nq, keys) = q (nq, hd) · k (keys, hd)ᵀ; then per row
-        // scale, soft-cap and softmax (the reference's order)
-        c->kernels->attn_scores(&b);
-        for (int i = 0; i < b.nq; i++) {
-            float *row = scores + i * s_stride;
-            c->kernels->softcap_softmax(row + lo, hi - lo, a->scale,
-                                        a->softcap);
-            memset(row, 0, (size_t)lo * sizeof(float));
-            memset(row + hi, 0, (size_t)(s_stride - hi) * sizeof(float));
+        if (c->kernels->attn_group) {
+            b.scratch =
+                (char *)scores +
+                round_up(per_item * PALI_ATTN_QUERY_BLOCK * s_stride * 4, 64);
+            if (c->kernels->attn_group(&b, per_item, lo, hi, a->scale,
+                                       a->softcap))
+                continue;
+            b.scratch = rest;
         }
-        // out (nq, hd) = p (nq, keys) · v (keys, hd)
-        c->kernels->attn_values(&b);
+        for (int e = 0; e < per_item; e++) {
+            b.q = a->q + i0 * a->q_stride + (int64_t)(h0 + e) * hd;
+            b.out = a->out + i0 * a->out_stride + (int64_t)(h0 + e) * hd;
+            // scores (nq, keys) = q (nq, hd) · k (keys, hd)ᵀ; then per row
+            // scale, soft-cap and softmax (the reference's order)
+            c->kernels->attn_scores(&b);
+            for (int i = 0; i < b.nq; i++) {
+                float *row = scores + i * s_stride;
+                c->kernels->softcap_softmax(row + lo, hi - lo, a->scale,
+                                            a->softcap);
+                memset(row, 0, (size_t)lo * sizeof(float));
+                memset(row + hi, 0, (size_t)(s_stride - hi) * sizeof(float));
+            }
+            // out (nq, hd) = p (nq, keys) · v (keys, hd)
+            c->kernels->attn_values(&b);
+        }
     }
 }
 

@@ -522,6 +522,162 @@ static void amx_attn_values(const pali_attn_block *b)
     _tile_release();
 }
 
+/* Keys per pass of amx_attn_group's product with v: this many keys of v
+ * (256 KB at hd 256) stay in L2 while every head's rows and columns go
+ * over them; the partial outputs wait in f32 between passes, which keeps
+ * each one's sum in the order attn_values takes. */
+#define AMX_ATTN_KEYS 512
+
+/* p (bf16) in place of row x of scores (the f32 row, from its start):
+ * the softmax of the visible [lo, hi), normalised as softcap_softmax
+ * does, rounded as pali_bf16_from_f32 rounds, zero elsewhere up to n.
+ * Each vector is read before the half-width result overwrites it. */
+static void softmax_to_bf16(float *x, int64_t lo, int64_t hi, int64_t n,
+                            float scale, float cap)
+{
+    uint16_t *p = (uint16_t *)x;
+    const __m512 inv =
+        _mm512_set1_ps(pali_avx512_softmax_exp(x + lo, hi - lo, scale, cap));
+    for (int64_t i = lo; i < hi; i += 16) {
+        const __mmask16 mk = mask_n(hi - i < 16 ? (int)(hi - i) : 16);
+        const __m512 e = _mm512_maskz_loadu_ps(mk, x + i);
+        _mm256_mask_storeu_epi16(
+            p + i, mk, (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(e, inv)));
+    }
+    memset(p, 0, (size_t)lo * 2);
+    memset(p + hi, 0, (size_t)(n - hi) * 2);
+}
+
+/* kernels.h: attn_group.  Scratch after the scores: the heads' queries
+ * (heads·32, hd_k) bf16, their partial outputs (heads·32, hd_v) f32 and a
+ * C tile. */
+static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
+                           int64_t hi, float scale, float cap)
+{
+    const pali_kv_layout *l = b->lay;
+    if (!l->bf16 || b->nq < AMX_MIN_ROWS || heads > PALI_ATTN_GROUP_MAX)
+        return false;
+    const int hk = l->hd_k, hv = l->hd_v, hd = l->hd;
+    const int qb_rows = PALI_ATTN_QUERY_BLOCK;
+    const int64_t n = round_up(b->n_keys, PALI_KV_BLOCK), ls = b->s_stride;
+    uint16_t *qb = b->scratch;                         // (heads·32, hk)
+    float *acc = (float *)(qb + heads * qb_rows * hk); // (heads·32, hv)
+    float *cbuf = acc + heads * qb_rows * hv;          // (16, 16)
+    for (int t = 0; t < heads; t++)
+        for (int i = 0; i < qb_rows; i++) {
+            uint16_t *dst = qb + (t * qb_rows + i) * hk;
+            if (i < b->nq)
+                pali_bf16_from_f32(b->q + i * b->q_stride + t * hd, hd, hk,
+                                   dst);
+            else
+                memset(dst, 0, (size_t)hk * 2);
+        }
+
+    // scores: each 32-key block of k, loaded once, against every head
+    const uint16_t *k = (const uint16_t *)b->k + (b->key0 / 16) * hk * 16;
+    const int64_t block = (int64_t)hk * 16;
+    tiles_configure();
+    for (int64_t j = 0; j < n; j += 32) {
+        const uint16_t *k0 = k + (j / 16) * block, *k1 = k0 + block;
+        for (int t = 0; t < heads; t++) {
+            const uint16_t *qa = qb + t * qb_rows * hk;
+            tile_zero(TC00);
+            tile_zero(TC01);
+            tile_zero(TC10);
+            tile_zero(TC11);
+            for (int kk = 0; kk < hk; kk += 32) {
+                tile_load(TA0, qa + kk, hk * 2);
+                tile_load(TA1, qa + 16 * hk + kk, hk * 2);
+                tile_load(TB0, k0 + kk * 16, 64);
+                tile_load(TB1, k1 + kk * 16, 64);
+                tile_dp(TC00, TA0, TB0);
+                tile_dp(TC01, TA0, TB1);
+                tile_dp(TC10, TA1, TB0);
+                tile_dp(TC11, TA1, TB1);
+            }
+            float *sc = b->s + t * qb_rows * ls + j;
+            tile_store(TC00, sc, ls * 4);
+            tile_store(TC01, sc + 16, ls * 4);
+            tile_store(TC10, sc + 16 * ls, ls * 4);
+            tile_store(TC11, sc + 16 * ls + 16, ls * 4);
+        }
+    }
+
+    // p in place of the scores, row by row (rows past nq: zero)
+    for (int t = 0; t < heads; t++)
+        for (int i = 0; i < qb_rows; i++) {
+            float *row = b->s + (t * qb_rows + i) * ls;
+            if (i < b->nq)
+                softmax_to_bf16(row, lo, hi, n, scale, cap);
+            else
+                memset(row, 0, (size_t)n * 2);
+        }
+
+    // out = p · v, AMX_ATTN_KEYS keys of v at a time
+    const uint16_t *v = (const uint16_t *)b->v + (b->key0 / 2) * hv * 2;
+    const int64_t ldv = (int64_t)hv * 4, ldp = ls * 4, ldo = (int64_t)hv * 4;
+    const int rows0 = b->nq < 16 ? b->nq : 16, rows1 = b->nq - rows0;
+    for (int64_t c0 = 0; c0 < n; c0 += AMX_ATTN_KEYS) {
+        const int64_t c1 = n - c0 < AMX_ATTN_KEYS ? n : c0 + AMX_ATTN_KEYS;
+        for (int t = 0; t < heads; t++) {
+            const uint16_t *p = (const uint16_t *)(b->s + t * qb_rows * ls);
+            for (int c = 0; c < hv; c += 32) {
+                const bool two = c + 16 < hv;
+                float *o = acc + t * qb_rows * hv + c;
+                if (c0 == 0) {
+                    tile_zero(TC00);
+                    tile_zero(TC01);
+                    tile_zero(TC10);
+                    tile_zero(TC11);
+                } else {
+                    tile_load(TC00, o, ldo);
+                    tile_load(TC10, o + 16 * hv, ldo);
+                    if (two) {
+                        tile_load(TC01, o + 16, ldo);
+                        tile_load(TC11, o + 16 * hv + 16, ldo);
+                    }
+                }
+                for (int64_t kk = c0; kk < c1; kk += 32) {
+                    const uint16_t *vb = v + (kk / 2) * hv * 2 + c * 2;
+                    tile_load(TA0, (const char *)(p + kk), ldp);
+                    tile_load(TA1, (const char *)(p + kk) + 16 * ldp, ldp);
+                    tile_load(TB0, vb, ldv);
+                    tile_dp(TC00, TA0, TB0);
+                    tile_dp(TC10, TA1, TB0);
+                    if (two) {
+                        tile_load(TB1, vb + 32, ldv);
+                        tile_dp(TC01, TA0, TB1);
+                        tile_dp(TC11, TA1, TB1);
+                    }
+                }
+                if (c1 < n) {
+                    tile_store(TC00, o, ldo);
+                    tile_store(TC10, o + 16 * hv, ldo);
+                    if (two) {
+                        tile_store(TC01, o + 16, ldo);
+                        tile_store(TC11, o + 16 * hv + 16, ldo);
+                    }
+                    continue;
+                }
+                const int cols0 = hd - c < 16 ? hd - c : 16;
+                const int cols1 = hd - c - 16 < 16 ? hd - c - 16 : 16;
+                float *out = b->out + t * hd + c;
+                store_rows(TC00, cbuf, out, b->out_stride, rows0, cols0);
+                store_rows(TC10, cbuf, out + 16 * b->out_stride, b->out_stride,
+                           rows1, cols0);
+                if (two) {
+                    store_rows(TC01, cbuf, out + 16, b->out_stride, rows0,
+                               cols1);
+                    store_rows(TC11, cbuf, out + 16 * b->out_stride + 16,
+                               b->out_stride, rows1, cols1);
+                }
+            }
+        }
+    }
+    _tile_release();
+    return true;
+}
+
 const pali_kernels pali_kernels_amx = {
     .id = PALI_KERNEL_AMX,
     .bf16_attention = true,
@@ -534,6 +690,7 @@ const pali_kernels pali_kernels_amx = {
     .matmul_packed = amx_gemm_packed,
     .attn_scores = amx_attn_scores,
     .attn_values = amx_attn_values,
+    .attn_group = amx_attn_group,
     .softcap_softmax = pali_avx512_softcap_softmax,
     .gelu_tanh = pali_avx512_gelu_tanh,
     .gelu_tanh_mul = pali_avx512_gelu_tanh_mul,

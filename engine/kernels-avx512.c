@@ -31,6 +31,11 @@ void pali_avx512_softcap_softmax(float *x, int64_t n, float scale, float cap)
     vec_softcap_softmax(x, n, scale, cap);
 }
 
+float pali_avx512_softmax_exp(float *x, int64_t n, float scale, float cap)
+{
+    return vec_softmax_exp(x, n, scale, cap);
+}
+
 void pali_avx512_matmul(const pali_mm *mm, int64_t r0, int64_t r1,
                         void *scratch)
 {

@@ -198,6 +198,9 @@ void pali_avx512_matmul(const pali_mm *mm, int64_t r0, int64_t r1,
                         void *scratch);
 size_t pali_avx512_matmul_scratch(int64_t max_k);
 void pali_avx512_softcap_softmax(float *x, int64_t n, float scale, float cap);
+/* softcap_softmax but the last scaling: leaves exp(x' − max) in x and
+ * returns 1 / Σ (x·that is what softcap_softmax leaves, to the bit). */
+float pali_avx512_softmax_exp(float *x, int64_t n, float scale, float cap);
 void pali_avx512_gelu_tanh(float *x, int64_t n);
 void pali_avx512_gelu_tanh_mul(float *g, const float *u, int64_t n);
 void pali_avx512_softcap(float *x, int64_t n, float cap);

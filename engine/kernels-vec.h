@@ -143,7 +143,9 @@ static void vec_softcap(float *x, int64_t n, float cap)
     }
 }
 
-static void vec_softcap_softmax(float *x, int64_t n, float scale, float cap)
+/* The softmax up to its last step: x = exp(x' − max x') for x' = scale·x,
+ * soft-capped when cap > 0; returns 1 / Σ, by which the caller scales. */
+static float vec_softmax_exp(float *x, int64_t n, float scale, float cap)
 {
     // x = scale·x, soft-capped, and the maximum, in one pass
     const vf sc = vf_set1(scale), c = vf_set1(cap);
@@ -195,8 +197,14 @@ static void vec_softcap_softmax(float *x, int64_t n, float scale, float cap)
         vf_store_n(x + i, e, r);
         s0 = vf_add(s0, vf_load_n(x + i, r)); // the r new values only
     }
-    const vf inv = vf_set1((float)(1.0 / (double)vf_hsum(vf_add(s0, s1))));
-    for (i = 0; i + VL <= n; i += VL)
+    return (float)(1.0 / (double)vf_hsum(vf_add(s0, s1)));
+}
+
+static void vec_softcap_softmax(float *x, int64_t n, float scale, float cap)
+{
+    const vf inv = vf_set1(vec_softmax_exp(x, n, scale, cap));
+    int64_t i = 0;
+    for (; i + VL <= n; i += VL)
         vf_store(x + i, vf_mul(vf_load(x + i), inv));
     if (i < n)
         vf_store_n(x + i, vf_mul(vf_load_n(x + i, (int)(n - i)), inv),

@@ -82,6 +82,9 @@ typedef struct pali_attn_block {
 
 /* Queries per attention work item. */
 #define PALI_ATTN_QUERY_BLOCK 32
+/* Most query heads per kv head that attn_group takes at once (Gemma 2 at
+ * every PaliGemma 2 size has 2). */
+#define PALI_ATTN_GROUP_MAX 2
 
 typedef struct pali_kernels {
     pali_kernel id;
@@ -115,6 +118,17 @@ typedef struct pali_kernels {
     /* out = p · v over the same keys; p (in b->s) is zero outside the
      * visible keys and past n_keys up to the next multiple of 32. */
     void (*attn_values)(const pali_attn_block *b);
+    /* Optional (AMX): the whole attention of a block for `heads` (at most
+     * PALI_ATTN_GROUP_MAX) query heads that share b's kv head — head t's
+     * queries at b->q + t·hd, its output at b->out + t·hd — with the
+     * softmax over the visible keys [lo, hi) of the range as
+     * softcap_softmax(scale, cap) takes it; the same bits as attn_scores,
+     * softcap_softmax and attn_values head by head, the keys and values
+     * read once for all the heads.  b->s holds heads·PALI_ATTN_QUERY_BLOCK
+     * rows.  Returns false, having done nothing, for a block it leaves to
+     * those three. */
+    bool (*attn_group)(const pali_attn_block *b, int heads, int64_t lo,
+                       int64_t hi, float scale, float cap);
     /* Row operations on n floats: x = scale·x, then cap·tanh(x/cap) when
      * cap > 0, then the softmax, in place; gelu_tanh(x); gelu_tanh(g)·u. */
     void (*softcap_softmax)(float *x, int64_t n, float scale, float cap);

@@ -439,6 +439,10 @@ static const AttnShape attn_shapes[] = {
     { 1, 4, 2, 64, 0, 97, 128, 50 },    // decode, causal
     { 1, 2, 1, 32, 45, 100, 128, 0 },   // decode, sliding window
     { 17, 2, 1, 128, 0, 300, 320, 30 }, // wider head, more keys
+    // AMX's grouped heads: keys past one 512-key pass of v, a range that
+    // starts inside a block, a last query block under 16 rows
+    { 50, 4, 2, 64, 0, 600, 608, 50 },
+    { 20, 2, 1, 72, 40, 580, 608, 0 },
 };
 
 /* Runs attention on compute c over keys/values stored by c's layout. */
