@@ -619,6 +619,14 @@ static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
     const int rows0 = b->nq < 16 ? b->nq : 16, rows1 = b->nq - rows0;
     for (int64_t c0 = 0; c0 < n; c0 += AMX_ATTN_KEYS) {
         const int64_t c1 = n - c0 < AMX_ATTN_KEYS ? n : c0 + AMX_ATTN_KEYS;
+        // The next pass's v is fetched into L2 in order during the first
+        // head's columns, which read this pass's v 64 bytes per 1 KB row.
+        const char *next = (const char *)(v + (c1 / 2) * hv * 2);
+        const int64_t next_lines =
+            ((n - c1 < AMX_ATTN_KEYS ? n - c1 : AMX_ATTN_KEYS) * hv * 2) / 64;
+        const int64_t steps = ((hv + 31) / 32) * ((c1 - c0) / 32);
+        const int64_t per_step = (next_lines + steps - 1) / steps;
+        int64_t line = 0;
         for (int t = 0; t < heads; t++) {
             const uint16_t *p = (const uint16_t *)(b->s + t * qb_rows * ls);
             for (int c = 0; c < hv; c += 32) {
@@ -639,6 +647,9 @@ static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
                 }
                 for (int64_t kk = c0; kk < c1; kk += 32) {
                     const uint16_t *vb = v + (kk / 2) * hv * 2 + c * 2;
+                    for (int64_t e = 0; e < per_step && line < next_lines;
+                         e++, line++)
+                        _mm_prefetch(next + line * 64, _MM_HINT_T1);
                     tile_load(TA0, (const char *)(p + kk), ldp);
                     tile_load(TA1, (const char *)(p + kk) + 16 * ldp, ldp);
                     tile_load(TB0, vb, ldv);

@@ -97,11 +97,13 @@ static inline vf vf_round(vf x)
 {
     return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-static inline vf vf_exp2i(vf n)
+/* p·2^n for integral n in [−126, 127]: times 2^n built in the exponent
+ * field. */
+static inline vf vf_ldexp(vf p, vf n)
 {
     const __m256i e =
         _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(e, 23)));
 }
 /* Horizontal sum in a fixed order: halves, then pairs, then the last two. */
 static inline float vf_hsum(vf v)

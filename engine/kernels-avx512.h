@@ -98,12 +98,11 @@ static inline vf vf_round(vf x)
     return _mm512_roundscale_ps(x,
                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
-/* 2^n for integral n in [−126, 127]. */
-static inline vf vf_exp2i(vf n)
+/* p·2^n for integral n in [−126, 127], rounded once (VSCALEFPS: the
+ * same bits as p times the power of two). */
+static inline vf vf_ldexp(vf p, vf n)
 {
-    const __m512i e =
-        _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+    return _mm512_scalef_ps(p, n);
 }
 static inline float vf_hsum(vf v)
 {

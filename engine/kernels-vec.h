@@ -19,7 +19,7 @@
  * vf_zero, vf_set1, vf_load, vf_store, vf_load_n, vf_store_n, vf_add,
  * vf_sub, vf_mul, vf_fmadd (a·b + c), vf_max, vf_min, vf_abs,
  * vf_copysign, vf_blend_lt (a < b ? x : y), vf_recip, vf_round,
- * vf_exp2i, vf_all_lt, vf_hsum, vf_hmax, vf_from_bf16, vf_from_bf16_n,
+ * vf_ldexp, vf_all_lt, vf_hsum, vf_hmax, vf_from_bf16, vf_from_bf16_n,
  * vf_from_f16, vf_from_i8, vf_from_u4, vf_round_bf16, vf_transpose (VL
  * vectors). */
 #ifndef PALI_KERNELS_VEC_H
@@ -39,7 +39,7 @@
 /* ---- vector math -------------------------------------------------------- */
 
 /* Cephes expf: x = n·ln2 + r with ln2 split in two, e^r by a degree-6
- * polynomial, 2^n through the exponent field.  ~1 ulp; 0 below −87.3
+ * polynomial, times 2^n (vf_ldexp).  ~1 ulp; 0 below −87.3
  * (where f32 goes subnormal).  Inputs are clamped at 88.0 (n ≤ 127, so
  * 2^n is one exponent field): every caller stays below it (the softmax's
  * x − max ≤ 0, tanh's 2|x| ≤ 19). */
@@ -64,7 +64,7 @@ static inline vf v_exp(vf x)
     p = vf_fmadd(p, r, vf_set1(1.6666665459E-1f));
     p = vf_fmadd(p, r, vf_set1(5.0000001201E-1f));
     p = vf_fmadd(p, vf_mul(r, r), vf_add(r, vf_set1(1)));
-    p = vf_mul(p, vf_exp2i(n));
+    p = vf_ldexp(p, n);
     return vf_blend_lt(vf_zero(), too_small, vf_zero(), p);
 }
 
