@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kernels-avx512bf16.h"
+#include "kernels-vecmath.h"
 #include "quant.h"
 
 /* Rows of x from which tiles beat vdpbf16ps (one 16-row tile at least). */
@@ -108,13 +109,18 @@ static void store_transposed(const float *buf, const pali_mm *mm, int64_t at,
     vf_transpose(r);
     const __mmask16 mk = mask_n(rows);
     const __m512 b = bias ? _mm512_maskz_loadu_ps(mk, bias) : vf_zero();
+    // the row operation on the registers: the ops (and bits) of
+    // pali_avx512_gelu_tanh[_mul] on the stored row
     for (int j = 0; j < tokens; j++) {
         float *y = mm->y + at + j * mm->m;
-        _mm512_mask_storeu_ps(y, mk, _mm512_add_ps(r[j], b));
+        __m512 out = _mm512_add_ps(r[j], b);
         if (mm->act == PALI_ACT_GELU_TANH)
-            pali_avx512_gelu_tanh(y, rows);
+            out = v_gelu_tanh(out);
         else if (mm->act == PALI_ACT_GELU_TANH_MUL)
-            pali_avx512_gelu_tanh_mul(y, mm->other + at + j * mm->m, rows);
+            out = _mm512_mul_ps(
+                v_gelu_tanh(out),
+                _mm512_maskz_loadu_ps(mk, mm->other + at + j * mm->m));
+        _mm512_mask_storeu_ps(y, mk, out);
     }
 }
 

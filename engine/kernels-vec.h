@@ -28,6 +28,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels-vecmath.h"
 #include "kernels.h"
 #include "quant.h"
 
@@ -36,76 +37,7 @@
 /* k per packed panel: (KC, NR) f32 and MR rows of x stay in L1. */
 #define KC 256
 
-/* ---- vector math -------------------------------------------------------- */
-
-/* Cephes expf: x = n·ln2 + r with ln2 split in two, e^r by a degree-6
- * polynomial, times 2^n (vf_ldexp).  ~1 ulp; 0 below −87.3
- * (where f32 goes subnormal).  Inputs are clamped at 88.0 (n ≤ 127, so
- * 2^n is one exponent field): every caller stays below it (the softmax's
- * x − max ≤ 0, tanh's 2|x| ≤ 19). */
-#define EXP_HI     88.0f
-#define EXP_LO     (-87.336544f)
-#define EXP_LOG2E  1.44269504088896341f
-#define EXP_LN2_HI 0.693359375f
-#define EXP_LN2_LO (-2.12194440e-4f)
-
-static inline vf v_exp(vf x)
-{
-    const vf too_small = vf_blend_lt(x, vf_set1(EXP_LO), vf_set1(1), vf_zero());
-    x = vf_min(x, vf_set1(EXP_HI));
-    x = vf_max(x, vf_set1(EXP_LO));
-    const vf n = vf_round(vf_mul(x, vf_set1(EXP_LOG2E)));
-    vf r = vf_fmadd(n, vf_set1(-EXP_LN2_HI), x);
-    r = vf_fmadd(n, vf_set1(-EXP_LN2_LO), r);
-    vf p = vf_set1(1.9875691500E-4f);
-    p = vf_fmadd(p, r, vf_set1(1.3981999507E-3f));
-    p = vf_fmadd(p, r, vf_set1(8.3334519073E-3f));
-    p = vf_fmadd(p, r, vf_set1(4.1665795894E-2f));
-    p = vf_fmadd(p, r, vf_set1(1.6666665459E-1f));
-    p = vf_fmadd(p, r, vf_set1(5.0000001201E-1f));
-    p = vf_fmadd(p, vf_mul(r, r), vf_add(r, vf_set1(1)));
-    p = vf_ldexp(p, n);
-    return vf_blend_lt(vf_zero(), too_small, vf_zero(), p);
-}
-
-/* tanh below this |x| is x + x³·P(x²); above, from exp without
- * cancellation (the result is at least 0.55). */
-#define TANH_SMALL 0.625f
-/* tanh(x) = ±1 in f32 beyond 9.1; clamping keeps e^{2|x|} finite. */
-#define TANH_CLAMP 9.5f
-
-static inline vf v_tanh(vf x)
-{
-    const vf ax = vf_abs(x);
-    const vf x2 = vf_mul(x, x);
-    vf p = vf_set1(-0.005691985599696636f);
-    p = vf_fmadd(p, x2, vf_set1(0.020626291632652283f));
-    p = vf_fmadd(p, x2, vf_set1(-0.05373531952500343f));
-    p = vf_fmadd(p, x2, vf_set1(0.13331381976604462f));
-    p = vf_fmadd(p, x2, vf_set1(-0.3333328068256378f));
-    const vf small = vf_fmadd(vf_mul(x, x2), p, x);
-    if (vf_all_lt(ax, vf_set1(TANH_SMALL))) // typical for s/cap: no exp
-        return small;
-    const vf e = v_exp(vf_mul(vf_min(ax, vf_set1(TANH_CLAMP)), vf_set1(2)));
-    const vf r = vf_recip(vf_add(e, vf_set1(1)));
-    const vf large = vf_copysign(vf_fmadd(r, vf_set1(-2), vf_set1(1)), x);
-    return vf_blend_lt(ax, vf_set1(TANH_SMALL), small, large);
-}
-
 /* ---- row operations ----------------------------------------------------- */
-
-/* sqrt(2/π) and the cubic coefficient of gelu_pytorch_tanh. */
-#define GELU_BETA  0.7978845608028654f
-#define GELU_KAPPA 0.044715f
-
-static inline vf v_gelu_tanh(vf x)
-{
-    const vf x3 = vf_mul(vf_mul(x, x), x);
-    const vf inner =
-        vf_mul(vf_set1(GELU_BETA), vf_fmadd(vf_set1(GELU_KAPPA), x3, x));
-    const vf half_x = vf_mul(vf_set1(0.5f), x);
-    return vf_fmadd(half_x, v_tanh(inner), half_x);
-}
 
 static void vec_gelu_tanh(float *x, int64_t n)
 {
