@@ -63,6 +63,7 @@ size_t pali_kv_v_bytes(const pali_kv_layout *lay, int n_kv_heads)
 }
 
 typedef struct store_job {
+    const pali_kernels *kern;
     const pali_kv_layout *lay;
     int n_kv_heads;
     void *k, *v;
@@ -79,6 +80,13 @@ static void store_rows(const store_job *j, int g, int64_t p0, int64_t p1)
     for (int64_t p = p0; p < p1; p++) {
         const float *kr = j->k_rows + (p - j->pos) * j->k_stride + g * hd;
         const float *vr = j->v_rows + (p - j->pos) * j->v_stride + g * hd;
+        if (l->bf16 && j->kern->kv_store16 && p % 16 == 0 && p + 16 <= p1) {
+            j->kern->kv_store16(l, (uint16_t *)j->k + g * l->k_head,
+                                (uint16_t *)j->v + g * l->v_head, p, kr,
+                                j->k_stride, vr, j->v_stride);
+            p += 15;
+            continue;
+        }
         if (!l->bf16) {
             float *k = (float *)j->k + g * l->k_head +
                        (p / PALI_KV_BLOCK) * hd * PALI_KV_BLOCK +
@@ -127,8 +135,8 @@ void pali_kv_store(const pali_compute *c, const pali_kv_layout *lay,
                    const float *k_rows, int64_t k_stride, const float *v_rows,
                    int64_t v_stride)
 {
-    store_job j = { lay, n_kv_heads, k,      v,        pos,
-                    n,   k_rows,     v_rows, k_stride, v_stride };
+    store_job j = { c->kernels, lay,    n_kv_heads, k,        v,       pos,
+                    n,          k_rows, v_rows,     k_stride, v_stride };
     if (n <= 0)
         return;
     if (n == 1) // decode: one row, not worth the pool

@@ -708,6 +708,7 @@ const pali_kernels pali_kernels_amx = {
     .attn_scores = amx_attn_scores,
     .attn_values = amx_attn_values,
     .attn_group = amx_attn_group,
+    .kv_store16 = pali_avx512bf16_kv_store16,
     .softcap_softmax = pali_avx512_softcap_softmax,
     .gelu_tanh = pali_avx512_gelu_tanh,
     .gelu_tanh_mul = pali_avx512_gelu_tanh_mul,

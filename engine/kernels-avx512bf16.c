@@ -412,6 +412,47 @@ void pali_avx512bf16_attn_values(const pali_attn_block *b)
     }
 }
 
+/* kernels.h: kv_store16.  K: for each 32 columns, the 16 rows as bf16
+ * pairs, transposed to (pair, position); V: positions two by two, their
+ * bf16 columns interleaved. */
+void pali_avx512bf16_kv_store16(const pali_kv_layout *l, uint16_t *k_head,
+                                uint16_t *v_head, int64_t p0,
+                                const float *k_rows, int64_t k_stride,
+                                const float *v_rows, int64_t v_stride)
+{
+    const int hd = l->hd;
+    uint16_t *kb = k_head + (p0 / 16) * (int64_t)l->hd_k * 16;
+    for (int c = 0; c < hd; c += 32) {
+        const int rem = hd - c >= 32 ? 32 : hd - c;
+        const __mmask16 m0 = mask_n(rem < 16 ? rem : 16);
+        const __mmask16 m1 = mask_n(rem > 16 ? rem - 16 : 0);
+        __m512 r[16];
+        for (int t = 0; t < 16; t++) {
+            const float *src = k_rows + t * k_stride + c;
+            r[t] =
+                (__m512)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16),
+                                            _mm512_maskz_loadu_ps(m0, src));
+        }
+        vf_transpose(r); // (position, pair) → (pair, position)
+        const int pairs = (rem + 1) / 2;
+        for (int i = 0; i < pairs; i++)
+            _mm512_storeu_ps((float *)(kb + (c / 2 + i) * 32), r[i]);
+    }
+    for (int t = 0; t < 16; t += 2) {
+        const float *a = v_rows + t * v_stride, *b = a + v_stride;
+        uint16_t *vb = v_head + ((p0 + t) / 2) * (int64_t)l->hd_v * 2;
+        for (int c = 0; c < hd; c += 16) {
+            const __mmask16 mk = mask_n(hd - c < 16 ? hd - c : 16);
+            const __m512i lo = _mm512_cvtepu16_epi32(
+                (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, a + c)));
+            const __m512i hi = _mm512_cvtepu16_epi32(
+                (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, b + c)));
+            _mm512_mask_storeu_epi32(
+                vb + c * 2, mk, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+        }
+    }
+}
+
 const pali_kernels pali_kernels_avx512bf16 = {
     .id = PALI_KERNEL_AVX512BF16,
     .bf16_attention = true,
@@ -419,6 +460,7 @@ const pali_kernels pali_kernels_avx512bf16 = {
     .matmul_scratch = pali_avx512bf16_matmul_scratch,
     .attn_scores = pali_avx512bf16_attn_scores,
     .attn_values = pali_avx512bf16_attn_values,
+    .kv_store16 = pali_avx512bf16_kv_store16,
     .softcap_softmax = pali_avx512_softcap_softmax,
     .gelu_tanh = pali_avx512_gelu_tanh,
     .gelu_tanh_mul = pali_avx512_gelu_tanh_mul,

@@ -20,5 +20,9 @@ void pali_avx512bf16_matmul(const pali_mm *mm, int64_t r0, int64_t r1,
 size_t pali_avx512bf16_matmul_scratch(int64_t max_k);
 void pali_avx512bf16_attn_scores(const pali_attn_block *b);
 void pali_avx512bf16_attn_values(const pali_attn_block *b);
+void pali_avx512bf16_kv_store16(const pali_kv_layout *l, uint16_t *k_head,
+                                uint16_t *v_head, int64_t p0,
+                                const float *k_rows, int64_t k_stride,
+                                const float *v_rows, int64_t v_stride);
 
 #endif /* PALI_KERNELS_AVX512BF16_H */

@@ -129,6 +129,14 @@ typedef struct pali_kernels {
      * those three. */
     bool (*attn_group)(const pali_attn_block *b, int heads, int64_t lo,
                        int64_t hi, float scale, float cap);
+    /* Optional (sets with bf16 arithmetic): positions [p0, p0 + 16) of one
+     * kv head into the bf16 layout, p0 a multiple of 16; position p's key
+     * and value rows at k_rows/v_rows + (p − p0)·stride.  The bits of
+     * pali_f32_to_bf16 element by element, but for subnormal inputs, which
+     * become zero (the conversion instruction's rule). */
+    void (*kv_store16)(const pali_kv_layout *l, uint16_t *k_head,
+                       uint16_t *v_head, int64_t p0, const float *k_rows,
+                       int64_t k_stride, const float *v_rows, int64_t v_stride);
     /* Row operations on n floats: x = scale·x, then cap·tanh(x/cap) when
      * cap > 0, then the softmax, in place; gelu_tanh(x); gelu_tanh(g)·u. */
     void (*softcap_softmax)(float *x, int64_t n, float scale, float cap);
