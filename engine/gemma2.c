@@ -171,7 +171,9 @@ static void embed_token(const pali_model *m, const gemma_dims *g, int32_t id,
 
 /* One decoder layer over n rows at cache positions [pos, pos + n).
  * key_begin..key_end is the visible key range of every row (the whole
- * prefix in the prefill; the causal / sliding range in decode). */
+ * prefix in the prefill; the causal / sliding range in decode).  On entry
+ * b->h holds the layer's input_norm(x); on return, below the last layer,
+ * the next layer's. */
 static void layer_forward(const pali_model *m, const pali_compute *c,
                           pali_kv_cache *kv, int l, int64_t pos, int64_t n,
                           int64_t key_begin, int64_t key_end,
@@ -182,8 +184,8 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     const pali_gemma_layer *L = &m->text[l];
     const float eps = in->rms_norm_eps;
 
-    // x = x + post_attn_norm(o_proj(attn(input_norm(x))))
-    pali_rmsnorm(c, b->x, n, g.d, L->input_norm, eps, b->h);
+    // x = x + post_attn_norm(o_proj(attn(input_norm(x)))), h holding
+    // input_norm(x) already
     const pali_product qkv[3] = {
         { &L->q_w, NULL, b->q, PALI_ACT_NONE, NULL },
         { &L->k_w, NULL, b->k, PALI_ACT_NONE, NULL },
@@ -214,12 +216,11 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     };
     pali_attention(c, &attn);
     pali_matmul(c, b->att, n, &L->o_w, NULL, b->o);
-    pali_rmsnorm(c, b->o, n, g.d, L->post_attn_norm, eps, b->o);
-    pali_add(c, b->x, b->o, n * g.d);
+    pali_residual_rmsnorm(c, b->x, b->o, n, g.d, L->post_attn_norm,
+                          L->pre_ffw_norm, eps, b->h);
 
     // x = x + post_ffw_norm(down(gelu_tanh(gate(h)) · up(h))),
     // h = pre_ffw_norm(x); in row chunks to bound the (rows, It) buffers
-    pali_rmsnorm(c, b->x, n, g.d, L->pre_ffw_norm, eps, b->h);
     const int64_t chunk = mlp_chunk_rows(n, g.ff);
     for (int64_t r = 0; r < n; r += chunk) {
         const int64_t rows = n - r < chunk ? n - r : chunk;
@@ -231,8 +232,11 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
         pali_matmul_many(c, b->h + r * g.d, rows, mlp, 2);
         pali_matmul(c, b->gate, rows, &L->down_w, NULL, b->o + r * g.d);
     }
-    pali_rmsnorm(c, b->o, n, g.d, L->post_ffw_norm, eps, b->o);
-    pali_add(c, b->x, b->o, n * g.d);
+    // ... and h = the next layer's input_norm(x)
+    const float *next_norm =
+        l + 1 < in->text_layers ? m->text[l + 1].input_norm : NULL;
+    pali_residual_rmsnorm(c, b->x, b->o, n, g.d, L->post_ffw_norm, next_norm,
+                          eps, b->h);
 }
 
 /* logits (V) = final_norm(x_row) · embedᵀ; final_norm_out gets the normed
@@ -301,6 +305,7 @@ pali_status pali_gemma_prefill(const pali_model *m, const pali_compute *c,
     pali_rope_tables(GEMMA_FIRST_POSITION, n, g.hd, in->rope_theta, b.cos,
                      b.sin);
     memcpy(b.hidden, b.x + (n - 1) * g.d, (size_t)g.d * sizeof(float));
+    pali_rmsnorm(c, b.x, n, g.d, m->text[0].input_norm, in->rms_norm_eps, b.h);
     for (int l = 0; l < in->text_layers; l++) {
         if (pali_hooks_abort(cb))
             return pali_fail(err, PALI_ERR_ABORTED, "aborted");
@@ -345,6 +350,7 @@ pali_status pali_gemma_decode(const pali_model *m, const pali_compute *c,
     embed_token(m, &g, id, b.x);
     pali_rope_tables(GEMMA_FIRST_POSITION + t, 1, g.hd, in->rope_theta, b.cos,
                      b.sin);
+    pali_rmsnorm(c, b.x, 1, g.d, m->text[0].input_norm, in->rms_norm_eps, b.h);
     for (int l = 0; l < in->text_layers; l++) {
         if (pali_hooks_abort(cb))
             return pali_fail(err, PALI_ERR_ABORTED, "aborted");

@@ -57,6 +57,42 @@ void pali_rmsnorm(const pali_compute *c, const float *x, int64_t n, int64_t d,
         pali_pool_run(c->pool, rmsnorm_worker, &j);
 }
 
+typedef struct residual_job {
+    const pali_compute *c;
+    float *x, *o;
+    int64_t n, d;
+    const float *w_post, *w_next;
+    float eps;
+    float *h;
+} residual_job;
+
+static void residual_worker(void *arg, int ith, int nth)
+{
+    const residual_job *j = arg;
+    const pali_kernels *k = j->c->kernels;
+    int64_t r0, r1;
+    pali_split(j->n, ith, nth, &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        float *x = j->x + r * j->d, *o = j->o + r * j->d;
+        k->rmsnorm(o, j->d, j->w_post, j->eps, o);
+        for (int64_t i = 0; i < j->d; i++)
+            x[i] += o[i];
+        if (j->w_next)
+            k->rmsnorm(x, j->d, j->w_next, j->eps, j->h + r * j->d);
+    }
+}
+
+void pali_residual_rmsnorm(const pali_compute *c, float *x, float *o, int64_t n,
+                           int64_t d, const float *w_post, const float *w_next,
+                           float eps, float *h)
+{
+    residual_job j = { c, x, o, n, d, w_post, w_next, eps, h };
+    if (n == 1) // decode: not worth waking the pool
+        residual_worker(&j, 0, 1);
+    else
+        pali_pool_run(c->pool, residual_worker, &j);
+}
+
 typedef struct elem_job {
     const pali_compute *c;
     float *y;

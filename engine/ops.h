@@ -19,6 +19,14 @@ void pali_layernorm(const pali_compute *c, const float *x, int64_t n, int64_t d,
 void pali_rmsnorm(const pali_compute *c, const float *x, int64_t n, int64_t d,
                   const float *w, float eps, float *out);
 
+/* Gemma 2's residual step, row by row while the row is in cache:
+ * o = rmsnorm(o; w_post), x += o, then h = rmsnorm(x; w_next) unless
+ * w_next is NULL — the bits of pali_rmsnorm, pali_add and pali_rmsnorm
+ * in turn. */
+void pali_residual_rmsnorm(const pali_compute *c, float *x, float *o, int64_t n,
+                           int64_t d, const float *w_post, const float *w_next,
+                           float eps, float *h);
+
 /* x = gelu_tanh(x) (GELU, tanh approximation: gelu_pytorch_tanh). */
 void pali_gelu_tanh(const pali_compute *c, float *x, int64_t n);
 
