@@ -9,11 +9,11 @@
 /* ---- vector math -------------------------------------------------------- */
 
 /* Cephes expf: x = n·ln2 + r with ln2 split in two, e^r by a degree-6
- * polynomial, times 2^n (vf_ldexp).  ~1 ulp; 0 below −87.3
- * (where f32 goes subnormal).  Inputs are clamped at 88.0 (n ≤ 127, so
- * 2^n is one exponent field): every caller stays below it (the softmax's
- * x − max ≤ 0, tanh's 2|x| ≤ 19). */
-#define EXP_HI     88.0f
+ * polynomial, times 2^n (vf_ldexp).  ~1 ulp; 0 below −87.3 (where f32
+ * goes subnormal): those lanes are replaced at the end, whatever the
+ * arithmetic gave them.  Inputs must stay at most 88 (n ≤ 127, so 2^n is
+ * one exponent field); every caller does (the softmax's x − max ≤ 0,
+ * tanh's 2|x| ≤ 19).  NaN gives NaN. */
 #define EXP_LO     (-87.336544f)
 #define EXP_LOG2E  1.44269504088896341f
 #define EXP_LN2_HI 0.693359375f
@@ -21,9 +21,6 @@
 
 static inline vf v_exp(vf x)
 {
-    const vf too_small = vf_blend_lt(x, vf_set1(EXP_LO), vf_set1(1), vf_zero());
-    x = vf_min(x, vf_set1(EXP_HI));
-    x = vf_max(x, vf_set1(EXP_LO));
     const vf n = vf_round(vf_mul(x, vf_set1(EXP_LOG2E)));
     vf r = vf_fmadd(n, vf_set1(-EXP_LN2_HI), x);
     r = vf_fmadd(n, vf_set1(-EXP_LN2_LO), r);
@@ -35,7 +32,7 @@ static inline vf v_exp(vf x)
     p = vf_fmadd(p, r, vf_set1(5.0000001201E-1f));
     p = vf_fmadd(p, vf_mul(r, r), vf_add(r, vf_set1(1)));
     p = vf_ldexp(p, n);
-    return vf_blend_lt(vf_zero(), too_small, vf_zero(), p);
+    return vf_blend_lt(x, vf_set1(EXP_LO), vf_zero(), p);
 }
 
 /* tanh below this |x| is x + x³·P(x²); above, from exp without
