@@ -98,13 +98,34 @@ void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
                      const pali_tensor *w, const float *bias, float *y,
                      pali_act act, const float *other);
 
+/* Where a product's outputs go.  ROWS: y (n, m) f32, row-major.  The
+ * other two only where pali_matmul_layouts says so; NT = ⌈n/32⌉, every
+ * element past n or m zero.
+ *   TILES: f32 in the AMX set's C tiles as they come out, untransposed:
+ *     (⌈m/32⌉, NT, 4, 16, 16), output j of row t at
+ *     ((j/32·NT + t/32)·4 + (j%32)/16·2 + (t%32)/16)·256 + (j%16)·16 + t%16;
+ *   PACKED: bf16, rounded to nearest even, in the layout in which that set
+ *     takes the x of a product with k = m (pali_matmul_prepacked):
+ *     (2·NT, ⌈m/32⌉·16, 16, 2), output j of row t at
+ *     ((t/16)·(⌈m/32⌉·16) + j/2)·32 + (t%16)·2 + j%2. */
+typedef enum pali_layout {
+    PALI_LAYOUT_ROWS,
+    PALI_LAYOUT_TILES,
+    PALI_LAYOUT_PACKED,
+} pali_layout;
+
+/* Bytes of a product's output of n rows and m columns in `layout`. */
+size_t pali_layout_bytes(pali_layout layout, int64_t n, int64_t m);
+
 /* One product of pali_matmul_many. */
 typedef struct pali_product {
     const pali_tensor *w; /* (m, k) */
     const float *bias;    /* (m) or NULL */
-    float *y;             /* (n, m) */
+    float *y;             /* (n, m), or as `layout` says */
     pali_act act;
-    const float *other; /* for PALI_ACT_GELU_TANH_MUL */
+    const float *other; /* for PALI_ACT_GELU_TANH_MUL: as y in ROWS, else
+                           in TILES */
+    pali_layout layout;
 } pali_product;
 
 /* Several products of the same x (n, k), in order (a later one's `other`
@@ -112,5 +133,15 @@ typedef struct pali_product {
  * The same bits as one pali_matmul_act per product. */
 void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
                       const pali_product *products, int count);
+
+/* Whether products of n rows may store TILES or PACKED outputs (the AMX
+ * set in fast precision, n ≥ 16). */
+bool pali_matmul_layouts(const pali_compute *c, int64_t n);
+
+/* y (n, m) = x · wᵀ + bias for an x of n rows that a product of w's k
+ * columns stored as PALI_LAYOUT_PACKED (pali_matmul_layouts must hold):
+ * the bits of pali_matmul on that product's ROWS output. */
+void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
+                           const pali_tensor *w, const float *bias, float *y);
 
 #endif /* PALI_COMPUTE_H */

@@ -119,13 +119,21 @@ void pali_kv_cache_clear(pali_kv_cache *kv)
     memset(kv, 0, sizeof(*kv));
 }
 
+/* Floats of the gate or up buffer for MLP chunks of `rows` rows: room for
+ * the TILES and PACKED layouts too (padded to 32 rows and columns). */
+static int64_t mlp_buffer_floats(int64_t rows, int64_t it)
+{
+    return (rows + 31) / 32 * 32 * ((it + 31) / 32 * 32);
+}
+
 int64_t pali_gemma_work_floats(const pali_model *m, int64_t n)
 {
     const gemma_dims g = dims_of(m);
     const int64_t chunk = mlp_chunk_rows(n, g.ff);
     // x, h, o (n, Dt); q, att (n, H·hd); k, v (n, KV·hd); gate, up
     // (chunk, It); rope cos/sin (n, hd/2); hidden-state taps (layers+1, Dt)
-    return n * (3 * g.d + 2 * g.q + 2 * g.kv + g.hd) + 2 * chunk * g.ff +
+    return n * (3 * g.d + 2 * g.q + 2 * g.kv + g.hd) +
+           2 * mlp_buffer_floats(chunk, g.ff) +
            ((int64_t)m->cfg.info.text_layers + 1) * g.d;
 }
 
@@ -138,18 +146,18 @@ static gemma_work carve(const pali_model *m, int64_t n, float *w)
     const gemma_dims g = dims_of(m);
     const int64_t chunk = mlp_chunk_rows(n, g.ff);
     gemma_work b;
-    b.x = w;                         // (n, Dt)
-    b.h = b.x + n * g.d;             // (n, Dt)
-    b.o = b.h + n * g.d;             // (n, Dt)
-    b.q = b.o + n * g.d;             // (n, H·hd)
-    b.att = b.q + n * g.q;           // (n, H·hd)
-    b.k = b.att + n * g.q;           // (n, KV·hd)
-    b.v = b.k + n * g.kv;            // (n, KV·hd)
-    b.gate = b.v + n * g.kv;         // (chunk, It)
-    b.up = b.gate + chunk * g.ff;    // (chunk, It)
-    b.cos = b.up + chunk * g.ff;     // (n, hd/2)
-    b.sin = b.cos + n * g.hd / 2;    // (n, hd/2)
-    b.hidden = b.sin + n * g.hd / 2; // (layers + 1, Dt)
+    b.x = w;                 // (n, Dt)
+    b.h = b.x + n * g.d;     // (n, Dt)
+    b.o = b.h + n * g.d;     // (n, Dt)
+    b.q = b.o + n * g.d;     // (n, H·hd)
+    b.att = b.q + n * g.q;   // (n, H·hd)
+    b.k = b.att + n * g.q;   // (n, KV·hd)
+    b.v = b.k + n * g.kv;    // (n, KV·hd)
+    b.gate = b.v + n * g.kv; // (chunk, It), or in TILES / PACKED
+    b.up = b.gate + mlp_buffer_floats(chunk, g.ff);
+    b.cos = b.up + mlp_buffer_floats(chunk, g.ff); // (n, hd/2)
+    b.sin = b.cos + n * g.hd / 2;                  // (n, hd/2)
+    b.hidden = b.sin + n * g.hd / 2;               // (layers + 1, Dt)
     return b;
 }
 
@@ -224,13 +232,22 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     const int64_t chunk = mlp_chunk_rows(n, g.ff);
     for (int64_t r = 0; r < n; r += chunk) {
         const int64_t rows = n - r < chunk ? n - r : chunk;
-        // up first: gate's outputs become gelu_tanh(gate)·up as stored
+        // up first: gate's outputs become gelu_tanh(gate)·up as stored;
+        // where the kernel set allows, up stays in its tiles and gate is
+        // stored as down's packed input (the same bits, two passes less)
+        const bool tiled = pali_matmul_layouts(c, rows);
         const pali_product mlp[2] = {
-            { &L->up_w, NULL, b->up, PALI_ACT_NONE, NULL },
-            { &L->gate_w, NULL, b->gate, PALI_ACT_GELU_TANH_MUL, b->up },
+            { &L->up_w, NULL, b->up, PALI_ACT_NONE, NULL,
+              tiled ? PALI_LAYOUT_TILES : PALI_LAYOUT_ROWS },
+            { &L->gate_w, NULL, b->gate, PALI_ACT_GELU_TANH_MUL, b->up,
+              tiled ? PALI_LAYOUT_PACKED : PALI_LAYOUT_ROWS },
         };
         pali_matmul_many(c, b->h + r * g.d, rows, mlp, 2);
-        pali_matmul(c, b->gate, rows, &L->down_w, NULL, b->o + r * g.d);
+        if (tiled)
+            pali_matmul_prepacked(c, b->gate, rows, &L->down_w, NULL,
+                                  b->o + r * g.d);
+        else
+            pali_matmul(c, b->gate, rows, &L->down_w, NULL, b->o + r * g.d);
     }
     // ... and h = the next layer's input_norm(x)
     const float *next_norm =

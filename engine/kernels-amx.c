@@ -124,6 +124,92 @@ static void store_transposed(const float *buf, const pali_mm *mm, int64_t at,
     }
 }
 
+/* A C tile stored in buf (16 output rows × 16 tokens) made final in
+ * place: + bias, mm->act (other: the same tile of the TILES operand),
+ * zero outside rows × tokens.  The ops of store_transposed, element by
+ * element. */
+static void tile_finish(const pali_mm *mm, float *buf, int rows, int tokens,
+                        const float *bias, const float *other)
+{
+    const __mmask16 tk = mask_n(tokens < 0 ? 0 : tokens);
+    for (int i = 0; i < 16; i++) {
+        __m512 v = vf_zero();
+        if (i < rows && tokens > 0) {
+            v = _mm512_loadu_ps(buf + i * 16);
+            if (bias)
+                v = _mm512_add_ps(v, _mm512_set1_ps(bias[i]));
+            if (mm->act == PALI_ACT_GELU_TANH)
+                v = v_gelu_tanh(v);
+            else if (mm->act == PALI_ACT_GELU_TANH_MUL)
+                v = _mm512_mul_ps(v_gelu_tanh(v),
+                                  _mm512_loadu_ps(other + i * 16));
+            v = _mm512_maskz_mov_ps(tk, v);
+        }
+        _mm512_storeu_ps(buf + i * 16, v);
+    }
+}
+
+/* Rows 0–15 (lo) and 16–31 (hi) of a panel × 16 tokens, final, as the
+ * 16 bf16 pairs of rows (2i, 2i + 1) the PACKED layout holds at dst. */
+static void store_pairs(const float *lo, const float *hi, uint16_t *dst)
+{
+    // [row 2i: tokens 0–15 | row 2i + 1: tokens 0–15] → token-interleaved
+    const __m512i order = _mm512_set_epi16(
+        31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+        6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int i = 0; i < 16; i++) {
+        const float *even = i < 8 ? lo + 2 * i * 16 : hi + (2 * i - 16) * 16;
+        const __m512i v = (__m512i)_mm512_cvtne2ps_pbh(
+            _mm512_loadu_ps(even + 16), _mm512_loadu_ps(even));
+        _mm512_storeu_si512(dst + i * 32, _mm512_permutexvar_epi16(order, v));
+    }
+}
+
+/* The finished C tiles of panel j0 × tokens [tg, tg + 32) of the product
+ * (rows0/rows1 valid rows in the tile rows, tok0/tok1 valid tokens in the
+ * tile columns) to y in TILES or PACKED (compute.h).  buf: two tiles. */
+static void store_block(const pali_mm *mm, int64_t j0, int64_t tg, int rows0,
+                        int rows1, int tok0, int tok1, const float *bias0,
+                        const float *bias1, float *buf)
+{
+    const int64_t nt_blocks = round_up(mm->n, 32) / 32;
+    const int64_t block = ((j0 / 32) * nt_blocks + tg / 32) * 1024;
+    const float *other =
+        mm->act == PALI_ACT_GELU_TANH_MUL ? mm->other + block : NULL;
+    if (mm->layout == PALI_LAYOUT_TILES) {
+        float *out = mm->y + block;
+        tile_store(TC00, out, 64);
+        tile_store(TC01, out + 256, 64);
+        tile_store(TC10, out + 512, 64);
+        tile_store(TC11, out + 768, 64);
+        if (!mm->bias && mm->act == PALI_ACT_NONE)
+            return; // the padding is zero already
+        tile_finish(mm, out, rows0, tok0, bias0, other);
+        tile_finish(mm, out + 256, rows0, tok1, bias0,
+                    other ? other + 256 : NULL);
+        tile_finish(mm, out + 512, rows1, tok0, bias1,
+                    other ? other + 512 : NULL);
+        tile_finish(mm, out + 768, rows1, tok1, bias1,
+                    other ? other + 768 : NULL);
+        return;
+    }
+    // PACKED: 16 tokens at a time, rows 0–15 from TC0h, 16–31 from TC1h
+    uint16_t *y = (uint16_t *)mm->y;
+    const int64_t half_pairs = round_up(mm->m, 32) / 2;
+    uint16_t *dst0 = y + ((tg / 16) * half_pairs + j0 / 2) * 32;
+    uint16_t *dst1 = y + ((tg / 16 + 1) * half_pairs + j0 / 2) * 32;
+    tile_store(TC00, buf, 64);
+    tile_store(TC10, buf + 256, 64);
+    tile_finish(mm, buf, rows0, tok0, bias0, other);
+    tile_finish(mm, buf + 256, rows1, tok0, bias1, other ? other + 512 : NULL);
+    store_pairs(buf, buf + 256, dst0);
+    tile_store(TC01, buf, 64);
+    tile_store(TC11, buf + 256, 64);
+    tile_finish(mm, buf, rows0, tok1, bias0, other ? other + 256 : NULL);
+    tile_finish(mm, buf + 256, rows1, tok1, bias1, other ? other + 768 : NULL);
+    store_pairs(buf, buf + 256, dst1);
+}
+
 /* 16-token blocks [b0, b1) of rows [t0, t0 + nt) of x (k wide) → xp
  * (⌈nt/32⌉·2 blocks, kpad/2, 16, 2) bf16, zero past nt (up to a multiple
  * of 32) and past k. */
@@ -175,11 +261,11 @@ static int64_t chunk_tokens(int64_t n, int64_t kpad)
     return round_up((n + chunks - 1) / chunks, 32);
 }
 
-/* Per thread: a converted 32 × KC weight block, one f32 row, a C tile,
+/* Per thread: a converted 32 × KC weight block, one f32 row, two C tiles,
  * the partial C tiles of a group of panels over the largest chunk. */
 static size_t amx_gemm_scratch(void)
 {
-    return (size_t)(32 * AMX_KC * 2 + AMX_KC * 4 + 16 * 16 * 4 +
+    return (size_t)(32 * AMX_KC * 2 + AMX_KC * 4 + 2 * 16 * 16 * 4 +
                     AMX_GROUP * 32 * (AMX_CHUNK_ROWS + 32) * 4 + 256);
 }
 
@@ -288,8 +374,8 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
     const uint16_t *xp = packed;                 // (nt/16, kpad/2, 16, 2)
     uint16_t *wconv = scratch;                   // (32, AMX_KC)
     float *row = (float *)(wconv + 32 * AMX_KC); // (AMX_KC)
-    float *cbuf = row + AMX_KC;                  // (16, 16)
-    float *cpart = cbuf + 256; // (AMX_GROUP, nt/32, 4 tiles, 16, 16)
+    float *cbuf = row + AMX_KC;                  // (2, 16, 16)
+    float *cpart = cbuf + 512; // (AMX_GROUP, nt/32, 4 tiles, 16, 16)
     const bool direct = mm->w->dtype == PALI_DTYPE_BF16;
     const int64_t ntb = round_up(nt, 32) / 32;
     tiles_configure();
@@ -343,7 +429,7 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                     const float *ob = mm->act == PALI_ACT_GELU_TANH_MUL
                                           ? mm->other + (t0 + tb) * m + j0
                                           : NULL;
-                    int yline = last ? 0 : 64;
+                    int yline = last && mm->layout == PALI_LAYOUT_ROWS ? 0 : 64;
                     const int ylines = 2 * (int)(nt - tb < 32 ? nt - tb : 32);
                     for (int64_t kk = 0; kk < kc; kk += 32) {
                         for (int p = 0; next && p < per_step && line < 256;
@@ -383,6 +469,15 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                     }
                     const int tok0 = clamp16(nt - tb),
                               tok1 = clamp16(nt - tb - 16);
+                    if (mm->layout != PALI_LAYOUT_ROWS) {
+                        if (half) { // tokens 16–31 must read as zeros
+                            tile_zero(TC01);
+                            tile_zero(TC11);
+                        }
+                        store_block(mm, j0, t0 + tb, rows0, rows1, tok0, tok1,
+                                    bias0, bias1, cbuf);
+                        continue;
+                    }
                     const int64_t y0 = (t0 + tb) * m + j0, y1 = y0 + 16 * m;
                     STORE_C(TC00, cbuf, mm, y0, rows0, tok0, bias0);
                     STORE_C(TC01, cbuf, mm, y1, rows0, tok1, bias0);

@@ -44,6 +44,9 @@ typedef struct pali_mm {
     bool fast;
     pali_act act;
     const float *other; /* (n, m), for PALI_ACT_GELU_TANH_MUL */
+    /* y's layout (compute.h); other is in TILES unless y is in ROWS.  Only
+     * matmul_packed takes layouts other than ROWS. */
+    pali_layout layout;
 } pali_mm;
 
 /* ---- attention's key/value layout ---------------------------------------

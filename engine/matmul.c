@@ -118,7 +118,8 @@ size_t pali_matmul_scratch_bytes(int kernel, int64_t max_k)
 typedef struct matmul_job {
     const pali_compute *c;
     pali_mm mm;
-    int64_t t0, nt; /* the packed chunk's rows (packed products) */
+    int64_t t0, nt;     /* the packed chunk's rows (packed products) */
+    const void *packed; /* ... and where they are packed */
 } matmul_job;
 
 /* This thread's columns: whole panels of the fixed grid. */
@@ -179,7 +180,7 @@ static void packed_worker(void *arg, int ith, int nth)
     const matmul_job *job = arg;
     int64_t r0, r1;
     if (thread_columns(job->mm.m, ith, nth, &r0, &r1))
-        job->c->kernels->matmul_packed(&job->mm, job->c->packed, job->t0,
+        job->c->kernels->matmul_packed(&job->mm, job->packed, job->t0,
                                        job->nt, r0, r1, job->c->scratch[ith]);
 }
 
@@ -197,6 +198,7 @@ static pali_mm product_mm(const pali_compute *c, const float *x, int64_t n,
         .fast = c->precision == PALI_PRECISION_FAST,
         .act = p->act,
         .other = p->other,
+        .layout = p->layout,
     };
 }
 
@@ -223,6 +225,7 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
         }
         return;
     }
+    job.packed = c->packed;
     for (job.t0 = 0; job.t0 < n; job.t0 += rows) {
         job.nt = n - job.t0 < rows ? n - job.t0 : rows;
         pali_pool_run(c->pool, pack_worker, &job);
@@ -231,6 +234,54 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
             if (job.mm.m > 0)
                 pali_pool_run(c->pool, packed_worker, &job);
         }
+    }
+}
+
+static int64_t round_up(int64_t n, int64_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+size_t pali_layout_bytes(pali_layout layout, int64_t n, int64_t m)
+{
+    if (layout == PALI_LAYOUT_ROWS)
+        return (size_t)(n * m) * sizeof(float);
+    const size_t padded = (size_t)(round_up(n, 32) * round_up(m, 32));
+    return layout == PALI_LAYOUT_TILES ? padded * sizeof(float)
+                                       : padded * sizeof(uint16_t);
+}
+
+bool pali_matmul_layouts(const pali_compute *c, int64_t n)
+{
+    const pali_kernels *k = c->kernels;
+    if (!c->packed || !k->pack_rows)
+        return false;
+    const pali_mm mm = {
+        .n = n,
+        .k = 1,
+        .fast = c->precision == PALI_PRECISION_FAST,
+    };
+    return k->pack_rows(&mm) > 0;
+}
+
+void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
+                           const pali_tensor *w, const float *bias, float *y)
+{
+    if (n <= 0)
+        return;
+    const pali_product p = { w, bias, y, PALI_ACT_NONE, NULL,
+                             PALI_LAYOUT_ROWS };
+    matmul_job job = { .c = c, .mm = product_mm(c, NULL, n, &p) };
+    if (job.mm.m <= 0)
+        return;
+    // the chunks pali_matmul_many would pack, found where the producer
+    // stored them: 16-row blocks of round_up(k, 32) bf16
+    const int64_t rows = c->kernels->pack_rows(&job.mm);
+    const int64_t kpad = round_up(job.mm.k, 32);
+    for (job.t0 = 0; job.t0 < n; job.t0 += rows) {
+        job.nt = n - job.t0 < rows ? n - job.t0 : rows;
+        job.packed = (const uint16_t *)xp + (job.t0 / 16) * kpad * 16;
+        pali_pool_run(c->pool, packed_worker, &job);
     }
 }
 
@@ -244,6 +295,6 @@ void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
                      const pali_tensor *w, const float *bias, float *y,
                      pali_act act, const float *other)
 {
-    const pali_product p = { w, bias, y, act, other };
+    const pali_product p = { w, bias, y, act, other, PALI_LAYOUT_ROWS };
     pali_matmul_many(c, x, n, &p, 1);
 }

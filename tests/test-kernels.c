@@ -690,6 +690,138 @@ static void test_rowops(gconstpointer data)
     g_rand_free(rng);
 }
 
+/* ---- output layouts (compute.h) ------------------------------------------ */
+
+static size_t tiles_at(int64_t n, int64_t t, int64_t j)
+{
+    const int64_t nt = (n + 31) / 32;
+    return (size_t)(((j / 32 * nt + t / 32) * 4 + (j % 32) / 16 * 2 +
+                     (t % 32) / 16) *
+                        256 +
+                    (j % 16) * 16 + t % 16);
+}
+
+static size_t packed_at(int64_t m, int64_t t, int64_t j)
+{
+    const int64_t half_pairs = (m + 31) / 32 * 16;
+    return (size_t)(((t / 16) * half_pairs + j / 2) * 32 + (t % 16) * 2 +
+                    j % 2);
+}
+
+/* A product stored in TILES and PACKED holds, element by element, the
+ * bits of the same product in ROWS (PACKED: rounded to bf16), zeros in
+ * the padding; the MLP chain up (TILES) → gate·up (PACKED) → down
+ * (pali_matmul_prepacked) gives the bits of the chain in rows. */
+static void test_layouts(gconstpointer data)
+{
+    const int kernel = GPOINTER_TO_INT(data);
+    if (!supported(kernel))
+        return;
+    // rows of x, k, outputs of up/gate (= down's k), outputs of down
+    static const int64_t layout_shapes[][4] = {
+        { 40, 64, 80, 24 },  { 16, 96, 64, 40 },  { 33, 32, 100, 36 },
+        { 300, 64, 96, 33 }, { 17, 588, 48, 32 },
+    };
+    pali_compute *c = compute_new(kernel, 2, true, 1024, 0, 0);
+    if (!pali_matmul_layouts(c, 16)) {
+        compute_free(c);
+        return; // only the AMX set stores these layouts
+    }
+    g_assert_false(pali_matmul_layouts(c, 15));
+    GRand *rng = g_rand_new_with_seed(31);
+    for (size_t s = 0; s < G_N_ELEMENTS(layout_shapes); s++) {
+        const int64_t n = layout_shapes[s][0], k = layout_shapes[s][1],
+                      ff = layout_shapes[s][2], d = layout_shapes[s][3];
+        float *x = g_new(float, n *k), *wu = g_new(float, ff *k),
+              *wg = g_new(float, ff *k), *wd = g_new(float, d *ff),
+              *bias = g_new(float, ff);
+        fill(rng, x, n * k, 2.0);
+        fill(rng, wu, ff * k, 0.2);
+        fill(rng, wg, ff * k, 0.2);
+        fill(rng, wd, d * ff, 0.2);
+        fill(rng, bias, ff, 0.5);
+        TestWeights tu, tg, td;
+        weights_make(&tu, PALI_DTYPE_BF16, wu, ff, k);
+        weights_make(&tg, PALI_DTYPE_BF16, wg, ff, k);
+        weights_make(&td, PALI_DTYPE_BF16, wd, d, ff);
+        const size_t rows_bytes = (size_t)(n * ff) * sizeof(float);
+        float *up = g_malloc(rows_bytes), *gate = g_malloc(rows_bytes);
+        float *up_t = g_malloc(pali_layout_bytes(PALI_LAYOUT_TILES, n, ff));
+        uint16_t *gate_p =
+            g_malloc(pali_layout_bytes(PALI_LAYOUT_PACKED, n, ff));
+        // garbage first: every element of the layouts must be written
+        memset(up_t, 0x7f, pali_layout_bytes(PALI_LAYOUT_TILES, n, ff));
+        memset(gate_p, 0x7f, pali_layout_bytes(PALI_LAYOUT_PACKED, n, ff));
+        float *y = g_new(float, n *d), *y_p = g_new(float, n *d);
+
+        // the chain, with and without the layouts (gate with a bias)
+        const pali_product rows[2] = {
+            { &tu.t, NULL, up, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
+            { &tg.t, bias, gate, PALI_ACT_GELU_TANH_MUL, up, PALI_LAYOUT_ROWS },
+        };
+        pali_matmul_many(c, x, n, rows, 2);
+        pali_matmul(c, gate, n, &td.t, NULL, y);
+        const pali_product tiled[2] = {
+            { &tu.t, NULL, up_t, PALI_ACT_NONE, NULL, PALI_LAYOUT_TILES },
+            { &tg.t, bias, (float *)gate_p, PALI_ACT_GELU_TANH_MUL, up_t,
+              PALI_LAYOUT_PACKED },
+        };
+        pali_matmul_many(c, x, n, tiled, 2);
+        pali_matmul_prepacked(c, gate_p, n, &td.t, NULL, y_p);
+        g_assert_cmpmem(y, (size_t)(n * d) * 4, y_p, (size_t)(n * d) * 4);
+
+        const int64_t np = (n + 31) / 32 * 32, mp = (ff + 31) / 32 * 32;
+        for (int64_t t = 0; t < np; t++)
+            for (int64_t j = 0; j < mp; j++) {
+                const bool in = t < n && j < ff;
+                const float u = up_t[tiles_at(n, t, j)];
+                const uint16_t g = gate_p[packed_at(ff, t, j)];
+                if (in) {
+                    g_assert_cmpmem(&u, 4, &up[t * ff + j], 4);
+                    g_assert_cmpuint(g, ==, pali_f32_to_bf16(gate[t * ff + j]));
+                } else {
+                    g_assert_cmpfloat(u, ==, 0.0f);
+                    g_assert_cmpuint(g, ==, 0);
+                }
+            }
+
+        // TILES with a bias and an activation: the finishing path
+        const pali_product act_rows = { &tg.t, bias,
+                                        gate,  PALI_ACT_GELU_TANH,
+                                        NULL,  PALI_LAYOUT_ROWS };
+        const pali_product act_tiles = { &tg.t, bias,
+                                         up_t,  PALI_ACT_GELU_TANH,
+                                         NULL,  PALI_LAYOUT_TILES };
+        pali_matmul_many(c, x, n, &act_rows, 1);
+        pali_matmul_many(c, x, n, &act_tiles, 1);
+        for (int64_t t = 0; t < np; t++)
+            for (int64_t j = 0; j < mp; j++) {
+                const float u = up_t[tiles_at(n, t, j)];
+                if (t < n && j < ff)
+                    g_assert_cmpmem(&u, 4, &gate[t * ff + j], 4);
+                else
+                    g_assert_cmpfloat(u, ==, 0.0f);
+            }
+
+        weights_clear(&tu);
+        weights_clear(&tg);
+        weights_clear(&td);
+        g_free(x);
+        g_free(wu);
+        g_free(wg);
+        g_free(wd);
+        g_free(bias);
+        g_free(up);
+        g_free(gate);
+        g_free(up_t);
+        g_free(gate_p);
+        g_free(y);
+        g_free(y_p);
+    }
+    g_rand_free(rng);
+    compute_free(c);
+}
+
 /* ---- registration -------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -724,6 +856,9 @@ int main(int argc, char **argv)
         g_autofree char *chunks =
             g_strdup_printf("/engine/kernels/%s/matmul-chunks", name);
         g_test_add_data_func(chunks, GINT_TO_POINTER(k), test_matmul_chunks);
+        g_autofree char *layouts =
+            g_strdup_printf("/engine/kernels/%s/layouts", name);
+        g_test_add_data_func(layouts, GINT_TO_POINTER(k), test_layouts);
     }
     return g_test_run();
 }
