@@ -74,6 +74,15 @@ static size_t lines(size_t bytes)
     return (bytes + 63) / 64 * 64;
 }
 
+/* Floats of the MLP buffer: (N, Iv) f32 or, for fc2's packed input, the
+ * PACKED layout. */
+static int64_t mlp_floats(const siglip_dims *s)
+{
+    const int64_t packed =
+        (int64_t)((pali_layout_bytes(PALI_LAYOUT_PACKED, s->n, s->ff) + 3) / 4);
+    return packed > s->n * s->ff ? packed : s->n * s->ff;
+}
+
 size_t pali_siglip_work_bytes(const pali_model *m, const pali_compute *c)
 {
     const siglip_dims s = dims_of(m);
@@ -82,7 +91,8 @@ size_t pali_siglip_work_bytes(const pali_model *m, const pali_compute *c)
     const int heads = m->cfg.info.vision_heads;
     // x, h, q, k, v, attn: 6 × (N, Dv); mlp (N, Iv); patches (N, 3P²);
     // the keys and values in attention's layout
-    return lines((size_t)(s.n * (6 * s.d + s.ff + s.kdim)) * sizeof(float)) +
+    return lines((size_t)(s.n * (6 * s.d + s.kdim) + mlp_floats(&s)) *
+                 sizeof(float)) +
            lines(pali_kv_k_bytes(&lay, heads)) +
            lines(pali_kv_v_bytes(&lay, heads));
 }
@@ -117,19 +127,19 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
     const float eps = in->vision_norm_eps;
 
     float *work = work_area;
-    float *x = work;                   // (N, Dv) residual stream
-    float *h = x + s.n * s.d;          // (N, Dv) normed input
-    float *q = h + s.n * s.d;          // (N, Dv)
-    float *k = q + s.n * s.d;          // (N, Dv)
-    float *v = k + s.n * s.d;          // (N, Dv)
-    float *att = v + s.n * s.d;        // (N, Dv)
-    float *mlp = att + s.n * s.d;      // (N, Iv)
-    float *patches = mlp + s.n * s.ff; // (N, 3·P·P)
+    float *x = work;                       // (N, Dv) residual stream
+    float *h = x + s.n * s.d;              // (N, Dv) normed input
+    float *q = h + s.n * s.d;              // (N, Dv)
+    float *k = q + s.n * s.d;              // (N, Dv)
+    float *v = k + s.n * s.d;              // (N, Dv)
+    float *att = v + s.n * s.d;            // (N, Dv)
+    float *mlp = att + s.n * s.d;          // (N, Iv), or PACKED
+    float *patches = mlp + mlp_floats(&s); // (N, 3·P·P)
     pali_kv_layout lay;
     kv_layout(m, c, &lay);
-    char *kv_base =
-        (char *)work +
-        lines((size_t)(s.n * (6 * s.d + s.ff + s.kdim)) * sizeof(float));
+    char *kv_base = (char *)work +
+                    lines((size_t)(s.n * (6 * s.d + s.kdim) + mlp_floats(&s)) *
+                          sizeof(float));
     void *k_store = kv_base; // (heads) × K blocks
     void *v_store = kv_base + lines(pali_kv_k_bytes(&lay, heads));
     // the layout's padding is never written and must read as zeros (the
@@ -184,9 +194,20 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
 
         // x = x + fc2(gelu_tanh(fc1(LN2(x))))
         pali_layernorm(c, x, s.n, s.d, L->ln2_w, L->ln2_b, eps, h);
-        pali_matmul_act(c, h, s.n, &L->fc1_w, L->fc1_b, mlp, PALI_ACT_GELU_TANH,
-                        NULL);
-        pali_matmul(c, mlp, s.n, &L->fc2_w, L->fc2_b, h);
+        // where the kernel set allows, fc1's outputs are stored as fc2's
+        // packed input (the same bits, a transposed store and a packing
+        // less)
+        if (pali_matmul_layouts(c, s.n)) {
+            const pali_product fc1 = { &L->fc1_w, L->fc1_b,
+                                       mlp,       PALI_ACT_GELU_TANH,
+                                       NULL,      PALI_LAYOUT_PACKED };
+            pali_matmul_many(c, h, s.n, &fc1, 1);
+            pali_matmul_prepacked(c, mlp, s.n, &L->fc2_w, L->fc2_b, h);
+        } else {
+            pali_matmul_act(c, h, s.n, &L->fc1_w, L->fc1_b, mlp,
+                            PALI_ACT_GELU_TANH, NULL);
+            pali_matmul(c, mlp, s.n, &L->fc2_w, L->fc2_b, h);
+        }
         pali_add(c, x, h, s.n * s.d);
     }
     pali_hooks_progress(cb, PALI_PHASE_VISION, in->vision_layers,

@@ -792,15 +792,26 @@ static void test_layouts(gconstpointer data)
         const pali_product act_tiles = { &tg.t, bias,
                                          up_t,  PALI_ACT_GELU_TANH,
                                          NULL,  PALI_LAYOUT_TILES };
+        const pali_product act_packed = { &tg.t,
+                                          bias,
+                                          (float *)gate_p,
+                                          PALI_ACT_GELU_TANH,
+                                          NULL,
+                                          PALI_LAYOUT_PACKED };
         pali_matmul_many(c, x, n, &act_rows, 1);
         pali_matmul_many(c, x, n, &act_tiles, 1);
+        pali_matmul_many(c, x, n, &act_packed, 1);
         for (int64_t t = 0; t < np; t++)
             for (int64_t j = 0; j < mp; j++) {
                 const float u = up_t[tiles_at(n, t, j)];
-                if (t < n && j < ff)
+                const uint16_t g = gate_p[packed_at(ff, t, j)];
+                if (t < n && j < ff) {
                     g_assert_cmpmem(&u, 4, &gate[t * ff + j], 4);
-                else
+                    g_assert_cmpuint(g, ==, pali_f32_to_bf16(gate[t * ff + j]));
+                } else {
                     g_assert_cmpfloat(u, ==, 0.0f);
+                    g_assert_cmpuint(g, ==, 0);
+                }
             }
 
         weights_clear(&tu);
