@@ -180,8 +180,8 @@ static void packed_worker(void *arg, int ith, int nth)
     const matmul_job *job = arg;
     int64_t r0, r1;
     if (thread_columns(job->mm.m, ith, nth, &r0, &r1))
-        job->c->kernels->matmul_packed(&job->mm, job->packed, job->t0,
-                                       job->nt, r0, r1, job->c->scratch[ith]);
+        job->c->kernels->matmul_packed(&job->mm, job->packed, job->t0, job->nt,
+                                       r0, r1, job->c->scratch[ith]);
 }
 
 static pali_mm product_mm(const pali_compute *c, const float *x, int64_t n,
@@ -269,8 +269,9 @@ void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
 {
     if (n <= 0)
         return;
-    const pali_product p = { w, bias, y, PALI_ACT_NONE, NULL,
-                             PALI_LAYOUT_ROWS };
+    const pali_product p = {
+        w, bias, y, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS
+    };
     matmul_job job = { .c = c, .mm = product_mm(c, NULL, n, &p) };
     if (job.mm.m <= 0)
         return;
