@@ -277,7 +277,10 @@ void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
         return;
     // the chunks pali_matmul_many would pack, found where the producer
     // stored them: 16-row blocks of round_up(k, 32) bf16
-    const int64_t rows = c->kernels->pack_rows(&job.mm);
+    const int64_t rows =
+        c->kernels->pack_rows ? c->kernels->pack_rows(&job.mm) : 0;
+    if (rows <= 0) // not a set that packs (pali_matmul_layouts is false)
+        return;
     const int64_t kpad = round_up(job.mm.k, 32);
     for (job.t0 = 0; job.t0 < n; job.t0 += rows) {
         job.nt = n - job.t0 < rows ? n - job.t0 : rows;
