@@ -31,6 +31,12 @@
  * pass over the weights). */
 #define GEMMA_MLP_CHUNK_BYTES (96u << 20)
 
+/* Rows the prefill's last layer computes outputs for (the last row is the
+ * one needed): enough that they take the same kernels, and so the same
+ * bits, as the whole prefix would (AMX tiles from 16 rows, GEMM rather
+ * than GEMV above PALI_GEMV_MAX_ROWS). */
+#define GEMMA_LAST_ROWS 16
+
 /* RoPE positions start at 1 in transformers' PaliGemma (the prefill uses
  * 1..L, the k-th decoded token L+1+k). */
 #define GEMMA_FIRST_POSITION 1
@@ -179,12 +185,14 @@ static void embed_token(const pali_model *m, const gemma_dims *g, int32_t id,
 
 /* One decoder layer over n rows at cache positions [pos, pos + n).
  * key_begin..key_end is the visible key range of every row (the whole
- * prefix in the prefill; the causal / sliding range in decode).  On entry
- * b->h holds the layer's input_norm(x); on return, below the last layer,
- * the next layer's. */
+ * prefix in the prefill; the causal / sliding range in decode).  Keys and
+ * values are made for every row, the layer's outputs only for rows
+ * [out0, n) (the prefill's last layer: nothing reads the others).  On
+ * entry b->h holds the layer's input_norm(x); on return, below the last
+ * layer, the next layer's. */
 static void layer_forward(const pali_model *m, const pali_compute *c,
                           pali_kv_cache *kv, int l, int64_t pos, int64_t n,
-                          int64_t key_begin, int64_t key_end,
+                          int64_t out0, int64_t key_begin, int64_t key_end,
                           const gemma_work *b)
 {
     const pali_model_info *in = &m->cfg.info;
@@ -206,10 +214,13 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     void *layer_v = (char *)kv->v + (size_t)l * kv->v_layer;
     pali_kv_store(c, &kv->lay, g.kv_heads, layer_k, layer_v, pos, n, b->k, g.kv,
                   b->v, g.kv);
+    const int64_t rows_out = n - out0;
+    float *x = b->x + out0 * g.d, *h = b->h + out0 * g.d,
+          *o = b->o + out0 * g.d, *att = b->att + out0 * g.q;
     pali_attention_args attn = {
-        .q = b->q,
+        .q = b->q + out0 * g.q,
         .q_stride = g.q,
-        .n_queries = n,
+        .n_queries = rows_out,
         .n_heads = g.heads,
         .n_kv_heads = g.kv_heads,
         .lay = &kv->lay,
@@ -219,19 +230,19 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
         .key_end = key_end,
         .scale = 1.0f / sqrtf(in->query_pre_attn_scalar),
         .softcap = in->attn_softcap,
-        .out = b->att,
+        .out = att,
         .out_stride = g.q,
     };
     pali_attention(c, &attn);
-    pali_matmul(c, b->att, n, &L->o_w, NULL, b->o);
-    pali_residual_rmsnorm(c, b->x, b->o, n, g.d, L->post_attn_norm,
-                          L->pre_ffw_norm, eps, b->h);
+    pali_matmul(c, att, rows_out, &L->o_w, NULL, o);
+    pali_residual_rmsnorm(c, x, o, rows_out, g.d, L->post_attn_norm,
+                          L->pre_ffw_norm, eps, h);
 
     // x = x + post_ffw_norm(down(gelu_tanh(gate(h)) · up(h))),
     // h = pre_ffw_norm(x); in row chunks to bound the (rows, It) buffers
-    const int64_t chunk = mlp_chunk_rows(n, g.ff);
-    for (int64_t r = 0; r < n; r += chunk) {
-        const int64_t rows = n - r < chunk ? n - r : chunk;
+    const int64_t chunk = mlp_chunk_rows(rows_out, g.ff);
+    for (int64_t r = 0; r < rows_out; r += chunk) {
+        const int64_t rows = rows_out - r < chunk ? rows_out - r : chunk;
         // up first: gate's outputs become gelu_tanh(gate)·up as stored;
         // where the kernel set allows, up stays in its tiles and gate is
         // stored as down's packed input (the same bits, two passes less)
@@ -242,18 +253,18 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
             { &L->gate_w, NULL, b->gate, PALI_ACT_GELU_TANH_MUL, b->up,
               tiled ? PALI_LAYOUT_PACKED : PALI_LAYOUT_ROWS },
         };
-        pali_matmul_many(c, b->h + r * g.d, rows, mlp, 2);
+        pali_matmul_many(c, h + r * g.d, rows, mlp, 2);
         if (tiled)
             pali_matmul_prepacked(c, b->gate, rows, &L->down_w, NULL,
-                                  b->o + r * g.d);
+                                  o + r * g.d);
         else
-            pali_matmul(c, b->gate, rows, &L->down_w, NULL, b->o + r * g.d);
+            pali_matmul(c, b->gate, rows, &L->down_w, NULL, o + r * g.d);
     }
     // ... and h = the next layer's input_norm(x)
     const float *next_norm =
         l + 1 < in->text_layers ? m->text[l + 1].input_norm : NULL;
-    pali_residual_rmsnorm(c, b->x, b->o, n, g.d, L->post_ffw_norm, next_norm,
-                          eps, b->h);
+    pali_residual_rmsnorm(c, x, o, rows_out, g.d, L->post_ffw_norm, next_norm,
+                          eps, h);
 }
 
 /* logits (V) = final_norm(x_row) · embedᵀ; final_norm_out gets the normed
@@ -327,8 +338,12 @@ pali_status pali_gemma_prefill(const pali_model *m, const pali_compute *c,
         if (pali_hooks_abort(cb))
             return pali_fail(err, PALI_ERR_ABORTED, "aborted");
         pali_hooks_progress(cb, PALI_PHASE_PREFILL, l, in->text_layers);
-        // the prefix is bidirectional: every row sees keys [0, n)
-        layer_forward(m, c, kv, l, 0, n, 0, n, &b);
+        // the prefix is bidirectional: every row sees keys [0, n); the
+        // last layer's outputs are needed for the last row only
+        const int64_t out0 = l + 1 == in->text_layers && n > GEMMA_LAST_ROWS
+                                 ? n - GEMMA_LAST_ROWS
+                                 : 0;
+        layer_forward(m, c, kv, l, 0, n, out0, 0, n, &b);
         memcpy(b.hidden + (int64_t)(l + 1) * g.d, b.x + (n - 1) * g.d,
                (size_t)g.d * sizeof(float));
     }
@@ -376,7 +391,7 @@ pali_status pali_gemma_decode(const pali_model *m, const pali_compute *c,
         if (m->cfg.layer_sliding[l] && in->sliding_window > 0 &&
             t - in->sliding_window + 1 > 0)
             begin = t - in->sliding_window + 1;
-        layer_forward(m, c, kv, l, t, 1, begin, t + 1, &b);
+        layer_forward(m, c, kv, l, t, 1, 0, begin, t + 1, &b);
     }
     kv->length = t + 1;
     lm_head(m, c, b.x, b.h, logits);
