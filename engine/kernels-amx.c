@@ -13,11 +13,14 @@
  * together, for every product of the same x (kernels.h: pack).  Each 2×2
  * block of C tiles (32 weight rows × 32 tokens) accumulates one k block,
  * waits in L2, and after the last is transposed into y, + bias, through
- * mm->act.  Every element sees the same k order whatever the thread
- * count.
+ * mm->act — or, for the layouts of compute.h, stored as it is (TILES) or
+ * as bf16 pairs in the activation layout of the next product (PACKED).
+ * Every element sees the same k order whatever the thread count or the
+ * layout.
  *
  * Attention, query blocks of at least 16: q (converted to bf16) and p are
- * the A tiles, the bf16 layout's K blocks and V pairs the B tiles. */
+ * the A tiles, the bf16 layout's K blocks and V pairs the B tiles; the
+ * query heads that share a kv head go together (amx_attn_group). */
 #include <string.h>
 
 #include "kernels-avx512bf16.h"
