@@ -443,6 +443,8 @@ static const AttnShape attn_shapes[] = {
     // starts inside a block, a last query block under 16 rows
     { 50, 4, 2, 64, 0, 600, 608, 50 },
     { 20, 2, 1, 72, 40, 580, 608, 0 },
+    // four query heads per kv head: one head per work item
+    { 24, 8, 2, 32, 0, 100, 128, 30 },
 };
 
 /* Runs attention on compute c over keys/values stored by c's layout. */
