@@ -510,51 +510,6 @@ static void amx_matmul(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
 /* ---- attention ------------------------------------------------------------
  */
 
-static void amx_attn_scores(const pali_attn_block *b)
-{
-    const pali_kv_layout *l = b->lay;
-    if (!l->bf16 || b->nq < AMX_MIN_ROWS) {
-        pali_avx512bf16_attn_scores(b);
-        return;
-    }
-    const int hk = l->hd_k;
-    uint16_t *qb = b->scratch; // (32, hd_k) bf16
-    for (int i = 0; i < PALI_ATTN_QUERY_BLOCK; i++) {
-        if (i < b->nq)
-            pali_bf16_from_f32(b->q + i * b->q_stride, l->hd, hk, qb + i * hk);
-        else
-            memset(qb + i * hk, 0, (size_t)hk * 2);
-    }
-    const uint16_t *k = (const uint16_t *)b->k + (b->key0 / 16) * hk * 16;
-    const int64_t n = round_up(b->n_keys, PALI_KV_BLOCK);
-    const int64_t block = (int64_t)hk * 16; // one 16-key block
-    const int64_t lds = b->s_stride * 4;
-    tiles_configure();
-    for (int64_t j = 0; j < n; j += 32) {
-        const uint16_t *k0 = k + (j / 16) * block, *k1 = k0 + block;
-        tile_zero(TC00);
-        tile_zero(TC01);
-        tile_zero(TC10);
-        tile_zero(TC11);
-        for (int kk = 0; kk < hk; kk += 32) {
-            tile_load(TA0, qb + kk, hk * 2);
-            tile_load(TA1, qb + 16 * hk + kk, hk * 2);
-            tile_load(TB0, k0 + kk * 16, 64);
-            tile_load(TB1, k1 + kk * 16, 64);
-            tile_dp(TC00, TA0, TB0);
-            tile_dp(TC01, TA0, TB1);
-            tile_dp(TC10, TA1, TB0);
-            tile_dp(TC11, TA1, TB1);
-        }
-        float *s = b->s + j;
-        tile_store(TC00, s, lds);
-        tile_store(TC01, s + 16, lds);
-        tile_store(TC10, s + 16 * b->s_stride, lds);
-        tile_store(TC11, s + 16 * b->s_stride + 16, lds);
-    }
-    _tile_release();
-}
-
 /* C tile → out rows [0, rows) × columns [0, cols), via buf (16×16). */
 static void store_rows(int tile_id, float *buf, float *out, int64_t ldo,
                        int rows, int cols)
@@ -572,64 +527,10 @@ static void store_rows(int tile_id, float *buf, float *out, int64_t ldo,
         _mm512_mask_storeu_ps(out + i * ldo, mk, _mm512_loadu_ps(buf + i * 16));
 }
 
-static void amx_attn_values(const pali_attn_block *b)
-{
-    const pali_kv_layout *l = b->lay;
-    if (!l->bf16 || b->nq < AMX_MIN_ROWS) {
-        pali_avx512bf16_attn_values(b);
-        return;
-    }
-    const int64_t n = round_up(b->n_keys, PALI_KV_BLOCK);
-    uint16_t *pb = b->scratch;                               // (32, n) bf16
-    float *cbuf = (float *)(pb + PALI_ATTN_QUERY_BLOCK * n); // (16, 16)
-    for (int i = 0; i < PALI_ATTN_QUERY_BLOCK; i++) {
-        if (i < b->nq)
-            pali_bf16_from_f32(b->s + i * b->s_stride, n, n, pb + i * n);
-        else
-            memset(pb + i * n, 0, (size_t)n * 2);
-    }
-    const uint16_t *v = (const uint16_t *)b->v + (b->key0 / 2) * l->hd_v * 2;
-    const int64_t ldv = (int64_t)l->hd_v * 4; // bytes per pair row
-    const int rows0 = b->nq < 16 ? b->nq : 16, rows1 = b->nq - rows0;
-    tiles_configure();
-    for (int c = 0; c < l->hd_v; c += 32) {
-        const bool two = c + 16 < l->hd_v;
-        tile_zero(TC00);
-        tile_zero(TC01);
-        tile_zero(TC10);
-        tile_zero(TC11);
-        for (int64_t kk = 0; kk < n; kk += 32) {
-            const uint16_t *vb = v + (kk / 2) * l->hd_v * 2 + c * 2;
-            tile_load(TA0, pb + kk, n * 2);
-            tile_load(TA1, pb + 16 * n + kk, n * 2);
-            tile_load(TB0, vb, ldv);
-            tile_dp(TC00, TA0, TB0);
-            tile_dp(TC10, TA1, TB0);
-            if (two) {
-                tile_load(TB1, vb + 32, ldv);
-                tile_dp(TC01, TA0, TB1);
-                tile_dp(TC11, TA1, TB1);
-            }
-        }
-        const int cols0 = l->hd - c < 16 ? l->hd - c : 16;
-        const int cols1 = l->hd - c - 16 < 16 ? l->hd - c - 16 : 16;
-        float *out = b->out + c;
-        store_rows(TC00, cbuf, out, b->out_stride, rows0, cols0);
-        store_rows(TC10, cbuf, out + 16 * b->out_stride, b->out_stride, rows1,
-                   cols0);
-        if (two) {
-            store_rows(TC01, cbuf, out + 16, b->out_stride, rows0, cols1);
-            store_rows(TC11, cbuf, out + 16 * b->out_stride + 16, b->out_stride,
-                       rows1, cols1);
-        }
-    }
-    _tile_release();
-}
-
 /* Keys per pass of amx_attn_group's product with v: this many keys of v
  * (256 KB at hd 256) stay in L2 while every head's rows and columns go
  * over them; the partial outputs wait in f32 between passes, which keeps
- * each one's sum in the order attn_values takes. */
+ * each one's sum in the order of a single pass over all keys. */
 #define AMX_ATTN_KEYS 512
 
 /* p (bf16) in place of row x of scores (the f32 row, from its start):
@@ -803,8 +704,9 @@ const pali_kernels pali_kernels_amx = {
     .pack_blocks = amx_pack_blocks,
     .pack = amx_pack,
     .matmul_packed = amx_gemm_packed,
-    .attn_scores = amx_attn_scores,
-    .attn_values = amx_attn_values,
+    // what attn_group leaves (exact precision, blocks under 16 queries)
+    .attn_scores = pali_avx512bf16_attn_scores,
+    .attn_values = pali_avx512bf16_attn_values,
     .attn_group = amx_attn_group,
     .kv_store16 = pali_avx512bf16_kv_store16,
     .softcap_softmax = pali_avx512_softcap_softmax,

@@ -125,11 +125,11 @@ typedef struct pali_kernels {
      * PALI_ATTN_GROUP_MAX) query heads that share b's kv head — head t's
      * queries at b->q + t·hd, its output at b->out + t·hd — with the
      * softmax over the visible keys [lo, hi) of the range as
-     * softcap_softmax(scale, cap) takes it; the same bits as attn_scores,
-     * softcap_softmax and attn_values head by head, the keys and values
-     * read once for all the heads.  b->s holds heads·PALI_ATTN_QUERY_BLOCK
-     * rows.  Returns false, having done nothing, for a block it leaves to
-     * those three. */
+     * softcap_softmax(scale, cap) takes it, the keys and values read once
+     * for all the heads; each head gets the bits it would get alone.
+     * b->s holds heads·PALI_ATTN_QUERY_BLOCK rows.  Returns false, having
+     * done nothing, for a block it leaves to attn_scores, softcap_softmax
+     * and attn_values. */
     bool (*attn_group)(const pali_attn_block *b, int heads, int64_t lo,
                        int64_t hi, float scale, float cap);
     /* Optional (sets with bf16 arithmetic): positions [p0, p0 + 16) of one
