@@ -243,16 +243,31 @@ static void *panel_thread(void *p)
 
 /* OpenBLAS through dlopen, after OPENBLAS_CORETYPE is set: linked
  * normally, its constructor would detect the CPU before main() and, on
- * this CPU, pick its slowest kernels. */
-static double run_openblas(BenchLimits *lim, int threads, int64_t n, int64_t k,
-                           int64_t m)
+ * CPUs newer than it knows (Debian's 0.3.21 on Sapphire Rapids), pick its
+ * slowest kernels.  The core type named is the newest this CPU runs:
+ * SkylakeX with AVX-512, Haswell with AVX2 and FMA; none otherwise. */
+static double run_openblas(BenchLimits *lim, const pali_cpu *cpu, int threads,
+                           int64_t n, int64_t k, int64_t m)
 {
     const char *ct = getenv("OPENBLAS_CORETYPE");
     if (ct == NULL) {
-        setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
-        ct = "SkylakeX (set by palilens-bench)";
+        const char *core =
+            cpu->avx512f && cpu->avx512bw && cpu->avx512dq && cpu->avx512vl
+                ? "SkylakeX"
+            : cpu->avx2 && cpu->fma ? "Haswell"
+                                    : NULL;
+        if (core) {
+            setenv("OPENBLAS_CORETYPE", core, 0);
+            snprintf(lim->openblas_coretype, sizeof(lim->openblas_coretype),
+                     "%s (set by palilens-bench)", core);
+        } else {
+            snprintf(lim->openblas_coretype, sizeof(lim->openblas_coretype),
+                     "its own detection");
+        }
+    } else {
+        snprintf(lim->openblas_coretype, sizeof(lim->openblas_coretype), "%s",
+                 ct);
     }
-    snprintf(lim->openblas_coretype, sizeof(lim->openblas_coretype), "%s", ct);
     void *lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
     if (lib == NULL)
         return 0;
@@ -413,7 +428,7 @@ void bench_limits_measure(BenchLimits *lim, int threads, bool quick)
             run_matmul(k, true, threads, n, lim->mm_k, lim->mm_m);
     }
     lim->openblas_gflops =
-        run_openblas(lim, threads, lim->mm_n, lim->mm_k, lim->mm_m);
+        run_openblas(lim, &cpu, threads, lim->mm_n, lim->mm_k, lim->mm_m);
     const size_t bytes = quick ? BANDWIDTH_BYTES / 64 : BANDWIDTH_BYTES;
     float *buf = pali_aligned_alloc(bytes);
     if (buf) {
