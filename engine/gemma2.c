@@ -125,11 +125,12 @@ void pali_kv_cache_clear(pali_kv_cache *kv)
     memset(kv, 0, sizeof(*kv));
 }
 
-/* Floats of the gate or up buffer for MLP chunks of `rows` rows: room for
- * the TILES and PACKED layouts too (padded to 32 rows and columns). */
+/* Floats of the gate or up buffer for MLP chunks of `rows` rows: the
+ * TILES layout, the largest of the three (compute.h). */
 static int64_t mlp_buffer_floats(int64_t rows, int64_t it)
 {
-    return (rows + 31) / 32 * 32 * ((it + 31) / 32 * 32);
+    return (int64_t)(pali_layout_bytes(PALI_LAYOUT_TILES, rows, it) /
+                     sizeof(float));
 }
 
 int64_t pali_gemma_work_floats(const pali_model *m, int64_t n)
