@@ -134,9 +134,13 @@ bool pali_cpu_supports(const pali_cpu *cpu, pali_kernel k)
     case PALI_KERNEL_SCALAR: return true;
     case PALI_KERNEL_AVX2: return avx2;
     case PALI_KERNEL_AVX512: return avx512;
-    case PALI_KERNEL_AVX512BF16: return avx512 && cpu->avx512bf16;
+    // (every CPU with AVX512_BF16 has AVX512_VNNI, which the set's
+    // quantized decode uses; checked all the same)
+    case PALI_KERNEL_AVX512BF16:
+        return avx512 && cpu->avx512bf16 && cpu->avx512vnni;
     case PALI_KERNEL_AMX:
-        return avx512 && cpu->avx512bf16 && cpu->amx_tile && cpu->amx_bf16;
+        return avx512 && cpu->avx512bf16 && cpu->avx512vnni && cpu->amx_tile &&
+               cpu->amx_bf16;
     case PALI_KERNEL_COUNT: break;
     }
     return false;

@@ -7,8 +7,11 @@
  *     each 32-bit element a pair of consecutive k — times MR rows of x
  *     converted to bf16, the pair of x broadcast to every lane;
  *   - few rows (GEMV, decode): 32 weights per instruction straight from
- *     the bf16 checkpoint (q8 and q4 weights go through the AVX-512 f32
- *     GEMV: unpacking codes to f32 measured faster than to bf16);
+ *     the bf16 checkpoint; q8 and q4 weights, one row of x, on vpdpwssd
+ *     (AVX512-VNNI) with x as 16-bit integers per block of 32 (2⁻¹⁶ of
+ *     the block's largest value: vdpbf16ps retires one per two cycles
+ *     here, and unpacking codes to bf16 costs more than the FMAs it
+ *     saves);
  *   - attention on the bf16 layout (kernels.h), whose K blocks and V pairs
  *     are exactly such panels. */
 #include "kernels-avx512bf16.h"
@@ -327,12 +330,223 @@ static void gemv_bf16(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
                       r);
 }
 
+/* ---- GEMV on 16-bit activations: q8 and q4 weights, one row of x ------
+ * Unpacking codes to f32 holds quantized decode to ~7 weights per cycle
+ * per core; as integers, vpdpwssd (AVX512-VNNI) takes 32 per instruction.
+ * x, rounded to bf16 as fast precision rounds it, becomes per block of 32
+ * the int16 values v = round(x · 32767 / a) and the scale s = a / 32767,
+ * a the block's largest |x| (each |x − s·v| ≤ s/2, 2⁻¹⁶ of a).  A block's
+ * Σ q·v is exact in int32 and in f32 (|Σ| < 2²⁴), then y += (d·s)·Σ in
+ * f32.
+ *
+ * q4: a 64-byte line of codes is 4 blocks; as 32 words, word j of block b
+ * (bytes 2j, 2j + 1) holds q[2j], q[2j + 16], q[2j + 1], q[2j + 17] in its
+ * four nibbles, so four masks and shifts give four vectors of 32 codes,
+ * and x is laid out to match (xq_source); lanes 4b..4b + 3 of the sums
+ * are block b's.  The zero point: Σ (q − 8)·v = Σ q·v − 8·Σ v, the second
+ * term per lane, made once per x, is where the sums start. */
+
+#define XQ_ONE 32767.0f
+/* Weights per q4 group: one 64-byte line of codes. */
+#define XQ_GROUP 128
+
+/* The x element (0..127) of a q4 group that word j (0..31) of code
+ * vector e (0..3) multiplies. */
+static int xq_source(int e, int j)
+{
+    static const int nibble[4] = { 0, 16, 1, 17 };
+    return (j / 8) * 32 + 2 * (j % 8) + nibble[e];
+}
+
+typedef struct xq {
+    int16_t *v;    /* (k): q8 in order, q4 in group order */
+    int32_t *zero; /* q4: (k / 128, 16) −8·Σ v per lane */
+    float *scale;  /* (k / 32) s per block */
+} xq;
+
+static size_t xq_scratch(int64_t max_k)
+{
+    // v, the q4 reordering's source, zero, scale
+    return (size_t)(max_k * 2 + max_k * 2 + max_k / 2 + max_k / 8) + 256;
+}
+
+/* One row of x (k a multiple of XQ_GROUP) as xq in scratch; false when
+ * x is not finite (the f32 GEMV takes those). */
+static bool xq_make(const float *x, int64_t k, bool q4, void *scratch, xq *q)
+{
+    q->v = scratch;
+    int16_t *order = q->v + k; // x's v in order, for q4's reordering
+    q->zero = (int32_t *)(order + k);
+    q->scale = (float *)(q->zero + k / 8);
+    int16_t *dst = q4 ? order : q->v;
+    for (int64_t b = 0; b < k / 32; b++) {
+        const __m512i h = (__m512i)_mm512_cvtne2ps_pbh(
+            _mm512_loadu_ps(x + 32 * b + 16), _mm512_loadu_ps(x + 32 * b));
+        const __m512 lo = _mm512_castsi512_ps(_mm512_slli_epi32(
+            _mm512_cvtepu16_epi32(_mm512_castsi512_si256(h)), 16));
+        const __m512 hi = _mm512_castsi512_ps(_mm512_slli_epi32(
+            _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1)), 16));
+        const float a = _mm512_reduce_max_ps(
+            _mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+        if (!(a <= 3.4028235e38f))
+            return false;
+        const __m512 inv = _mm512_set1_ps(a > 0 ? XQ_ONE / a : 0);
+        q->scale[b] = a / XQ_ONE;
+        const int r = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+        _mm256_storeu_si256((__m256i *)(dst + 32 * b),
+                            _mm512_cvtsepi32_epi16(_mm512_cvt_roundps_epi32(
+                                _mm512_mul_ps(lo, inv), r)));
+        _mm256_storeu_si256((__m256i *)(dst + 32 * b + 16),
+                            _mm512_cvtsepi32_epi16(_mm512_cvt_roundps_epi32(
+                                _mm512_mul_ps(hi, inv), r)));
+    }
+    if (!q4)
+        return true;
+    // words 0–15 of each code vector come from blocks 0–1, 16–31 from 2–3
+    int16_t idx[4][32];
+    for (int e = 0; e < 4; e++)
+        for (int j = 0; j < 32; j++)
+            idx[e][j] = (int16_t)(xq_source(e, j) & 63);
+    const __m512i m8 = _mm512_set1_epi16(-PALI_Q4_ZERO);
+    for (int64_t g = 0; g < k / XQ_GROUP; g++) {
+        const int16_t *src = order + g * XQ_GROUP;
+        int16_t *out = q->v + g * XQ_GROUP;
+        const __m512i s0 = _mm512_loadu_si512(src),
+                      s1 = _mm512_loadu_si512(src + 32),
+                      s2 = _mm512_loadu_si512(src + 64),
+                      s3 = _mm512_loadu_si512(src + 96);
+        __m512i zero = _mm512_setzero_si512();
+        for (int e = 0; e < 4; e++) {
+            const __m512i i = _mm512_loadu_si512(idx[e]);
+            const __m512i v = _mm512_mask_blend_epi16(
+                0xffff0000u, _mm512_permutex2var_epi16(s0, i, s1),
+                _mm512_permutex2var_epi16(s2, i, s3));
+            _mm512_storeu_si512(out + 32 * e, v);
+            zero = _mm512_dpwssd_epi32(zero, v, m8);
+        }
+        _mm512_storeu_si512(q->zero + g * 16, zero);
+    }
+    return true;
+}
+
+/* Σ (q − 8)·v of the 4 blocks from blk (lanes 4b..4b + 3: block b), as
+ * f32 (exact). */
+static inline __m512 q4_group(const uint8_t *codes, const xq *q, int64_t blk)
+{
+    const __m512i nib = _mm512_set1_epi16(0xf);
+    const uint8_t *line = codes + blk * 16;
+    _mm_prefetch((const char *)line + 2 * GEMV_PREFETCH, _MM_HINT_T0);
+    const __m512i w = _mm512_loadu_si512(line);
+    const int16_t *v = q->v + blk * 32;
+    __m512i t = _mm512_loadu_si512(q->zero + blk * 4);
+    __m512i u = _mm512_setzero_si512();
+    t = _mm512_dpwssd_epi32(t, _mm512_and_si512(w, nib), _mm512_loadu_si512(v));
+    u = _mm512_dpwssd_epi32(u, _mm512_and_si512(_mm512_srli_epi16(w, 4), nib),
+                            _mm512_loadu_si512(v + 32));
+    t = _mm512_dpwssd_epi32(t, _mm512_and_si512(_mm512_srli_epi16(w, 8), nib),
+                            _mm512_loadu_si512(v + 64));
+    u = _mm512_dpwssd_epi32(u, _mm512_srli_epi16(w, 12),
+                            _mm512_loadu_si512(v + 96));
+    return _mm512_cvtepi32_ps(_mm512_add_epi32(t, u));
+}
+
+static void gemv_q4_row(const pali_mm *mm, const xq *q, int64_t r)
+{
+    const int64_t nb = mm->k / PALI_QUANT_BLOCK;
+    const uint8_t *codes = pali_quant_codes(mm->w, r);
+    const uint16_t *scales = pali_quant_scales(mm->w, r);
+    // lanes 4b..4b + 3 ← element b of a vector
+    const __m512i quad =
+        _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const __m512i four = _mm512_set1_epi32(4);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b += 16) {
+        const int blocks = nb - b < 16 ? (int)(nb - b) : 16;
+        const __mmask16 mk = mask_n(blocks);
+        // d·s of the 16 blocks
+        const __m512 ds = _mm512_mul_ps(
+            _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, scales + b)),
+            _mm512_maskz_loadu_ps(mk, q->scale + b));
+        __m512i at = quad;
+        for (int g = 0; g < blocks; g += 8) { // two groups: two chains
+            acc0 = _mm512_fmadd_ps(q4_group(codes, q, b + g),
+                                   _mm512_permutexvar_ps(at, ds), acc0);
+            at = _mm512_add_epi32(at, four);
+            if (g + 4 < blocks)
+                acc1 = _mm512_fmadd_ps(q4_group(codes, q, b + g + 4),
+                                       _mm512_permutexvar_ps(at, ds), acc1);
+            at = _mm512_add_epi32(at, four);
+        }
+    }
+    const float y = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    mm->y[r] = mm->bias ? y + mm->bias[r] : y;
+}
+
+/* Σ q·v of block blk times its d·s, added to acc. */
+static inline __m512 q8_block(const int8_t *codes, const xq *q, int64_t blk,
+                              float ds, __m512 acc)
+{
+    const int8_t *c = codes + blk * 32;
+    const __m512i t = _mm512_dpwssd_epi32(
+        _mm512_setzero_si512(),
+        _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)c)),
+        _mm512_loadu_si512(q->v + blk * 32));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_set1_ps(ds), acc);
+}
+
+static void gemv_q8_row(const pali_mm *mm, const xq *q, int64_t r)
+{
+    const int64_t nb = mm->k / PALI_QUANT_BLOCK;
+    const int8_t *codes = (const int8_t *)pali_quant_codes(mm->w, r);
+    const uint16_t *scales = pali_quant_scales(mm->w, r);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    float ds[16];
+    for (int64_t b = 0; b < nb; b += 16) {
+        const int blocks = nb - b < 16 ? (int)(nb - b) : 16;
+        const __mmask16 mk = mask_n(blocks);
+        _mm512_storeu_ps(
+            ds, _mm512_mul_ps(
+                    _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, scales + b)),
+                    _mm512_maskz_loadu_ps(mk, q->scale + b)));
+        for (int j = 0; j < blocks; j += 2) { // a line, two chains
+            _mm_prefetch((const char *)(codes + (b + j) * 32) +
+                             2 * GEMV_PREFETCH,
+                         _MM_HINT_T0);
+            acc0 = q8_block(codes, q, b + j, ds[j], acc0);
+            if (j + 1 < blocks)
+                acc1 = q8_block(codes, q, b + j + 1, ds[j + 1], acc1);
+        }
+    }
+    const float y = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    mm->y[r] = mm->bias ? y + mm->bias[r] : y;
+}
+
+/* Rows [r0, r1) of a q8/q4 product of one row of x on 16-bit activations;
+ * false (nothing written) when this path does not take it. */
+static bool gemv_quant16(const pali_mm *mm, int64_t r0, int64_t r1,
+                         void *scratch)
+{
+    if (mm->n != 1 || mm->k % XQ_GROUP != 0)
+        return false;
+    const bool q4 = mm->w->dtype == PALI_DTYPE_Q4;
+    xq q;
+    if (!xq_make(mm->x, mm->k, q4, scratch, &q))
+        return false;
+    for (int64_t r = r0; r < r1; r++)
+        if (q4)
+            gemv_q4_row(mm, &q, r);
+        else
+            gemv_q8_row(mm, &q, r);
+    return true;
+}
+
 size_t pali_avx512bf16_matmul_scratch(int64_t max_k)
 {
     size_t a = gemm_scratch(), b = gemv_scratch(max_k),
-           c = pali_avx512_matmul_scratch(max_k);
+           c = pali_avx512_matmul_scratch(max_k), d = xq_scratch(max_k);
     a = a > b ? a : b;
-    return a > c ? a : c;
+    a = a > c ? a : c;
+    return a > d ? a : d;
 }
 
 void pali_avx512bf16_matmul(const pali_mm *mm, int64_t r0, int64_t r1,
@@ -346,13 +560,14 @@ void pali_avx512bf16_matmul(const pali_mm *mm, int64_t r0, int64_t r1,
         gemm_bf16(mm, r0, r1, scratch);
         return;
     }
-    // decode: bf16 weights stream through vdpbf16ps; the others (f32,
-    // f16: converted and rounded; q8, q4: exact weights, which unpack
-    // faster to f32 than to bf16) through the AVX-512 GEMV on rounded
-    // activations
+    // decode: bf16 weights stream through vdpbf16ps, q8 and q4 through
+    // vpdpwssd on 16-bit activations (one row of x); the rest (f32, f16:
+    // converted and rounded; quantized weights for 2–4 rows) through the
+    // AVX-512 GEMV on rounded activations
     if (mm->w->dtype == PALI_DTYPE_BF16)
         gemv_bf16(mm, r0, r1, scratch);
-    else
+    else if (!pali_dtype_is_quant(mm->w->dtype) ||
+             !gemv_quant16(mm, r0, r1, scratch))
         pali_avx512_matmul(mm, r0, r1, scratch);
 }
 
