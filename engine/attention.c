@@ -157,9 +157,10 @@ size_t pali_attention_scratch_bytes(int64_t n_keys, int hd)
         (size_t)(q * keys * 4 + q * keys * 2 + q * hd_pad * 4 + 4 * 64);
     // a group (attn_group): scores (g·q, keys) f32, p in their place; the
     // queries (g·q, hd padded) bf16; partial outputs (g·q, hd padded) f32;
-    // a C tile; slack
-    const size_t group = (size_t)(g * q * keys * 4 + g * q * hd_pad * 2 +
-                                  g * q * hd_pad * 4 + 16 * 16 * 4 + 4 * 64);
+    // a C tile; each row's 1 / Σ; slack
+    const size_t group =
+        (size_t)(g * q * keys * 4 + g * q * hd_pad * 2 + g * q * hd_pad * 4 +
+                 16 * 16 * 4 + g * q * 4 + 4 * 64);
     return one > group ? one : group;
 }
 

@@ -21,6 +21,7 @@
  * Attention, query blocks of at least 16: q (converted to bf16) and p are
  * the A tiles, the bf16 layout's K blocks and V pairs the B tiles; the
  * query heads that share a kv head go together (amx_attn_group). */
+#include <math.h>
 #include <string.h>
 
 #include "kernels-avx512bf16.h"
@@ -510,9 +511,10 @@ static void amx_matmul(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
 /* ---- attention ------------------------------------------------------------
  */
 
-/* C tile → out rows [0, rows) × columns [0, cols), via buf (16×16). */
+/* C tile → out rows [0, rows) × columns [0, cols), row i times inv[i],
+ * via buf (16×16). */
 static void store_rows(int tile_id, float *buf, float *out, int64_t ldo,
-                       int rows, int cols)
+                       int rows, int cols, const float *inv)
 {
     if (rows <= 0 || cols <= 0)
         return;
@@ -524,7 +526,9 @@ static void store_rows(int tile_id, float *buf, float *out, int64_t ldo,
     }
     const __mmask16 mk = mask_n(cols);
     for (int i = 0; i < rows; i++)
-        _mm512_mask_storeu_ps(out + i * ldo, mk, _mm512_loadu_ps(buf + i * 16));
+        _mm512_mask_storeu_ps(out + i * ldo, mk,
+                              _mm512_mul_ps(_mm512_loadu_ps(buf + i * 16),
+                                            _mm512_set1_ps(inv[i])));
 }
 
 /* Keys per pass of amx_attn_group's product with v: this many keys of v
@@ -533,34 +537,84 @@ static void store_rows(int tile_id, float *buf, float *out, int64_t ldo,
  * each one's sum in the order of a single pass over all keys. */
 #define AMX_ATTN_KEYS 512
 
-/* p (bf16) in place of row x of scores (the f32 row, from its start):
- * the softmax of the visible [lo, hi), normalised as softcap_softmax
- * does, rounded as pali_bf16_from_f32 rounds, zero elsewhere up to n.
- * Each vector is read before the half-width result overwrites it. */
-static void softmax_to_bf16(float *x, int64_t lo, int64_t hi, int64_t n,
-                            float scale, float cap)
+/* Row x of scores (f32, from its start) → e = exp(v − max v) as bf16 in
+ * its place over the visible [lo, hi), zero elsewhere up to n, for
+ * v = scale·x soft-capped when cap > 0 (the ops of vec_softmax_exp);
+ * returns 1 / Σ e (the f32 e, summed as vec_softmax_exp sums), by which
+ * the caller scales the row's outputs instead of p.  Without a cap, max v
+ * is scale·max x (scale > 0), from a read-only pass; with one, v is
+ * stored on the way to its maximum.  Each vector is read before the
+ * half-width result overwrites it. */
+static float softmax_unscaled_bf16(float *x, int64_t lo, int64_t hi, int64_t n,
+                                   float scale, float cap)
 {
     uint16_t *p = (uint16_t *)x;
-    const __m512 inv =
-        _mm512_set1_ps(pali_avx512_softmax_exp(x + lo, hi - lo, scale, cap));
-    for (int64_t i = lo; i < hi; i += 16) {
+    const __m512 sc = _mm512_set1_ps(scale), c = _mm512_set1_ps(cap);
+    const __m512 inv_cap = _mm512_set1_ps(1.0f / cap);
+    __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0;
+    int64_t i = lo;
+    for (; i + 32 <= hi; i += 32) { // two max chains
+        __m512 v = _mm512_loadu_ps(x + i), w = _mm512_loadu_ps(x + i + 16);
+        if (cap > 0) {
+            v = _mm512_mul_ps(
+                v_tanh(_mm512_mul_ps(_mm512_mul_ps(v, sc), inv_cap)), c);
+            w = _mm512_mul_ps(
+                v_tanh(_mm512_mul_ps(_mm512_mul_ps(w, sc), inv_cap)), c);
+            _mm512_storeu_ps(x + i, v);
+            _mm512_storeu_ps(x + i + 16, w);
+        }
+        m0 = _mm512_max_ps(m0, v);
+        m1 = _mm512_max_ps(m1, w);
+    }
+    for (; i < hi; i += 16) {
         const __mmask16 mk = mask_n(hi - i < 16 ? (int)(hi - i) : 16);
-        const __m512 e = _mm512_maskz_loadu_ps(mk, x + i);
-        _mm256_mask_storeu_epi16(
-            p + i, mk, (__m256i)_mm512_cvtneps_pbh(_mm512_mul_ps(e, inv)));
+        __m512 v = _mm512_maskz_loadu_ps(mk, x + i);
+        if (cap > 0) {
+            v = _mm512_mul_ps(
+                v_tanh(_mm512_mul_ps(_mm512_mul_ps(v, sc), inv_cap)), c);
+            _mm512_mask_storeu_ps(x + i, mk, v);
+        }
+        m0 = _mm512_mask_max_ps(m0, mk, m0, v);
+    }
+    float max = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+    // uncapped: the exp pass scales (the same product as vec_softmax_exp)
+    const __m512 vs = cap > 0 ? _mm512_set1_ps(1) : sc;
+    if (!(cap > 0))
+        max = _mm512_cvtss_f32(_mm512_mul_ps(_mm512_set1_ps(max), sc));
+    const __m512 m = _mm512_set1_ps(max);
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+    for (i = lo; i + 32 <= hi; i += 32) {
+        const __m512 e0 =
+            v_exp(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), vs), m));
+        const __m512 e1 = v_exp(
+            _mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i + 16), vs), m));
+        s0 = _mm512_add_ps(s0, e0);
+        s1 = _mm512_add_ps(s1, e1);
+        _mm512_storeu_si512(p + i, (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
+    }
+    for (; i < hi; i += 16) {
+        const __mmask16 mk = mask_n(hi - i < 16 ? (int)(hi - i) : 16);
+        const __m512 e = _mm512_maskz_mov_ps(
+            mk, v_exp(_mm512_sub_ps(
+                    _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, x + i), vs), m)));
+        s0 = _mm512_add_ps(s0, e);
+        _mm256_mask_storeu_epi16(p + i, mk, (__m256i)_mm512_cvtneps_pbh(e));
     }
     memset(p, 0, (size_t)lo * 2);
     memset(p + hi, 0, (size_t)(n - hi) * 2);
+    return (float)(1.0 / (double)_mm512_reduce_add_ps(_mm512_add_ps(s0, s1)));
 }
 
-/* kernels.h: attn_group.  Scratch after the scores: the heads' queries
- * (heads·32, hd_k) bf16, their partial outputs (heads·32, hd_v) f32 and a
- * C tile. */
+/* kernels.h: attn_group.  p is the unscaled exp (softmax_unscaled_bf16);
+ * each output row is scaled by its 1 / Σ as it is stored.  Scratch after
+ * the scores: the heads' queries (heads·32, hd_k) bf16, their partial
+ * outputs (heads·32, hd_v) f32, a C tile and each row's 1 / Σ. */
 static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
                            int64_t hi, float scale, float cap)
 {
     const pali_kv_layout *l = b->lay;
-    if (!l->bf16 || b->nq < AMX_MIN_ROWS || heads > PALI_ATTN_GROUP_MAX)
+    if (!l->bf16 || b->nq < AMX_MIN_ROWS || heads > PALI_ATTN_GROUP_MAX ||
+        !(scale > 0) || hi <= lo)
         return false;
     const int hk = l->hd_k, hv = l->hd_v, hd = l->hd;
     const int qb_rows = PALI_ATTN_QUERY_BLOCK;
@@ -568,6 +622,7 @@ static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
     uint16_t *qb = b->scratch;                         // (heads·32, hk)
     float *acc = (float *)(qb + heads * qb_rows * hk); // (heads·32, hv)
     float *cbuf = acc + heads * qb_rows * hv;          // (16, 16)
+    float *inv = cbuf + 256;                           // (heads·32)
     for (int t = 0; t < heads; t++)
         for (int i = 0; i < qb_rows; i++) {
             uint16_t *dst = qb + (t * qb_rows + i) * hk;
@@ -608,12 +663,13 @@ static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
         }
     }
 
-    // p in place of the scores, row by row (rows past nq: zero)
+    // unscaled p in place of the scores, row by row (rows past nq: zero)
     for (int t = 0; t < heads; t++)
         for (int i = 0; i < qb_rows; i++) {
             float *row = b->s + (t * qb_rows + i) * ls;
             if (i < b->nq)
-                softmax_to_bf16(row, lo, hi, n, scale, cap);
+                inv[t * qb_rows + i] =
+                    softmax_unscaled_bf16(row, lo, hi, n, scale, cap);
             else
                 memset(row, 0, (size_t)n * 2);
         }
@@ -678,14 +734,15 @@ static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
                 const int cols0 = hd - c < 16 ? hd - c : 16;
                 const int cols1 = hd - c - 16 < 16 ? hd - c - 16 : 16;
                 float *out = b->out + t * hd + c;
-                store_rows(TC00, cbuf, out, b->out_stride, rows0, cols0);
+                const float *inv0 = inv + t * qb_rows, *inv1 = inv0 + 16;
+                store_rows(TC00, cbuf, out, b->out_stride, rows0, cols0, inv0);
                 store_rows(TC10, cbuf, out + 16 * b->out_stride, b->out_stride,
-                           rows1, cols0);
+                           rows1, cols0, inv1);
                 if (two) {
                     store_rows(TC01, cbuf, out + 16, b->out_stride, rows0,
-                               cols1);
+                               cols1, inv0);
                     store_rows(TC11, cbuf, out + 16 * b->out_stride + 16,
-                               b->out_stride, rows1, cols1);
+                               b->out_stride, rows1, cols1, inv1);
                 }
             }
         }
