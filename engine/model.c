@@ -573,6 +573,7 @@ pali_status pali_model_load(const char *dir, const pali_model_params *params,
         return s;
     }
     m->cfg.info.dir = m->dir;
+    m->prefault = pali_prefault_start(m);
     *out = m;
     return PALI_OK;
 }
@@ -581,6 +582,7 @@ void pali_model_free(pali_model *model)
 {
     if (model == NULL)
         return;
+    pali_prefault_stop(model->prefault); // before the mappings go
     pali_tokenizer_free(model->tokenizer);
     pali_quant_release(model);
     pali_aligned_free(model->bf16_copy);

@@ -99,7 +99,21 @@ struct pali_model {
     void *quant_map;
     size_t quant_bytes;
     uint16_t *bf16_copy;
+
+    /* the background mapping of the matrices' pages (prefault.c) */
+    struct pali_prefault *prefault;
 };
+
+/* Every matrix a forward pass multiplies by, vision and text, into out
+ * (up to cap); returns how many there are. */
+int pali_model_matrices(pali_model *m, pali_tensor **out, int cap);
+
+/* prefault.c: a thread that maps the pages of the model's matrices in the
+ * background (NULL when there is nothing to map or it cannot start), and
+ * stopping it, which waits for it. */
+typedef struct pali_prefault pali_prefault;
+pali_prefault *pali_prefault_start(pali_model *m);
+void pali_prefault_stop(pali_prefault *p);
 
 /* Bytes of weights a forward pass touches, as they are held now (mapped
  * checkpoint, cache or copies): what must fit in RAM. */

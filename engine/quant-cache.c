@@ -540,8 +540,7 @@ void pali_quant_release(pali_model *m)
 
 /* ---- resident sizes and bf16 copies ------------------------------------- */
 
-/* Every matrix a forward pass multiplies by, vision and text. */
-static int list_matrices(pali_model *m, pali_tensor **out, int cap)
+int pali_model_matrices(pali_model *m, pali_tensor **out, int cap)
 {
     int n = 0;
 #define ADD(t)                                                                 \
@@ -589,11 +588,11 @@ static bool is_text_matrix(const pali_model *m, const pali_tensor *t)
 uint64_t pali_model_bytes_as(const pali_model *m, pali_dtype d)
 {
     pali_model *mm = (pali_model *)m; // only read
-    const int n = list_matrices(mm, NULL, 0);
+    const int n = pali_model_matrices(mm, NULL, 0);
     pali_tensor **all = pali_calloc_array((size_t)n, sizeof(*all));
     if (all == NULL)
         return UINT64_MAX;
-    list_matrices(mm, all, n);
+    pali_model_matrices(mm, all, n);
     uint64_t bytes = m->pos_emb.nbytes;
     for (int i = 0; i < n; i++) {
         const pali_tensor *t = all[i];
@@ -612,11 +611,11 @@ uint64_t pali_model_bytes_as(const pali_model *m, pali_dtype d)
 uint64_t pali_model_resident_bytes(const pali_model *m)
 {
     pali_model *mm = (pali_model *)m; // only read
-    const int n = list_matrices(mm, NULL, 0);
+    const int n = pali_model_matrices(mm, NULL, 0);
     pali_tensor **all = pali_calloc_array((size_t)n, sizeof(*all));
     if (all == NULL)
         return UINT64_MAX;
-    list_matrices(mm, all, n);
+    pali_model_matrices(mm, all, n);
     uint64_t bytes = m->pos_emb.nbytes;
     for (int i = 0; i < n; i++)
         bytes += all[i]->nbytes;
@@ -676,11 +675,11 @@ static void bf16_worker(void *arg, int ith, int nth)
 pali_status pali_weights_convert_bf16(pali_model *m, int n_threads,
                                       const pali_callbacks *cb, pali_error *err)
 {
-    const int n = list_matrices(m, NULL, 0);
+    const int n = pali_model_matrices(m, NULL, 0);
     pali_tensor **all = pali_calloc_array((size_t)n, sizeof(*all));
     if (all == NULL)
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
-    list_matrices(m, all, n);
+    pali_model_matrices(m, all, n);
     size_t total = 0;
     for (int i = 0; i < n; i++)
         if (all[i]->dtype == PALI_DTYPE_F32 || all[i]->dtype == PALI_DTYPE_F16)

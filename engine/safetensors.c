@@ -495,6 +495,11 @@ uint64_t pali_safetensors_file_size(const pali_safetensors *st)
     return st->size;
 }
 
+const void *pali_safetensors_map(const pali_safetensors *st)
+{
+    return st->map;
+}
+
 int pali_safetensors_count(const pali_safetensors *st)
 {
     return st->n_tensors;

@@ -41,6 +41,8 @@ void pali_safetensors_close(pali_safetensors *st);
 
 const char *pali_safetensors_path(const pali_safetensors *st);
 uint64_t pali_safetensors_file_size(const pali_safetensors *st);
+/* The start of the file's mapping (file_size bytes). */
+const void *pali_safetensors_map(const pali_safetensors *st);
 
 /* Tensors in header order; borrowed, valid until close. */
 int pali_safetensors_count(const pali_safetensors *st);
