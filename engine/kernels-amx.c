@@ -342,13 +342,32 @@ static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
     return wconv;
 }
 
-/* The 32 × AMX_KC bf16 block of in-place weights that follows (j0, k0) in
- * amx_gemm's order (next panel of the group, else the group's first panel
- * at the next k block, else the next group's first block), or NULL. */
-static const char *next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
-                                     int64_t r1, int64_t j0, int64_t k0,
-                                     int64_t kpad)
+/* Where the next weight block (32 rows × AMX_KC of k) is read from, for
+ * prefetching: `lines` cache lines of each of 32 rows from `at`, rows
+ * `stride` bytes apart; for q8/q4 also the rows' scales (one line each
+ * from `scales`, `scale_stride` apart).  at == NULL: nothing to fetch. */
+typedef struct next_block {
+    const char *at, *scales;
+    int64_t stride, scale_stride;
+    int lines_log2; /* lines per row: 8 (bf16), 4 (q8), 2 (q4) */
+    int total;      /* lines in all */
+} next_block;
+
+/* The block that follows (j0, k0) in amx_gemm_packed's order (next panel
+ * of the group, else the group's first panel at the next k block, else
+ * the next group's first block) in the weights' own storage: bf16 rows
+ * and q8/q4 codes and scales (other formats are converted row by row,
+ * and a partial last panel is not fetched). */
+static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
+                                    int64_t r1, int64_t j0, int64_t k0,
+                                    int64_t kpad)
 {
+    next_block nb = { 0 };
+    const pali_tensor *w = mm->w;
+    const bool quant = pali_dtype_is_quant(w->dtype);
+    if (w->dtype != PALI_DTYPE_BF16 &&
+        !(quant && mm->k % PALI_QUANT_BLOCK == 0))
+        return nb;
     int64_t j = j0 + 32, kn = k0;
     if (j >= g1) {
         j = g0;
@@ -359,8 +378,32 @@ static const char *next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
         }
     }
     if (j + 32 > r1)
-        return NULL;
-    return (const char *)((const uint16_t *)mm->w->data + j * mm->k + kn);
+        return nb;
+    if (!quant) {
+        nb.at = (const char *)((const uint16_t *)w->data + j * mm->k + kn);
+        nb.stride = mm->k * 2;
+        nb.lines_log2 = 3;
+        nb.total = 32 << 3;
+        return nb;
+    }
+    const bool q8 = w->dtype == PALI_DTYPE_Q8;
+    nb.at = (const char *)pali_quant_codes(w, j) + (q8 ? kn : kn / 2);
+    nb.stride = pali_quant_row_bytes(w->dtype, mm->k);
+    nb.lines_log2 = q8 ? 2 : 1;
+    nb.scales = (const char *)(pali_quant_scales(w, j) + kn / PALI_QUANT_BLOCK);
+    nb.scale_stride = mm->k / PALI_QUANT_BLOCK * 2;
+    nb.total = (32 << nb.lines_log2) + 32;
+    return nb;
+}
+
+/* Line `line` of the next block. */
+static inline const char *next_line(const next_block *nb, int line)
+{
+    const int codes = 32 << nb->lines_log2;
+    if (line < codes)
+        return nb->at + (line >> nb->lines_log2) * nb->stride +
+               (line & ((1 << nb->lines_log2) - 1)) * 64;
+    return nb->scales + (line - codes) * nb->scale_stride;
 }
 
 /* Columns [r0, r1) of rows [t0, t0 + nt) of y from the chunk's packed
@@ -397,14 +440,13 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                 const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
                 const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
                 float *cgroup = cpart + ((j0 - g0) / 32) * ntb * 1024;
-                // The tile loads of A wait on memory unless the next
-                // block is on its way: its 32 rows × 8 lines, spread
-                // over this block's tile products.
-                const char *next =
-                    direct ? next_weight_block(mm, g0, g1, r1, j0, k0, kpad)
-                           : NULL;
+                // The tile loads of A (and the conversion of q8/q4
+                // codes) wait on memory unless the next block is on its
+                // way: its lines, spread over this block's tile products.
+                const next_block next =
+                    next_weight_block(mm, g0, g1, r1, j0, k0, kpad);
                 const int steps = (int)(ntb * (kc / 32));
-                const int per_step = (256 + steps - 1) / steps;
+                const int per_step = (next.total + steps - 1) / steps;
                 int line = 0;
                 for (int64_t tb = 0; tb < nt; tb += 32) {
                     const uint16_t *b0 = xp + (tb / 16) * kpad * 16 + k0 * 16;
@@ -436,11 +478,9 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                     int yline = last && mm->layout == PALI_LAYOUT_ROWS ? 0 : 64;
                     const int ylines = 2 * (int)(nt - tb < 32 ? nt - tb : 32);
                     for (int64_t kk = 0; kk < kc; kk += 32) {
-                        for (int p = 0; next && p < per_step && line < 256;
+                        for (int p = 0; p < per_step && line < next.total;
                              p++, line++)
-                            _mm_prefetch(next + (line >> 3) * k * 2 +
-                                             (line & 7) * 64,
-                                         _MM_HINT_T0);
+                            _mm_prefetch(next_line(&next, line), _MM_HINT_T0);
                         for (int p = 0; p < 8 && yline < ylines; p++, yline++) {
                             const int64_t at =
                                 (yline >> 1) * m + (yline & 1) * 16;
