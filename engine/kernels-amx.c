@@ -343,13 +343,14 @@ static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
 }
 
 /* Where the next weight block (32 rows × AMX_KC of k) is read from, for
- * prefetching: `lines` cache lines of each of 32 rows from `at`, rows
- * `stride` bytes apart; for q8/q4 also the rows' scales (one line each
- * from `scales`, `scale_stride` apart).  at == NULL: nothing to fetch. */
+ * prefetching: 2^lines_log2 cache lines of each of 32 rows from `at`,
+ * rows `stride` bytes apart; for q8/q4 also the rows' scales (one line
+ * each from `scales`, `scale_stride` apart).  total == 0: nothing to
+ * fetch. */
 typedef struct next_block {
     const char *at, *scales;
     int64_t stride, scale_stride;
-    int lines_log2; /* lines per row: 8 (bf16), 4 (q8), 2 (q4) */
+    int lines_log2; /* lines per row: 8 (bf16), 4 (q8), 2 (q4) as log2 */
     int total;      /* lines in all */
 } next_block;
 
