@@ -602,12 +602,13 @@ static inline __m512 exp2_soft(__m512 t)
 
 /* Row x of scores (f32, from its start) → e = exp(v − max v) as bf16 in
  * its place over the visible [lo, hi), zero elsewhere up to n, for
- * v = scale·x soft-capped when cap > 0 (the ops of vec_softmax_exp);
- * returns 1 / Σ e (the f32 e, summed as vec_softmax_exp sums), by which
- * the caller scales the row's outputs instead of p.  Without a cap, max v
- * is scale·max x (scale > 0), from a read-only pass; with one, v is
- * stored on the way to its maximum.  Each vector is read before the
- * half-width result overwrites it. */
+ * v = scale·x soft-capped when cap > 0 (the cap as vec_softmax_exp
+ * applies it; e by exp2_soft); returns 1 / Σ e (of the f32 e, two
+ * vector sums finished in double), by which the caller scales the row's
+ * outputs instead of p.  Without a cap, max v is scale·max x (scale > 0),
+ * from a read-only pass, and the scale goes into the exponent's FMA;
+ * with one, v is stored on the way to its maximum.  Each vector is read
+ * before the half-width result overwrites it. */
 static float softmax_unscaled_bf16(float *x, int64_t lo, int64_t hi, int64_t n,
                                    float scale, float cap)
 {
@@ -640,7 +641,7 @@ static float softmax_unscaled_bf16(float *x, int64_t lo, int64_t hi, int64_t n,
         m0 = _mm512_mask_max_ps(m0, mk, m0, v);
     }
     float max = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
-    // uncapped: the exp pass scales (the same product as vec_softmax_exp)
+    // uncapped: the exp pass scales
     const __m512 vs = cap > 0 ? _mm512_set1_ps(1) : sc;
     if (!(cap > 0))
         max = _mm512_cvtss_f32(_mm512_mul_ps(_mm512_set1_ps(max), sc));
