@@ -335,9 +335,10 @@ static void gemv_bf16(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
  * per core; as integers, vpdpwssd (AVX512-VNNI) takes 32 per instruction.
  * x, rounded to bf16 as fast precision rounds it, becomes per block of 32
  * the int16 values v = round(x · 32767 / a) and the scale s = a / 32767,
- * a the block's largest |x| (each |x − s·v| ≤ s/2, 2⁻¹⁶ of a).  A block's
- * Σ q·v is exact in int32 and in f32 (|Σ| < 2²⁴), then y += (d·s)·Σ in
- * f32.
+ * a the block's largest |x| (each |x − s·v| ≤ s/2, 2⁻¹⁶ of a).  Each
+ * lane's share of a block's Σ q·v (2 products for q8, 8 and the zero
+ * point's term for q4) is exact in int32 and in f32 (below 2²⁴), then
+ * y += (d·s)·share in f32, lane by lane.
  *
  * q4: a 64-byte line of codes is 4 blocks; as 32 words, word j of block b
  * (bytes 2j, 2j + 1) holds q[2j], q[2j + 16], q[2j + 1], q[2j + 17] in its
