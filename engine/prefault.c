@@ -7,7 +7,7 @@
  * the 3B's first 1 s at 224 px, on a cold one the whole read from disk.
  * A thread started when the model opens asks the kernel to map them
  * (MADV_POPULATE_READ, Linux 5.14; where it is missing, nothing is done)
- * a few megabytes at a time, at the idle scheduling class: it runs while
+ * 2 MB at a time, at the idle scheduling class: it runs while
  * the user picks an image and a prompt, and gives way to any work.  The
  * pages it maps are the ones a forward pass would map (only the matrices
  * the model reads, in the files they are read from), so resident memory
@@ -24,8 +24,10 @@
 #include "model.h"
 #include "safetensors.h"
 
-/* Bytes per madvise call between checks of the stop flag. */
-#define PREFAULT_CHUNK (8u << 20)
+/* Bytes per madvise call between checks of the stop flag: what freeing
+ * the model may wait for (the application frees a model on its main
+ * thread; 2 MB is a few milliseconds even from a slow disk). */
+#define PREFAULT_CHUNK (2u << 20)
 
 typedef struct range {
     uintptr_t begin, end; /* page-aligned */
