@@ -580,30 +580,10 @@ static void store_rows(int tile_id, float *buf, float *out, int64_t ldo,
  * single pass over all keys. */
 #define AMX_ATTN_KEYS 256
 
-/* 2^t for the softmax's t ≤ 0 (a little above 0 at worst): t = n + f,
- * |f| ≤ ½, 2^f by its degree-6 Taylor polynomial (truncation error at
- * most 1.2·10⁻⁷ relative, about one f32 ulp), times 2^n by VSCALEFPS; t below
- * −150 gives 0. */
-static inline __m512 exp2_soft(__m512 t)
-{
-    t = _mm512_max_ps(t, _mm512_set1_ps(-150.0f));
-    const __m512 n =
-        _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 f = _mm512_sub_ps(t, n);
-    __m512 q = _mm512_set1_ps(1.5403530393381609e-4f);
-    q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(1.3333558146428443e-3f));
-    q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(9.6181291076284772e-3f));
-    q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(5.5504108664821580e-2f));
-    q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(2.4022650695910071e-1f));
-    q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(6.9314718055994531e-1f));
-    q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(q, n);
-}
-
 /* Row x of scores (f32, from its start) → e = exp(v − max v) as bf16 in
  * its place over the visible [lo, hi), zero elsewhere up to n, for
  * v = scale·x soft-capped when cap > 0 (the cap as vec_softmax_exp
- * applies it; e by exp2_soft); returns 1 / Σ e (of the f32 e, two
+ * applies it; e by v_exp2); returns 1 / Σ e (of the f32 e, two
  * vector sums finished in double), by which the caller scales the row's
  * outputs instead of p.  Without a cap, max v is scale·max x (scale > 0),
  * from a read-only pass, and the scale goes into the exponent's FMA;
@@ -650,10 +630,9 @@ static float softmax_unscaled_bf16(float *x, int64_t lo, int64_t hi, int64_t n,
     const __m512 b = _mm512_set1_ps(-max * EXP_LOG2E);
     __m512 s0 = _mm512_setzero_ps(), s1 = s0;
     for (i = lo; i + 32 <= hi; i += 32) {
-        const __m512 e0 =
-            exp2_soft(_mm512_fmadd_ps(_mm512_loadu_ps(x + i), a, b));
+        const __m512 e0 = v_exp2(_mm512_fmadd_ps(_mm512_loadu_ps(x + i), a, b));
         const __m512 e1 =
-            exp2_soft(_mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), a, b));
+            v_exp2(_mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), a, b));
         s0 = _mm512_add_ps(s0, e0);
         s1 = _mm512_add_ps(s1, e1);
         _mm512_storeu_si512(p + i, (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
@@ -662,7 +641,7 @@ static float softmax_unscaled_bf16(float *x, int64_t lo, int64_t hi, int64_t n,
         const __mmask16 mk = mask_n(hi - i < 16 ? (int)(hi - i) : 16);
         const __m512 e = _mm512_maskz_mov_ps(
             mk,
-            exp2_soft(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, x + i), a, b)));
+            v_exp2(_mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, x + i), a, b)));
         s0 = _mm512_add_ps(s0, e);
         _mm256_mask_storeu_epi16(p + i, mk, (__m256i)_mm512_cvtneps_pbh(e));
     }

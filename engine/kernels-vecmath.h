@@ -1,8 +1,8 @@
-/* kernels-vecmath.h — exp, tanh and tanh-GELU on vectors, over the
+/* kernels-vecmath.h — exp, 2^t, tanh and tanh-GELU on vectors, over the
  * primitives of kernels-vec.h (the includer defines them first: the
  * AVX2 and AVX-512 sets, and the AMX set, which applies GELU to a
- * product's outputs as it stores them).  Each includer compiles its own
- * copy; the same primitives give the same bits. */
+ * product's outputs as it stores them and 2^t in attention's softmax).  Each
+ * includer compiles its own copy; the same primitives give the same bits. */
 #ifndef PALI_KERNELS_VECMATH_H
 #define PALI_KERNELS_VECMATH_H
 
@@ -33,6 +33,27 @@ static inline vf v_exp(vf x)
     p = vf_fmadd(p, vf_mul(r, r), vf_add(r, vf_set1(1)));
     p = vf_ldexp(p, n);
     return vf_blend_lt(x, vf_set1(EXP_LO), vf_zero(), p);
+}
+
+/* 2^t for t ≤ 0 (a softmax's exponents; a rounding above 0 is fine):
+ * t = n + f with |f| ≤ ½, 2^f by its degree-6 Taylor polynomial
+ * (truncation at most 1.2·10⁻⁷ relative, about one ulp), times 2^n
+ * (vf_ldexp); t is clamped at −126, where 2^t is too small to move a sum
+ * of the 1 that the largest term contributes.  Cheaper than v_exp: the
+ * caller folds the scale by log2 e into its own FMA. */
+static inline vf v_exp2(vf t)
+{
+    t = vf_max(t, vf_set1(-126.0f));
+    const vf n = vf_round(t);
+    const vf f = vf_sub(t, n);
+    vf q = vf_set1(1.5403530393381609e-4f);
+    q = vf_fmadd(q, f, vf_set1(1.3333558146428443e-3f));
+    q = vf_fmadd(q, f, vf_set1(9.6181291076284772e-3f));
+    q = vf_fmadd(q, f, vf_set1(5.5504108664821580e-2f));
+    q = vf_fmadd(q, f, vf_set1(2.4022650695910071e-1f));
+    q = vf_fmadd(q, f, vf_set1(6.9314718055994531e-1f));
+    q = vf_fmadd(q, f, vf_set1(1.0f));
+    return vf_ldexp(q, n);
 }
 
 /* tanh below this |x| is x + x³·P(x²); above, from exp without
