@@ -336,7 +336,6 @@ int main(int argc, char **argv)
     uint8_t *pixels = g_memdup2(img.pixels, img_bytes);
     const uint8_t first_pixel = pixels[0];
     img.pixels = pixels;
-    double first_ttft_ms = 0;
     for (int r = 0; r < o.repeat; r++) {
         pixels[0] = (uint8_t)(first_pixel ^ (r % 2 ? 1 : 2));
         if (pali_session_set_image(session, &img, NULL, &err) != PALI_OK)
@@ -361,8 +360,6 @@ int main(int argc, char **argv)
         add(s.prefill, t->prefill_ms);
         add(s.ttft, t->preprocess_ms + t->vision_ms + t->prefill_ms);
         add(s.decode, t->n_decoded ? t->decode_ms / t->n_decoded : 0);
-        if (r == 0)
-            first_ttft_ms = t->preprocess_ms + t->vision_ms + t->prefill_ms;
         g_free(forced);
     }
     pali_session_free(session);
@@ -379,6 +376,7 @@ int main(int argc, char **argv)
     const double m_load = median(s.load), m_pre = median(s.preprocess),
                  m_vis = median(s.vision), m_pre_fill = median(s.prefill),
                  m_ttft = median(s.ttft), m_dec = median(s.decode);
+    const double first_ttft_ms = g_array_index(s.ttft, double, 0);
     // floors: FLOPs ÷ the precision's peak, bytes ÷ read bandwidth
     const double peak = fast ? (lim.peak_gflops[PALI_KERNEL_AMX] > 0
                                     ? lim.peak_gflops[PALI_KERNEL_AMX]
