@@ -98,19 +98,14 @@ void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
                      const pali_tensor *w, const float *bias, float *y,
                      pali_act act, const float *other);
 
-/* Where a product's outputs go.  ROWS: y (n, m) f32, row-major.  The
- * other two only where pali_matmul_layouts says so; NT = ⌈n/32⌉, every
- * element past n or m zero.
- *   TILES: f32 in the AMX set's C tiles as they come out, untransposed:
- *     (⌈m/32⌉, NT, 4, 16, 16), output j of row t at
- *     ((j/32·NT + t/32)·4 + (j%32)/16·2 + (t%32)/16)·256 + (j%16)·16 + t%16;
- *   PACKED: bf16, rounded to nearest even, in the layout in which that set
- *     takes the x of a product with k = m (pali_matmul_prepacked):
- *     (2·NT, ⌈m/32⌉·16, 16, 2), output j of row t at
- *     ((t/16)·(⌈m/32⌉·16) + j/2)·32 + (t%16)·2 + j%2. */
+/* Where a product's outputs go.  ROWS: y (n, m) f32, row-major.  PACKED
+ * only where pali_matmul_layouts says so: bf16, rounded to nearest even,
+ * in the layout in which that set takes the x of a product with k = m
+ * (pali_matmul_prepacked): (2·NT, ⌈m/32⌉·16, 16, 2), NT = ⌈n/32⌉, output
+ * j of row t at ((t/16)·(⌈m/32⌉·16) + j/2)·32 + (t%16)·2 + j%2, every
+ * element past n or m zero. */
 typedef enum pali_layout {
     PALI_LAYOUT_ROWS,
-    PALI_LAYOUT_TILES,
     PALI_LAYOUT_PACKED,
 } pali_layout;
 
@@ -123,9 +118,13 @@ typedef struct pali_product {
     const float *bias;    /* (m) or NULL */
     float *y;             /* (n, m), or as `layout` says */
     pali_act act;
-    const float *other; /* for PALI_ACT_GELU_TANH_MUL: as y in ROWS, else
-                           in TILES */
+    const float *other; /* for PALI_ACT_GELU_TANH_MUL in ROWS: (n, m) */
     pali_layout layout;
+    /* for PALI_ACT_GELU_TANH_MUL in PACKED instead of `other`: (m, k), the
+     * same dtype as w; other = x·other_wᵀ, made in the same pass as
+     * x·wᵀ, the two never stored apart (the same bits as the product of
+     * other_w in ROWS passed as `other`) */
+    const pali_tensor *other_w;
 } pali_product;
 
 /* Several products of the same x (n, k), in order (a later one's `other`
@@ -134,8 +133,8 @@ typedef struct pali_product {
 void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
                       const pali_product *products, int count);
 
-/* Whether products of n rows may store TILES or PACKED outputs (the AMX
- * set in fast precision, n ≥ 16). */
+/* Whether products of n rows may store PACKED outputs (the AMX set in
+ * fast precision, n ≥ 16). */
 bool pali_matmul_layouts(const pali_compute *c, int64_t n);
 
 /* y (n, m) = x · wᵀ + bias for an x of n rows that a product of w's k

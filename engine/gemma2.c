@@ -125,12 +125,13 @@ void pali_kv_cache_clear(pali_kv_cache *kv)
     memset(kv, 0, sizeof(*kv));
 }
 
-/* Floats of the gate or up buffer for MLP chunks of `rows` rows: the
- * TILES layout, the largest of the three (compute.h). */
+/* Floats of the gate or up buffer for MLP chunks of `rows` rows: in ROWS
+ * or PACKED, whichever is larger (PACKED pads rows and columns to 32). */
 static int64_t mlp_buffer_floats(int64_t rows, int64_t it)
 {
-    return (int64_t)(pali_layout_bytes(PALI_LAYOUT_TILES, rows, it) /
-                     sizeof(float));
+    const size_t r = pali_layout_bytes(PALI_LAYOUT_ROWS, rows, it),
+                 p = pali_layout_bytes(PALI_LAYOUT_PACKED, rows, it);
+    return (int64_t)(((r > p ? r : p) + sizeof(float) - 1) / sizeof(float));
 }
 
 int64_t pali_gemma_work_floats(const pali_model *m, int64_t n)
@@ -160,7 +161,7 @@ static gemma_work carve(const pali_model *m, int64_t n, float *w)
     b.att = b.q + n * g.q;   // (n, H·hd)
     b.k = b.att + n * g.q;   // (n, KV·hd)
     b.v = b.k + n * g.kv;    // (n, KV·hd)
-    b.gate = b.v + n * g.kv; // (chunk, It), or in TILES / PACKED
+    b.gate = b.v + n * g.kv; // (chunk, It), or in PACKED
     b.up = b.gate + mlp_buffer_floats(chunk, g.ff);
     b.cos = b.up + mlp_buffer_floats(chunk, g.ff); // (n, hd/2)
     b.sin = b.cos + n * g.hd / 2;                  // (n, hd/2)
@@ -244,22 +245,28 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
     const int64_t chunk = mlp_chunk_rows(rows_out, g.ff);
     for (int64_t r = 0; r < rows_out; r += chunk) {
         const int64_t rows = rows_out - r < chunk ? rows_out - r : chunk;
-        // up first: gate's outputs become gelu_tanh(gate)·up as stored;
-        // where the kernel set allows, up stays in its tiles and gate is
-        // stored as down's packed input (the same bits, two passes less)
-        const bool tiled = pali_matmul_layouts(c, rows);
-        const pali_product mlp[2] = {
-            { &L->up_w, NULL, b->up, PALI_ACT_NONE, NULL,
-              tiled ? PALI_LAYOUT_TILES : PALI_LAYOUT_ROWS },
-            { &L->gate_w, NULL, b->gate, PALI_ACT_GELU_TANH_MUL, b->up,
-              tiled ? PALI_LAYOUT_PACKED : PALI_LAYOUT_ROWS },
-        };
-        pali_matmul_many(c, h + r * g.d, rows, mlp, 2);
-        if (tiled)
+        // where the kernel set allows, gate and up are one product whose
+        // outputs leave as gelu_tanh(gate)·up in down's packed input (the
+        // same bits, up never stored); else up first, and gate's outputs
+        // become gelu_tanh(gate)·up as they are stored
+        const float *hr = h + r * g.d;
+        if (pali_matmul_layouts(c, rows)) {
+            const pali_product gated = { &L->gate_w, NULL,
+                                         b->gate,    PALI_ACT_GELU_TANH_MUL,
+                                         NULL,       PALI_LAYOUT_PACKED,
+                                         &L->up_w };
+            pali_matmul_many(c, hr, rows, &gated, 1);
             pali_matmul_prepacked(c, b->gate, rows, &L->down_w, NULL,
                                   o + r * g.d);
-        else
-            pali_matmul(c, b->gate, rows, &L->down_w, NULL, o + r * g.d);
+            continue;
+        }
+        const pali_product mlp[2] = {
+            { &L->up_w, NULL, b->up, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
+            { &L->gate_w, NULL, b->gate, PALI_ACT_GELU_TANH_MUL, b->up,
+              PALI_LAYOUT_ROWS },
+        };
+        pali_matmul_many(c, hr, rows, mlp, 2);
+        pali_matmul(c, b->gate, rows, &L->down_w, NULL, o + r * g.d);
     }
     // ... and h = the next layer's input_norm(x)
     const float *next_norm =

@@ -13,10 +13,13 @@
  * together, for every product of the same x (kernels.h: pack).  Each 2×2
  * block of C tiles (32 weight rows × 32 tokens) accumulates one k block,
  * waits in L2, and after the last is transposed into y, + bias, through
- * mm->act — or, for the layouts of compute.h, stored as it is (TILES) or
- * as bf16 pairs in the activation layout of the next product (PACKED).
- * Every element sees the same k order whatever the thread count or the
- * layout.
+ * mm->act — or stored as bf16 pairs in the activation layout of the next
+ * product (PACKED, compute.h).  A gated product (mm->other_w: the MLP's
+ * gate and up) takes 16 outputs per panel, their rows of w as the first
+ * A tile and of other_w as the second, so that gate and up of the same
+ * outputs and tokens meet in the C tiles: gelu_tanh(gate)·up leaves them
+ * for PACKED, and up is never stored.  Every element sees the same k order
+ * whatever the thread count, the layout or the gating.
  *
  * Attention, query blocks of at least 16: q (converted to bf16) and p are
  * the A tiles, the bf16 layout's K blocks and V pairs the B tiles; the
@@ -129,9 +132,9 @@ static void store_transposed(const float *buf, const pali_mm *mm, int64_t at,
 }
 
 /* A C tile stored in buf (16 output rows × 16 tokens) made final in
- * place: + bias, mm->act (other: the same tile of the TILES operand),
- * zero outside rows × tokens.  The ops of store_transposed, element by
- * element. */
+ * place: + bias, mm->act (other: the up tile of a gated product, in the
+ * same order), zero outside rows × tokens.  The ops of store_transposed,
+ * element by element. */
 static void tile_finish(const pali_mm *mm, float *buf, int rows, int tokens,
                         const float *bias, const float *other)
 {
@@ -153,15 +156,17 @@ static void tile_finish(const pali_mm *mm, float *buf, int rows, int tokens,
     }
 }
 
-/* Rows 0–15 (lo) and 16–31 (hi) of a panel × 16 tokens, final, as the
- * 16 bf16 pairs of rows (2i, 2i + 1) the PACKED layout holds at dst. */
-static void store_pairs(const float *lo, const float *hi, uint16_t *dst)
+/* Rows 0–15 (lo) and 16–31 (hi; NULL for pairs ≤ 8) of a panel × 16
+ * tokens, final, as the first `pairs` bf16 pairs of rows (2i, 2i + 1) in
+ * the PACKED layout at dst. */
+static void store_pairs(const float *lo, const float *hi, int pairs,
+                        uint16_t *dst)
 {
     // [row 2i: tokens 0–15 | row 2i + 1: tokens 0–15] → token-interleaved
     const __m512i order = _mm512_set_epi16(
         31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
         6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < pairs; i++) {
         const float *even = i < 8 ? lo + 2 * i * 16 : hi + (2 * i - 16) * 16;
         const __m512i v = (__m512i)_mm512_cvtne2ps_pbh(
             _mm512_loadu_ps(even + 16), _mm512_loadu_ps(even));
@@ -169,49 +174,37 @@ static void store_pairs(const float *lo, const float *hi, uint16_t *dst)
     }
 }
 
-/* The finished C tiles of panel j0 × tokens [tg, tg + 32) of the product
+/* The finished C tiles of the panel at output j0 × tokens [tg, tg + 32)
  * (rows0/rows1 valid rows in the tile rows, tok0/tok1 valid tokens in the
- * tile columns) to y in TILES or PACKED (compute.h).  buf: two tiles. */
+ * tile columns) to y in PACKED (compute.h): 16 tokens at a time, rows
+ * 0–15 from TC0h and 16–31 from TC1h — or, gated, gelu_tanh(TC0h)·TC1h
+ * for 16 outputs.  buf: two tiles. */
 static void store_block(const pali_mm *mm, int64_t j0, int64_t tg, int rows0,
                         int rows1, int tok0, int tok1, const float *bias0,
                         const float *bias1, float *buf)
 {
-    const int64_t nt_blocks = round_up(mm->n, 32) / 32;
-    const int64_t block = ((j0 / 32) * nt_blocks + tg / 32) * 1024;
-    const float *other =
-        mm->act == PALI_ACT_GELU_TANH_MUL ? mm->other + block : NULL;
-    if (mm->layout == PALI_LAYOUT_TILES) {
-        float *out = mm->y + block;
-        tile_store(TC00, out, 64);
-        tile_store(TC01, out + 256, 64);
-        tile_store(TC10, out + 512, 64);
-        tile_store(TC11, out + 768, 64);
-        if (!mm->bias && mm->act == PALI_ACT_NONE)
-            return; // the padding is zero already
-        tile_finish(mm, out, rows0, tok0, bias0, other);
-        tile_finish(mm, out + 256, rows0, tok1, bias0,
-                    other ? other + 256 : NULL);
-        tile_finish(mm, out + 512, rows1, tok0, bias1,
-                    other ? other + 512 : NULL);
-        tile_finish(mm, out + 768, rows1, tok1, bias1,
-                    other ? other + 768 : NULL);
-        return;
-    }
-    // PACKED: 16 tokens at a time, rows 0–15 from TC0h, 16–31 from TC1h
+    const bool gated = mm->other_w != NULL;
     uint16_t *y = (uint16_t *)mm->y;
     const int64_t half_pairs = round_up(mm->m, 32) / 2;
-    uint16_t *dst0 = y + ((tg / 16) * half_pairs + j0 / 2) * 32;
-    uint16_t *dst1 = y + ((tg / 16 + 1) * half_pairs + j0 / 2) * 32;
-    tile_store(TC00, buf, 64);
-    tile_store(TC10, buf + 256, 64);
-    tile_finish(mm, buf, rows0, tok0, bias0, other);
-    tile_finish(mm, buf + 256, rows1, tok0, bias1, other ? other + 512 : NULL);
-    store_pairs(buf, buf + 256, dst0);
-    tile_store(TC01, buf, 64);
-    tile_store(TC11, buf + 256, 64);
-    tile_finish(mm, buf, rows0, tok1, bias0, other ? other + 256 : NULL);
-    tile_finish(mm, buf + 256, rows1, tok1, bias1, other ? other + 768 : NULL);
-    store_pairs(buf, buf + 256, dst1);
+    for (int h = 0; h < 2; h++) {
+        const int tok = h ? tok1 : tok0;
+        if (h) {
+            tile_store(TC01, buf, 64);
+            tile_store(TC11, buf + 256, 64);
+        } else {
+            tile_store(TC00, buf, 64);
+            tile_store(TC10, buf + 256, 64);
+        }
+        uint16_t *dst = y + ((tg / 16 + h) * half_pairs + j0 / 2) * 32;
+        if (gated) {
+            tile_finish(mm, buf, rows0, tok, bias0, buf + 256);
+            store_pairs(buf, NULL, 8, dst);
+            continue;
+        }
+        tile_finish(mm, buf, rows0, tok, bias0, NULL);
+        tile_finish(mm, buf + 256, rows1, tok, bias1, NULL);
+        store_pairs(buf, buf + 256, 16, dst);
+    }
 }
 
 /* 16-token blocks [b0, b1) of rows [t0, t0 + nt) of x (k wide) → xp
@@ -301,21 +294,49 @@ static void amx_pack(const pali_mm *mm, int64_t t0, int64_t nt, int64_t b0,
     pack_tokens(mm->x, mm->k, t0, nt, round_up(mm->k, 32), b0, b1, packed);
 }
 
-/* Block [k0, k0 + kc) of weight rows [j0, j0 + rows) as a 32-row bf16
- * A operand: read in place when the checkpoint's bf16 rows allow it,
- * else converted into wconv (32, AMX_KC), zero rows past `rows`. */
+/* Outputs per panel: 32 rows of w, or, gated, 16 outputs' rows of w and
+ * of other_w. */
+static int64_t panel_width(const pali_mm *mm)
+{
+    return mm->other_w ? 16 : 32;
+}
+
+/* The tensor and row that are row r (0–31) of the A operand of the panel
+ * at output j0. */
+static const pali_tensor *panel_row(const pali_mm *mm, int64_t j0, int r,
+                                    int64_t *row)
+{
+    if (mm->other_w == NULL) {
+        *row = j0 + r;
+        return mm->w;
+    }
+    *row = j0 + (r & 15);
+    return r < 16 ? mm->w : mm->other_w;
+}
+
+/* Block [k0, k0 + kc) of the panel at output j0, with `rows` valid outputs
+ * (panel_width at most), as a 32-row bf16 A operand: staged from the
+ * checkpoint's bf16 rows when `direct`, else converted into wconv (32,
+ * AMX_KC), zero rows past the valid ones. */
 static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
                                     int64_t k0, int64_t kc, bool direct,
                                     uint16_t *wconv, float *row, int64_t *lda)
 {
-    if (direct && rows == 32) {
+    const int width = (int)panel_width(mm);
+    *lda = AMX_KC * 2;
+    if (direct && rows == width) {
         // Staged at a 512-byte row stride: the checkpoint's own stride is
         // often a multiple of 4 KB (k = 2048, 9216), which would put all
         // 32 rows in the same few L1 sets and evict them between token
         // blocks.
         // (a k that is not a multiple of 32 ends in a masked load: the
         // padding past k is zero)
-        const uint16_t *w = (const uint16_t *)mm->w->data + j0 * mm->k + k0;
+        const uint16_t *src[32];
+        for (int r = 0; r < 32; r++) {
+            int64_t j;
+            const pali_tensor *t = panel_row(mm, j0, r, &j);
+            src[r] = (const uint16_t *)t->data + j * mm->k + k0;
+        }
         const int64_t valid = mm->k - k0;
         for (int64_t c = 0; c < kc; c += 32) {
             const int64_t left = valid - c;
@@ -323,32 +344,30 @@ static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
                                  : left > 0 ? ((__mmask32)1 << left) - 1
                                             : 0;
             for (int r = 0; r < 32; r++)
-                _mm512_storeu_si512(
-                    wconv + r * AMX_KC + c,
-                    _mm512_maskz_loadu_epi16(mk, w + r * mm->k + c));
+                _mm512_storeu_si512(wconv + r * AMX_KC + c,
+                                    _mm512_maskz_loadu_epi16(mk, src[r] + c));
         }
-        *lda = AMX_KC * 2;
         return wconv;
     }
     const int64_t valid = mm->k - k0 < kc ? mm->k - k0 : kc;
     for (int r = 0; r < 32; r++) {
-        if (r < rows && valid > 0)
-            pali_bf16_weight_row(mm->w, j0 + r, k0, valid, kc, row,
-                                 wconv + r * AMX_KC);
+        int64_t j;
+        const pali_tensor *t = panel_row(mm, j0, r, &j);
+        if (j - j0 < rows && valid > 0)
+            pali_bf16_weight_row(t, j, k0, valid, kc, row, wconv + r * AMX_KC);
         else
             memset(wconv + r * AMX_KC, 0, (size_t)kc * 2);
     }
-    *lda = AMX_KC * 2;
     return wconv;
 }
 
 /* Where the next weight block (32 rows × AMX_KC of k) is read from, for
- * prefetching: 2^lines_log2 cache lines of each of 32 rows from `at`,
- * rows `stride` bytes apart; for q8/q4 also the rows' scales (one line
- * each from `scales`, `scale_stride` apart).  total == 0: nothing to
- * fetch. */
+ * prefetching: 2^lines_log2 cache lines of each of 32 rows, rows 0–15
+ * from at[0] and 16–31 from at[1], `stride` bytes apart; for q8/q4 also
+ * the rows' scales (one line each from scales[0] and scales[1],
+ * scale_stride apart).  total == 0: nothing to fetch. */
 typedef struct next_block {
-    const char *at, *scales;
+    const char *at[2], *scales[2];
     int64_t stride, scale_stride;
     int lines_log2; /* lines per row: 8 (bf16), 4 (q8), 2 (q4) as log2 */
     int total;      /* lines in all */
@@ -366,10 +385,12 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
     next_block nb = { 0 };
     const pali_tensor *w = mm->w;
     const bool quant = pali_dtype_is_quant(w->dtype);
-    if (w->dtype != PALI_DTYPE_BF16 &&
-        !(quant && mm->k % PALI_QUANT_BLOCK == 0))
+    if ((w->dtype != PALI_DTYPE_BF16 &&
+         !(quant && mm->k % PALI_QUANT_BLOCK == 0)) ||
+        (mm->other_w && mm->other_w->dtype != w->dtype))
         return nb;
-    int64_t j = j0 + 32, kn = k0;
+    const int64_t width = panel_width(mm);
+    int64_t j = j0 + width, kn = k0;
     if (j >= g1) {
         j = g0;
         kn = k0 + AMX_KC;
@@ -378,20 +399,29 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
             kn = 0;
         }
     }
-    if (j + 32 > r1)
+    if (j + width > r1)
         return nb;
+    for (int h = 0; h < 2; h++) {
+        int64_t row;
+        const pali_tensor *t = panel_row(mm, j, 16 * h, &row);
+        if (!quant) {
+            nb.at[h] =
+                (const char *)((const uint16_t *)t->data + row * mm->k + kn);
+            continue;
+        }
+        const bool q8 = t->dtype == PALI_DTYPE_Q8;
+        nb.at[h] = (const char *)pali_quant_codes(t, row) + (q8 ? kn : kn / 2);
+        nb.scales[h] =
+            (const char *)(pali_quant_scales(t, row) + kn / PALI_QUANT_BLOCK);
+    }
     if (!quant) {
-        nb.at = (const char *)((const uint16_t *)w->data + j * mm->k + kn);
         nb.stride = mm->k * 2;
         nb.lines_log2 = 3;
         nb.total = 32 << 3;
         return nb;
     }
-    const bool q8 = w->dtype == PALI_DTYPE_Q8;
-    nb.at = (const char *)pali_quant_codes(w, j) + (q8 ? kn : kn / 2);
     nb.stride = pali_quant_row_bytes(w->dtype, mm->k);
-    nb.lines_log2 = q8 ? 2 : 1;
-    nb.scales = (const char *)(pali_quant_scales(w, j) + kn / PALI_QUANT_BLOCK);
+    nb.lines_log2 = w->dtype == PALI_DTYPE_Q8 ? 2 : 1;
     nb.scale_stride = mm->k / PALI_QUANT_BLOCK * 2;
     nb.total = (32 << nb.lines_log2) + 32;
     return nb;
@@ -401,10 +431,13 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
 static inline const char *next_line(const next_block *nb, int line)
 {
     const int codes = 32 << nb->lines_log2;
-    if (line < codes)
-        return nb->at + (line >> nb->lines_log2) * nb->stride +
+    if (line < codes) {
+        const int r = line >> nb->lines_log2;
+        return nb->at[r >> 4] + (r & 15) * nb->stride +
                (line & ((1 << nb->lines_log2) - 1)) * 64;
-    return nb->scales + (line - codes) * nb->scale_stride;
+    }
+    const int r = line - codes;
+    return nb->scales[r >> 4] + (r & 15) * nb->scale_stride;
 }
 
 /* Columns [r0, r1) of rows [t0, t0 + nt) of y from the chunk's packed
@@ -424,23 +457,32 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
     float *row = (float *)(wconv + 32 * AMX_KC); // (AMX_KC)
     float *cbuf = row + AMX_KC;                  // (2, 16, 16)
     float *cpart = cbuf + 512; // (AMX_GROUP, nt/32, 4 tiles, 16, 16)
-    const bool direct = mm->w->dtype == PALI_DTYPE_BF16;
+    const bool direct =
+        mm->w->dtype == PALI_DTYPE_BF16 &&
+        (mm->other_w == NULL || mm->other_w->dtype == PALI_DTYPE_BF16);
     const int64_t ntb = round_up(nt, 32) / 32;
+    // gated: 16 outputs per panel, on to the PACKED padding (the last
+    // thread's r1 is m), whose panels store zeros
+    const int64_t width = panel_width(mm), group = width * AMX_GROUP;
+    const int64_t end = mm->other_w ? round_up(r1, 32) : r1;
     tiles_configure();
-    for (int64_t g0 = r0; g0 < r1; g0 += 32 * AMX_GROUP) {
-        const int64_t g1 = g0 + 32 * AMX_GROUP < r1 ? g0 + 32 * AMX_GROUP : r1;
+    for (int64_t g0 = r0; g0 < end; g0 += group) {
+        const int64_t g1 = g0 + group < end ? g0 + group : end;
         for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
             const int64_t kc = kpad - k0 < AMX_KC ? kpad - k0 : AMX_KC;
             const bool last = k0 + kc == kpad;
-            for (int64_t j0 = g0; j0 < g1; j0 += 32) {
-                const int rows = g1 - j0 < 32 ? (int)(g1 - j0) : 32;
+            for (int64_t j0 = g0; j0 < g1; j0 += width) {
+                const int rows =
+                    (int)(r1 - j0 < width ? (r1 > j0 ? r1 - j0 : 0) : width);
                 int64_t lda;
                 const uint16_t *a = weight_block(mm, j0, rows, k0, kc, direct,
                                                  wconv, row, &lda);
                 const int rows0 = rows < 16 ? rows : 16, rows1 = rows - rows0;
-                const float *bias0 = mm->bias ? mm->bias + j0 : NULL;
-                const float *bias1 = mm->bias ? mm->bias + j0 + 16 : NULL;
-                float *cgroup = cpart + ((j0 - g0) / 32) * ntb * 1024;
+                const float *bias0 =
+                    mm->bias && rows0 > 0 ? mm->bias + j0 : NULL;
+                const float *bias1 =
+                    mm->bias && rows1 > 0 ? mm->bias + j0 + 16 : NULL;
+                float *cgroup = cpart + ((j0 - g0) / width) * ntb * 1024;
                 // The tile loads of A (and the conversion of q8/q4
                 // codes) wait on memory unless the next block is on its
                 // way: its lines, spread over this block's tile products.
@@ -515,10 +557,6 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                     const int tok0 = clamp16(nt - tb),
                               tok1 = clamp16(nt - tb - 16);
                     if (mm->layout != PALI_LAYOUT_ROWS) {
-                        if (half) { // tokens 16–31 must read as zeros
-                            tile_zero(TC01);
-                            tile_zero(TC11);
-                        }
                         store_block(mm, j0, t0 + tb, rows0, rows1, tok0, tok1,
                                     bias0, bias1, cbuf);
                         continue;

@@ -43,10 +43,11 @@ typedef struct pali_mm {
     float *y;             /* (n, m) */
     bool fast;
     pali_act act;
-    const float *other; /* (n, m), for PALI_ACT_GELU_TANH_MUL */
-    /* y's layout (compute.h); other is in TILES unless y is in ROWS.  Only
-     * matmul_packed takes layouts other than ROWS. */
+    const float *other; /* (n, m), for PALI_ACT_GELU_TANH_MUL in ROWS */
+    /* y's layout (compute.h).  Only matmul_packed takes PACKED, and with
+     * it other_w (pali_product) in place of other. */
     pali_layout layout;
+    const pali_tensor *other_w;
 } pali_mm;
 
 /* ---- attention's key/value layout ---------------------------------------

@@ -199,6 +199,7 @@ static pali_mm product_mm(const pali_compute *c, const float *x, int64_t n,
         .act = p->act,
         .other = p->other,
         .layout = p->layout,
+        .other_w = p->other_w,
     };
 }
 
@@ -246,9 +247,7 @@ size_t pali_layout_bytes(pali_layout layout, int64_t n, int64_t m)
 {
     if (layout == PALI_LAYOUT_ROWS)
         return (size_t)(n * m) * sizeof(float);
-    const size_t padded = (size_t)(round_up(n, 32) * round_up(m, 32));
-    return layout == PALI_LAYOUT_TILES ? padded * sizeof(float)
-                                       : padded * sizeof(uint16_t);
+    return (size_t)(round_up(n, 32) * round_up(m, 32)) * sizeof(uint16_t);
 }
 
 bool pali_matmul_layouts(const pali_compute *c, int64_t n)

@@ -724,15 +724,6 @@ static void test_rowops(gconstpointer data)
 
 /* ---- output layouts (compute.h) ------------------------------------------ */
 
-static size_t tiles_at(int64_t n, int64_t t, int64_t j)
-{
-    const int64_t nt = (n + 31) / 32;
-    return (size_t)(((j / 32 * nt + t / 32) * 4 + (j % 32) / 16 * 2 +
-                     (t % 32) / 16) *
-                        256 +
-                    (j % 16) * 16 + t % 16);
-}
-
 static size_t packed_at(int64_t m, int64_t t, int64_t j)
 {
     const int64_t half_pairs = (m + 31) / 32 * 16;
@@ -740,10 +731,12 @@ static size_t packed_at(int64_t m, int64_t t, int64_t j)
                     j % 2);
 }
 
-/* A product stored in TILES and PACKED holds, element by element, the
- * bits of the same product in ROWS (PACKED: rounded to bf16), zeros in
- * the padding; the MLP chain up (TILES) → gate·up (PACKED) → down
- * (pali_matmul_prepacked) gives the bits of the chain in rows. */
+/* A product stored in PACKED holds, element by element, the bits of the
+ * same product in ROWS rounded to bf16, zeros in the padding; the gated
+ * product (gate and up in one pass, compute.h) holds those of the ROWS
+ * chain up → gelu_tanh(gate)·up; and the MLP chain gated → down
+ * (pali_matmul_prepacked) gives the bits of the chain in rows, for bf16
+ * weights (read in place) and q8 (converted). */
 static void test_layouts(gconstpointer data)
 {
     const int kernel = GPOINTER_TO_INT(data);
@@ -752,7 +745,7 @@ static void test_layouts(gconstpointer data)
     // rows of x, k, outputs of up/gate (= down's k), outputs of down
     static const int64_t layout_shapes[][4] = {
         { 40, 64, 80, 24 },  { 16, 96, 64, 40 },  { 33, 32, 100, 36 },
-        { 300, 64, 96, 33 }, { 17, 588, 48, 32 },
+        { 300, 64, 96, 33 }, { 17, 588, 48, 32 }, { 70, 512, 200, 48 },
     };
     pali_compute *c = compute_new(kernel, 2, true, 1024, 0, 0);
     if (!pali_matmul_layouts(c, 16)) {
@@ -761,106 +754,102 @@ static void test_layouts(gconstpointer data)
     }
     g_assert_false(pali_matmul_layouts(c, 15));
     GRand *rng = g_rand_new_with_seed(31);
-    for (size_t s = 0; s < G_N_ELEMENTS(layout_shapes); s++) {
-        const int64_t n = layout_shapes[s][0], k = layout_shapes[s][1],
-                      ff = layout_shapes[s][2], d = layout_shapes[s][3];
-        float *x = g_new(float, n *k), *wu = g_new(float, ff *k),
-              *wg = g_new(float, ff *k), *wd = g_new(float, d *ff),
-              *bias = g_new(float, ff);
-        fill(rng, x, n * k, 2.0);
-        fill(rng, wu, ff * k, 0.2);
-        fill(rng, wg, ff * k, 0.2);
-        fill(rng, wd, d * ff, 0.2);
-        fill(rng, bias, ff, 0.5);
-        TestWeights tu, tg, td;
-        weights_make(&tu, PALI_DTYPE_BF16, wu, ff, k);
-        weights_make(&tg, PALI_DTYPE_BF16, wg, ff, k);
-        weights_make(&td, PALI_DTYPE_BF16, wd, d, ff);
-        const size_t rows_bytes = (size_t)(n * ff) * sizeof(float);
-        float *up = g_malloc(rows_bytes), *gate = g_malloc(rows_bytes);
-        float *up_t = g_malloc(pali_layout_bytes(PALI_LAYOUT_TILES, n, ff));
-        uint16_t *gate_p =
-            g_malloc(pali_layout_bytes(PALI_LAYOUT_PACKED, n, ff));
-        // garbage first: every element of the layouts must be written
-        memset(up_t, 0x7f, pali_layout_bytes(PALI_LAYOUT_TILES, n, ff));
-        memset(gate_p, 0x7f, pali_layout_bytes(PALI_LAYOUT_PACKED, n, ff));
-        float *y = g_new(float, n *d), *y_p = g_new(float, n *d);
+    static const pali_dtype dtypes[] = { PALI_DTYPE_BF16, PALI_DTYPE_Q8 };
+    for (size_t s = 0; s < G_N_ELEMENTS(layout_shapes); s++)
+        for (size_t di = 0; di < G_N_ELEMENTS(dtypes); di++) {
+            const int64_t n = layout_shapes[s][0], k = layout_shapes[s][1],
+                          ff = layout_shapes[s][2], d = layout_shapes[s][3];
+            const pali_dtype dt = dtypes[di];
+            if (pali_dtype_is_quant(dt) && k % PALI_QUANT_BLOCK != 0)
+                continue;
+            float *x = g_new(float, n *k), *wu = g_new(float, ff *k),
+                  *wg = g_new(float, ff *k), *wd = g_new(float, d *ff),
+                  *bias = g_new(float, ff);
+            fill(rng, x, n * k, 2.0);
+            fill(rng, wu, ff * k, 0.2);
+            fill(rng, wg, ff * k, 0.2);
+            fill(rng, wd, d * ff, 0.2);
+            fill(rng, bias, ff, 0.5);
+            TestWeights tu, tg, td;
+            weights_make(&tu, dt, wu, ff, k);
+            weights_make(&tg, dt, wg, ff, k);
+            weights_make(&td, PALI_DTYPE_BF16, wd, d, ff);
+            const size_t rows_bytes = (size_t)(n * ff) * sizeof(float);
+            const size_t packed_bytes =
+                pali_layout_bytes(PALI_LAYOUT_PACKED, n, ff);
+            float *up = g_malloc(rows_bytes), *gate = g_malloc(rows_bytes);
+            uint16_t *gate_p = g_malloc(packed_bytes);
+            // garbage first: every element of the layout must be written
+            memset(gate_p, 0x7f, packed_bytes);
+            float *y = g_new(float, n *d), *y_p = g_new(float, n *d);
 
-        // the chain, with and without the layouts (gate with a bias)
-        const pali_product rows[2] = {
-            { &tu.t, NULL, up, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
-            { &tg.t, bias, gate, PALI_ACT_GELU_TANH_MUL, up, PALI_LAYOUT_ROWS },
-        };
-        pali_matmul_many(c, x, n, rows, 2);
-        pali_matmul(c, gate, n, &td.t, NULL, y);
-        const pali_product tiled[2] = {
-            { &tu.t, NULL, up_t, PALI_ACT_NONE, NULL, PALI_LAYOUT_TILES },
-            { &tg.t, bias, (float *)gate_p, PALI_ACT_GELU_TANH_MUL, up_t,
-              PALI_LAYOUT_PACKED },
-        };
-        pali_matmul_many(c, x, n, tiled, 2);
-        pali_matmul_prepacked(c, gate_p, n, &td.t, NULL, y_p);
-        g_assert_cmpmem(y, (size_t)(n * d) * 4, y_p, (size_t)(n * d) * 4);
+            // the chain, in rows and gated (gate with a bias)
+            const pali_product rows[2] = {
+                { &tu.t, NULL, up, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
+                { &tg.t, bias, gate, PALI_ACT_GELU_TANH_MUL, up,
+                  PALI_LAYOUT_ROWS },
+            };
+            pali_matmul_many(c, x, n, rows, 2);
+            pali_matmul(c, gate, n, &td.t, NULL, y);
+            const pali_product gated = { &tg.t,
+                                         bias,
+                                         (float *)gate_p,
+                                         PALI_ACT_GELU_TANH_MUL,
+                                         NULL,
+                                         PALI_LAYOUT_PACKED,
+                                         &tu.t };
+            pali_matmul_many(c, x, n, &gated, 1);
+            pali_matmul_prepacked(c, gate_p, n, &td.t, NULL, y_p);
+            g_assert_cmpmem(y, (size_t)(n * d) * 4, y_p, (size_t)(n * d) * 4);
 
-        const int64_t np = (n + 31) / 32 * 32, mp = (ff + 31) / 32 * 32;
-        for (int64_t t = 0; t < np; t++)
-            for (int64_t j = 0; j < mp; j++) {
-                const bool in = t < n && j < ff;
-                const float u = up_t[tiles_at(n, t, j)];
-                const uint16_t g = gate_p[packed_at(ff, t, j)];
-                if (in) {
-                    g_assert_cmpmem(&u, 4, &up[t * ff + j], 4);
-                    g_assert_cmpuint(g, ==, pali_f32_to_bf16(gate[t * ff + j]));
-                } else {
-                    g_assert_cmpfloat(u, ==, 0.0f);
-                    g_assert_cmpuint(g, ==, 0);
+            const int64_t np = (n + 31) / 32 * 32, mp = (ff + 31) / 32 * 32;
+            for (int64_t t = 0; t < np; t++)
+                for (int64_t j = 0; j < mp; j++) {
+                    const uint16_t g = gate_p[packed_at(ff, t, j)];
+                    if (t < n && j < ff)
+                        g_assert_cmpuint(g, ==,
+                                         pali_f32_to_bf16(gate[t * ff + j]));
+                    else
+                        g_assert_cmpuint(g, ==, 0);
                 }
-            }
 
-        // TILES with a bias and an activation: the finishing path
-        const pali_product act_rows = { &tg.t, bias,
-                                        gate,  PALI_ACT_GELU_TANH,
-                                        NULL,  PALI_LAYOUT_ROWS };
-        const pali_product act_tiles = { &tg.t, bias,
-                                         up_t,  PALI_ACT_GELU_TANH,
-                                         NULL,  PALI_LAYOUT_TILES };
-        const pali_product act_packed = { &tg.t,
-                                          bias,
-                                          (float *)gate_p,
-                                          PALI_ACT_GELU_TANH,
-                                          NULL,
-                                          PALI_LAYOUT_PACKED };
-        pali_matmul_many(c, x, n, &act_rows, 1);
-        pali_matmul_many(c, x, n, &act_tiles, 1);
-        pali_matmul_many(c, x, n, &act_packed, 1);
-        for (int64_t t = 0; t < np; t++)
-            for (int64_t j = 0; j < mp; j++) {
-                const float u = up_t[tiles_at(n, t, j)];
-                const uint16_t g = gate_p[packed_at(ff, t, j)];
-                if (t < n && j < ff) {
-                    g_assert_cmpmem(&u, 4, &gate[t * ff + j], 4);
-                    g_assert_cmpuint(g, ==, pali_f32_to_bf16(gate[t * ff + j]));
-                } else {
-                    g_assert_cmpfloat(u, ==, 0.0f);
-                    g_assert_cmpuint(g, ==, 0);
+            // PACKED with a bias and an activation, not gated
+            const pali_product act_rows = { &tg.t, bias,
+                                            gate,  PALI_ACT_GELU_TANH,
+                                            NULL,  PALI_LAYOUT_ROWS };
+            const pali_product act_packed = { &tg.t,
+                                              bias,
+                                              (float *)gate_p,
+                                              PALI_ACT_GELU_TANH,
+                                              NULL,
+                                              PALI_LAYOUT_PACKED };
+            memset(gate_p, 0x7f, packed_bytes);
+            pali_matmul_many(c, x, n, &act_rows, 1);
+            pali_matmul_many(c, x, n, &act_packed, 1);
+            for (int64_t t = 0; t < np; t++)
+                for (int64_t j = 0; j < mp; j++) {
+                    const uint16_t g = gate_p[packed_at(ff, t, j)];
+                    if (t < n && j < ff)
+                        g_assert_cmpuint(g, ==,
+                                         pali_f32_to_bf16(gate[t * ff + j]));
+                    else
+                        g_assert_cmpuint(g, ==, 0);
                 }
-            }
 
-        weights_clear(&tu);
-        weights_clear(&tg);
-        weights_clear(&td);
-        g_free(x);
-        g_free(wu);
-        g_free(wg);
-        g_free(wd);
-        g_free(bias);
-        g_free(up);
-        g_free(gate);
-        g_free(up_t);
-        g_free(gate_p);
-        g_free(y);
-        g_free(y_p);
-    }
+            weights_clear(&tu);
+            weights_clear(&tg);
+            weights_clear(&td);
+            g_free(x);
+            g_free(wu);
+            g_free(wg);
+            g_free(wd);
+            g_free(bias);
+            g_free(up);
+            g_free(gate);
+            g_free(gate_p);
+            g_free(y);
+            g_free(y_p);
+        }
     g_rand_free(rng);
     compute_free(c);
 }
