@@ -440,6 +440,28 @@ static inline const char *next_line(const next_block *nb, int line)
     return nb->scales[r >> 4] + (r & 15) * nb->scale_stride;
 }
 
+/* Fetches for writing line `line` of the outputs of the panel at j0 ×
+ * the 32 tokens from row tg: in ROWS (and `other` for
+ * PALI_ACT_GELU_TANH_MUL) 2 lines per token; in PACKED the lines of its
+ * pairs, 16 tokens' worth at a time. */
+static inline void prefetch_y(const pali_mm *mm, int64_t tg, int64_t j0,
+                              int line)
+{
+    if (mm->layout == PALI_LAYOUT_ROWS) {
+        const int64_t at = (tg + (line >> 1)) * mm->m + j0 + (line & 1) * 16;
+        __builtin_prefetch(mm->y + at, 1, 3);
+        if (mm->other)
+            __builtin_prefetch(mm->other + at, 0, 3);
+        return;
+    }
+    const int per_half = mm->other_w ? 8 : 16; // lines of 32 bf16
+    const int h = line / per_half;
+    const int64_t half_pairs = round_up(mm->m, 32) / 2;
+    const uint16_t *dst =
+        (const uint16_t *)mm->y + ((tg / 16 + h) * half_pairs + j0 / 2) * 32;
+    __builtin_prefetch(dst + (line % per_half) * 32, 1, 3);
+}
+
 /* Columns [r0, r1) of rows [t0, t0 + nt) of y from the chunk's packed
  * activations (amx_pack, shared by the threads).  Blocking, innermost
  * last: group of AMX_GROUP 32-row panels → k block of AMX_KC → panel →
@@ -513,24 +535,21 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                     }
                     // The last k block stores this block of y: its
                     // lines are fetched for writing meanwhile, 8 per
-                    // step (32 tokens × 2 lines), or the stores stall.
-                    float *yb = mm->y + (t0 + tb) * m + j0;
-                    const float *ob = mm->act == PALI_ACT_GELU_TANH_MUL
-                                          ? mm->other + (t0 + tb) * m + j0
-                                          : NULL;
-                    int yline = last && mm->layout == PALI_LAYOUT_ROWS ? 0 : 64;
-                    const int ylines = 2 * (int)(nt - tb < 32 ? nt - tb : 32);
+                    // step, or the stores stall (ROWS: 32 tokens × 2
+                    // lines; PACKED: 2 × 16 or, gated, 2 × 8 pairs).
+                    const int ylines =
+                        !last ? 0
+                        : mm->layout == PALI_LAYOUT_ROWS
+                            ? 2 * (int)(nt - tb < 32 ? nt - tb : 32)
+                        : mm->other_w ? 16
+                                      : 32;
+                    int yline = 0;
                     for (int64_t kk = 0; kk < kc; kk += 32) {
                         for (int p = 0; p < per_step && line < next.total;
                              p++, line++)
                             _mm_prefetch(next_line(&next, line), _MM_HINT_T0);
-                        for (int p = 0; p < 8 && yline < ylines; p++, yline++) {
-                            const int64_t at =
-                                (yline >> 1) * m + (yline & 1) * 16;
-                            __builtin_prefetch(yb + at, 1, 3);
-                            if (ob)
-                                __builtin_prefetch(ob + at, 0, 3);
-                        }
+                        for (int p = 0; p < 8 && yline < ylines; p++, yline++)
+                            prefetch_y(mm, t0 + tb, j0, yline);
                         tile_load(TA0, a + kk, lda);
                         tile_load(TA1, (const char *)(a + kk) + 16 * lda, lda);
                         tile_load(TB0, b0 + kk * 16, 64);
