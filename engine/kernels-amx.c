@@ -316,29 +316,57 @@ static const pali_tensor *panel_row(const pali_mm *mm, int64_t j0, int r,
     return r < 16 ? mm->w : mm->other_w;
 }
 
+/* The A operand of one panel's k block: rows 0–15 (tile TA0) from lo,
+ * rows 16–31 (TA1) from hi, lda bytes apart. */
+typedef struct a_operand {
+    const uint16_t *lo, *hi;
+    int64_t lda;
+} a_operand;
+
+/* Whether tiles may read bf16 weights of k columns in place: k a multiple
+ * of 32 (no padding to add) and a row stride that spreads a tile's 16
+ * rows over at least 8 offsets of L1's 64 sets, so that a panel's block
+ * (32 rows × 8 lines) stays in L1 across the token blocks at 4 lines per
+ * set.  k = 2304 or 1152 do; k = 2048 or 9216 (a stride of 4 KB times 1
+ * or 4.5) would put 16 or 32 rows on the same sets. */
+static bool in_place_stride(int64_t k)
+{
+    if (k % 32 != 0)
+        return false;
+    int64_t lines = (2 * k / 64) % 64, g = 64; // gcd(lines, 64)
+    while (lines != 0) {
+        const int64_t t = g % lines;
+        g = lines;
+        lines = t;
+    }
+    return g <= 8;
+}
+
 /* Block [k0, k0 + kc) of the panel at output j0, with `rows` valid outputs
- * (panel_width at most), as a 32-row bf16 A operand: staged from the
- * checkpoint's bf16 rows when `direct`, else converted into wconv (32,
- * AMX_KC), zero rows past the valid ones. */
-static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
-                                    int64_t k0, int64_t kc, bool direct,
-                                    uint16_t *wconv, float *row, int64_t *lda)
+ * (panel_width at most), as a 32-row bf16 A operand: the checkpoint's
+ * bf16 rows read in place when `direct` and in_place_stride allow it (no
+ * copy to wait for: 10 % faster at 266 tokens than staging), else staged
+ * from them or converted into wconv (32, AMX_KC), zero rows past the
+ * valid ones. */
+static a_operand weight_block(const pali_mm *mm, int64_t j0, int rows,
+                              int64_t k0, int64_t kc, bool direct,
+                              uint16_t *wconv, float *row)
 {
     const int width = (int)panel_width(mm);
-    *lda = AMX_KC * 2;
+    a_operand op = { wconv, wconv + 16 * AMX_KC, AMX_KC * 2 };
     if (direct && rows == width) {
-        // Staged at a 512-byte row stride: the checkpoint's own stride is
-        // often a multiple of 4 KB (k = 2048, 9216), which would put all
-        // 32 rows in the same few L1 sets and evict them between token
-        // blocks.
-        // (a k that is not a multiple of 32 ends in a masked load: the
-        // padding past k is zero)
         const uint16_t *src[32];
         for (int r = 0; r < 32; r++) {
             int64_t j;
             const pali_tensor *t = panel_row(mm, j0, r, &j);
             src[r] = (const uint16_t *)t->data + j * mm->k + k0;
         }
+        if (in_place_stride(mm->k))
+            return (a_operand){ src[0], src[16], mm->k * 2 };
+        // Staged at a 512-byte row stride, where the checkpoint's own
+        // would evict the rows from L1 between token blocks.
+        // (a k that is not a multiple of 32 ends in a masked load: the
+        // padding past k is zero)
         const int64_t valid = mm->k - k0;
         for (int64_t c = 0; c < kc; c += 32) {
             const int64_t left = valid - c;
@@ -349,7 +377,7 @@ static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
                 _mm512_storeu_si512(wconv + r * AMX_KC + c,
                                     _mm512_maskz_loadu_epi16(mk, src[r] + c));
         }
-        return wconv;
+        return op;
     }
     const int64_t valid = mm->k - k0 < kc ? mm->k - k0 : kc;
     for (int r = 0; r < 32; r++) {
@@ -360,7 +388,7 @@ static const uint16_t *weight_block(const pali_mm *mm, int64_t j0, int rows,
         else
             memset(wconv + r * AMX_KC, 0, (size_t)kc * 2);
     }
-    return wconv;
+    return op;
 }
 
 /* Where the next weight block (32 rows × AMX_KC of k) is read from, for
@@ -498,9 +526,8 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
             for (int64_t j0 = g0; j0 < g1; j0 += width) {
                 const int rows =
                     (int)(r1 - j0 < width ? (r1 > j0 ? r1 - j0 : 0) : width);
-                int64_t lda;
-                const uint16_t *a = weight_block(mm, j0, rows, k0, kc, direct,
-                                                 wconv, row, &lda);
+                const a_operand a =
+                    weight_block(mm, j0, rows, k0, kc, direct, wconv, row);
                 const int rows0 = rows < 16 ? rows : 16, rows1 = rows - rows0;
                 const float *bias0 =
                     mm->bias && rows0 > 0 ? mm->bias + j0 : NULL;
@@ -552,8 +579,8 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                             _mm_prefetch(next_line(&next, line), _MM_HINT_T0);
                         for (int p = 0; p < 8 && yline < ylines; p++, yline++)
                             prefetch_y(mm, t0 + tb, j0, yline);
-                        tile_load(TA0, a + kk, lda);
-                        tile_load(TA1, (const char *)(a + kk) + 16 * lda, lda);
+                        tile_load(TA0, a.lo + kk, a.lda);
+                        tile_load(TA1, a.hi + kk, a.lda);
                         tile_load(TB0, b0 + kk * 16, 64);
                         if (half) {
                             tile_dp(TC00, TA0, TB0);
