@@ -44,6 +44,10 @@
  * once more (from L3), so it is as large as L2 lets it be (8: 7–8 %
  * faster than 4 at 1030 tokens, as fast at 266). */
 #define AMX_GROUP 8
+/* Packed activations of at most this many bytes (a 224 px prompt at
+ * k = 2304: 260 tokens, 1.2 MB) stay in L2 beside a panel's whole rows
+ * and the next one's (2 × 147 KB) and the partial C tiles. */
+#define AMX_WHOLE_BYTES (1280u << 10)
 /* k per pass over the chunk's token blocks: the 32-row block of A
  * (32 × 256 bf16 = 16 KB) stays in L1 while B streams from L2. */
 #define AMX_KC 256
@@ -391,16 +395,16 @@ static a_operand weight_block(const pali_mm *mm, int64_t j0, int rows,
     return op;
 }
 
-/* Where the next weight block (32 rows × AMX_KC of k) is read from, for
- * prefetching: 2^lines_log2 cache lines of each of 32 rows, rows 0–15
- * from at[0] and 16–31 from at[1], `stride` bytes apart; for q8/q4 also
- * the rows' scales (one line each from scales[0] and scales[1],
- * scale_stride apart).  total == 0: nothing to fetch. */
+/* Weights to fetch ahead of the tile products that read them: per_row
+ * cache lines of each of 32 rows, rows 0–15 from at[0] and 16–31 from
+ * at[1], `stride` bytes apart; for q8/q4 also the rows' scales (one line
+ * each from scales[0] and scales[1], scale_stride apart).  total == 0:
+ * nothing to fetch. */
 typedef struct next_block {
     const char *at[2], *scales[2];
     int64_t stride, scale_stride;
-    int lines_log2; /* lines per row: 8 (bf16), 4 (q8), 2 (q4) as log2 */
-    int total;      /* lines in all */
+    int per_row; /* a block: 8 (bf16), 4 (q8), 2 (q4); whole rows: k/32 */
+    int total;   /* lines in all */
 } next_block;
 
 /* The block that follows (j0, k0) in amx_gemm_packed's order (next panel
@@ -446,25 +450,44 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
     }
     if (!quant) {
         nb.stride = mm->k * 2;
-        nb.lines_log2 = 3;
-        nb.total = 32 << 3;
+        nb.per_row = 8;
+        nb.total = 32 * 8;
         return nb;
     }
     nb.stride = pali_quant_row_bytes(w->dtype, mm->k);
-    nb.lines_log2 = w->dtype == PALI_DTYPE_Q8 ? 2 : 1;
+    nb.per_row = w->dtype == PALI_DTYPE_Q8 ? 4 : 2;
     nb.scale_stride = mm->k / PALI_QUANT_BLOCK * 2;
-    nb.total = (32 << nb.lines_log2) + 32;
+    nb.total = 32 * nb.per_row + 32;
     return nb;
 }
 
-/* Line `line` of the next block. */
+/* The whole bf16 rows (k a multiple of 32) of the panel at output j,
+ * none for a partial panel: two runs of 16 consecutive rows, fetched in
+ * memory order. */
+static next_block next_panel_rows(const pali_mm *mm, int64_t j, int64_t r1)
+{
+    next_block nb = { 0 };
+    if (j + panel_width(mm) > r1)
+        return nb;
+    for (int h = 0; h < 2; h++) {
+        int64_t row;
+        const pali_tensor *t = panel_row(mm, j, 16 * h, &row);
+        nb.at[h] = (const char *)((const uint16_t *)t->data + row * mm->k);
+    }
+    nb.stride = mm->k * 2;
+    nb.per_row = (int)(mm->k / 32);
+    nb.total = 32 * nb.per_row;
+    return nb;
+}
+
+/* Line `line` of what nb describes. */
 static inline const char *next_line(const next_block *nb, int line)
 {
-    const int codes = 32 << nb->lines_log2;
+    const int codes = 32 * nb->per_row;
     if (line < codes) {
-        const int r = line >> nb->lines_log2;
+        const int r = line / nb->per_row;
         return nb->at[r >> 4] + (r & 15) * nb->stride +
-               (line & ((1 << nb->lines_log2) - 1)) * 64;
+               (int64_t)(line % nb->per_row) * 64;
     }
     const int r = line - codes;
     return nb->scales[r >> 4] + (r & 15) * nb->scale_stride;
@@ -494,11 +517,12 @@ static inline void prefetch_y(const pali_mm *mm, int64_t tg, int64_t j0,
 
 /* Columns [r0, r1) of rows [t0, t0 + nt) of y from the chunk's packed
  * activations (amx_pack, shared by the threads).  Blocking, innermost
- * last: group of AMX_GROUP 32-row panels → k block of AMX_KC → panel →
- * 32-token block.  Each weight element is read from memory once per
- * chunk; the chunk's k block of activations stays in L2 for the whole
- * group; the panel's k block of weights stays in L1 for all token blocks;
- * C tiles wait in the group's partial buffer (L2) between k blocks. */
+ * last: group of AMX_GROUP 32-row panels (one panel when the chunk fits
+ * AMX_WHOLE_BYTES) → k block of AMX_KC → panel → 32-token block.  Each
+ * weight element is read from memory once per chunk; the chunk's k block
+ * of activations stays in L2 for the whole group; the panel's k block of
+ * weights stays in L1 for all token blocks; C tiles wait in the group's
+ * partial buffer (L2) between k blocks. */
 static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                             int64_t nt, int64_t r0, int64_t r1, void *scratch)
 {
@@ -515,11 +539,29 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
     const int64_t ntb = round_up(nt, 32) / 32;
     // gated: 16 outputs per panel, on to the PACKED padding (the last
     // thread's r1 is m), whose panels store zeros
-    const int64_t width = panel_width(mm), group = width * AMX_GROUP;
+    // A short prompt's packed activations stay in L2 whole: then each
+    // panel is a group of its own (nothing read again from L3), and what
+    // is fetched ahead is the next panel's rows whole, one stream in
+    // memory order, where the next block would be 32 pieces of 512 bytes
+    // from as many pages.
+    const bool whole =
+        direct && k % 32 == 0 && nt * kpad * 2 <= AMX_WHOLE_BYTES;
+    const int64_t width = panel_width(mm);
+    const int64_t group = width * (whole ? 1 : AMX_GROUP);
     const int64_t end = mm->other_w ? round_up(r1, 32) : r1;
     tiles_configure();
     for (int64_t g0 = r0; g0 < end; g0 += group) {
         const int64_t g1 = g0 + group < end ? g0 + group : end;
+        // what the tile products fetch ahead, line by line: with whole,
+        // the next panel over all k blocks; else, per block, the next
+        // block (set below)
+        next_block next = { 0 };
+        int per_step = 0, line = 0;
+        if (whole) {
+            next = next_panel_rows(mm, g0 + width, r1);
+            const int64_t steps = ntb * (kpad / 32);
+            per_step = (int)((next.total + steps - 1) / steps);
+        }
         for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
             const int64_t kc = kpad - k0 < AMX_KC ? kpad - k0 : AMX_KC;
             const bool last = k0 + kc == kpad;
@@ -537,11 +579,12 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                 // The tile loads of A (and the conversion of q8/q4
                 // codes) wait on memory unless the next block is on its
                 // way: its lines, spread over this block's tile products.
-                const next_block next =
-                    next_weight_block(mm, g0, g1, r1, j0, k0, kpad);
-                const int steps = (int)(ntb * (kc / 32));
-                const int per_step = (next.total + steps - 1) / steps;
-                int line = 0;
+                if (!whole) {
+                    next = next_weight_block(mm, g0, g1, r1, j0, k0, kpad);
+                    const int steps = (int)(ntb * (kc / 32));
+                    per_step = (next.total + steps - 1) / steps;
+                    line = 0;
+                }
                 for (int64_t tb = 0; tb < nt; tb += 32) {
                     const uint16_t *b0 = xp + (tb / 16) * kpad * 16 + k0 * 16;
                     const uint16_t *b1 = b0 + kpad * 16;

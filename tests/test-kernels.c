@@ -744,8 +744,14 @@ static void test_layouts(gconstpointer data)
         return;
     // rows of x, k, outputs of up/gate (= down's k), outputs of down
     static const int64_t layout_shapes[][4] = {
-        { 40, 64, 80, 24 },  { 16, 96, 64, 40 },  { 33, 32, 100, 36 },
-        { 300, 64, 96, 33 }, { 17, 588, 48, 32 }, { 70, 512, 200, 48 },
+        { 40, 64, 80, 24 },
+        { 16, 96, 64, 40 },
+        { 33, 32, 100, 36 },
+        { 300, 64, 96, 33 },
+        { 17, 588, 48, 32 },
+        { 70, 512, 200, 48 },
+        // packed activations past AMX_WHOLE_BYTES: groups of panels
+        { 600, 1152, 100, 40 },
     };
     pali_compute *c = compute_new(kernel, 2, true, 1024, 0, 0);
     if (!pali_matmul_layouts(c, 16)) {
