@@ -501,6 +501,8 @@ static inline void prefetch_y(const pali_mm *mm, int64_t tg, int64_t j0,
                               int line)
 {
     if (mm->layout == PALI_LAYOUT_ROWS) {
+        if ((line & 1) && j0 + 16 >= mm->m)
+            return; // a panel of at most 16 outputs: one line per token
         const int64_t at = (tg + (line >> 1)) * mm->m + j0 + (line & 1) * 16;
         __builtin_prefetch(mm->y + at, 1, 3);
         if (mm->other)
