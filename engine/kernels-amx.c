@@ -397,14 +397,15 @@ static a_operand weight_block(const pali_mm *mm, int64_t j0, int rows,
 
 /* Weights to fetch ahead of the tile products that read them: per_row
  * cache lines of each of 32 rows, rows 0–15 from at[0] and 16–31 from
- * at[1], `stride` bytes apart; for q8/q4 also the rows' scales (one line
- * each from scales[0] and scales[1], scale_stride apart).  total == 0:
- * nothing to fetch. */
+ * at[1], `stride` bytes apart; for q8/q4 also scale_lines lines of the
+ * rows' scales from each of scales[0] and scales[1], scale_step bytes
+ * apart.  total == 0: nothing to fetch. */
 typedef struct next_block {
     const char *at[2], *scales[2];
-    int64_t stride, scale_stride;
-    int per_row; /* a block: 8 (bf16), 4 (q8), 2 (q4); whole rows: k/32 */
-    int total;   /* lines in all */
+    int64_t stride, scale_step;
+    int per_row;     /* a block: 8 (bf16), 4 (q8), 2 (q4); whole rows: all */
+    int scale_lines; /* per 16 rows: a block's one per row, or all */
+    int total;       /* lines in all */
 } next_block;
 
 /* The block that follows (j0, k0) in amx_gemm_packed's order (next panel
@@ -456,27 +457,38 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
     }
     nb.stride = pali_quant_row_bytes(w->dtype, mm->k);
     nb.per_row = w->dtype == PALI_DTYPE_Q8 ? 4 : 2;
-    nb.scale_stride = mm->k / PALI_QUANT_BLOCK * 2;
-    nb.total = 32 * nb.per_row + 32;
+    nb.scale_step = mm->k / PALI_QUANT_BLOCK * 2;
+    nb.scale_lines = 16;
+    nb.total = 32 * nb.per_row + 2 * nb.scale_lines;
     return nb;
 }
 
-/* The whole bf16 rows (k a multiple of 32) of the panel at output j,
- * none for a partial panel: two runs of 16 consecutive rows, fetched in
- * memory order. */
+/* The whole rows of the panel at output j (bf16, or q8/q4 codes and
+ * scales; k a multiple of 32), none for a partial panel: runs of 16
+ * consecutive rows, fetched in memory order. */
 static next_block next_panel_rows(const pali_mm *mm, int64_t j, int64_t r1)
 {
     next_block nb = { 0 };
     if (j + panel_width(mm) > r1)
         return nb;
+    const bool quant = pali_dtype_is_quant(mm->w->dtype);
     for (int h = 0; h < 2; h++) {
         int64_t row;
         const pali_tensor *t = panel_row(mm, j, 16 * h, &row);
-        nb.at[h] = (const char *)((const uint16_t *)t->data + row * mm->k);
+        if (!quant) {
+            nb.at[h] = (const char *)((const uint16_t *)t->data + row * mm->k);
+            continue;
+        }
+        nb.at[h] = (const char *)pali_quant_codes(t, row);
+        nb.scales[h] = (const char *)pali_quant_scales(t, row);
     }
-    nb.stride = mm->k * 2;
-    nb.per_row = (int)(mm->k / 32);
-    nb.total = 32 * nb.per_row;
+    nb.stride = quant ? pali_quant_row_bytes(mm->w->dtype, mm->k) : mm->k * 2;
+    nb.per_row = (int)(nb.stride / 64);
+    if (quant) { // 16 rows' scales, k/32 of 2 bytes each, in a run
+        nb.scale_step = 64;
+        nb.scale_lines = (int)((16 * (mm->k / PALI_QUANT_BLOCK) * 2 + 63) / 64);
+    }
+    nb.total = 32 * nb.per_row + 2 * nb.scale_lines;
     return nb;
 }
 
@@ -490,7 +502,8 @@ static inline const char *next_line(const next_block *nb, int line)
                (int64_t)(line % nb->per_row) * 64;
     }
     const int r = line - codes;
-    return nb->scales[r >> 4] + (r & 15) * nb->scale_stride;
+    return nb->scales[r / nb->scale_lines] +
+           (r % nb->scale_lines) * nb->scale_step;
 }
 
 /* Fetches for writing line `line` of the outputs of the panel at j0 ×
@@ -546,8 +559,11 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
     // is fetched ahead is the next panel's rows whole, one stream in
     // memory order, where the next block would be 32 pieces of 512 bytes
     // from as many pages.
+    const bool quant = pali_dtype_is_quant(mm->w->dtype);
     const bool whole =
-        direct && k % 32 == 0 && nt * kpad * 2 <= AMX_WHOLE_BYTES;
+        (direct || (quant && (mm->other_w == NULL ||
+                              mm->other_w->dtype == mm->w->dtype))) &&
+        k % 32 == 0 && nt * kpad * 2 <= AMX_WHOLE_BYTES;
     const int64_t width = panel_width(mm);
     const int64_t group = width * (whole ? 1 : AMX_GROUP);
     const int64_t end = mm->other_w ? round_up(r1, 32) : r1;
