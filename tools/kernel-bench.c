@@ -144,7 +144,7 @@ static int bench_mlp(GRand *rng, int64_t n, int64_t d, int64_t ff)
     const double ms = median_ms(t, g_repeat);
     printf("mlp n=%lld d=%lld ff=%lld (%s%s): %.2f ms, %.0f GFLOP/s\n",
            (long long)n, (long long)d, (long long)ff,
-           pali_compute_kernel_name(&c), tiled ? ", tile layouts" : "", ms,
+           pali_compute_kernel_name(&c), tiled ? ", gated, packed" : "", ms,
            6.0 * n * d * ff / ms / 1e6);
     pali_aligned_free((void *)wu.data);
     pali_aligned_free((void *)wg.data);
