@@ -5,9 +5,11 @@
  * AVX-512 set (exact precision, row operations).
  *
  * Weight products y = x·Wᵀ, n ≥ AMX_MIN_ROWS: the weights are the A tiles,
- * 32 rows × 256 k at a time, copied from the mapped bf16 checkpoint to a
- * 512-byte stride (other formats, and a last partial panel, converted to
- * bf16) while the next block is prefetched; the activations are the B
+ * 32 rows × 256 k at a time, read in place from the mapped bf16
+ * checkpoint where its row stride spreads them over L1's sets, else
+ * copied to a 512-byte stride (other formats, and a last partial panel,
+ * converted to bf16), while the next block — or, for a short prompt, the
+ * next panel's whole rows — is prefetched; the activations are the B
  * tiles, converted once per chunk of tokens into the pair-interleaved
  * layout (token blocks of 16, pairs of k, 16 tokens, 2) by all threads
  * together, for every product of the same x (kernels.h: pack).  Each 2×2
