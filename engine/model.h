@@ -104,9 +104,9 @@ struct pali_model {
     struct pali_prefault *prefault;
 };
 
-/* Every matrix a forward pass multiplies by, vision and text, into out
- * (up to cap); returns how many there are. */
-int pali_model_matrices(pali_model *m, pali_tensor **out, int cap);
+/* Every matrix a forward pass multiplies by, vision and text: a new
+ * array of *n (free() it), NULL when out of memory. */
+pali_tensor **pali_model_matrices(pali_model *m, int *n);
 
 /* prefault.c: a thread that maps the pages of the model's matrices in the
  * background (NULL when there is nothing to map or it cannot start), and

@@ -85,10 +85,23 @@ static bool in_mapping(const pali_model *m, const void *p, size_t n)
     return m->quant_map && a >= lo && b <= lo + m->quant_bytes;
 }
 
+/* The page-aligned span of t's data into r[*k], where it lies in one of
+ * the model's file mappings. */
+static void add_range(const pali_model *m, const pali_tensor *t, range *r,
+                      int *k)
+{
+    if (t->data == NULL || t->nbytes == 0 || !in_mapping(m, t->data, t->nbytes))
+        return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t a = (uintptr_t)t->data;
+    r[(*k)++] =
+        (range){ a / page * page, (a + t->nbytes + page - 1) / page * page };
+}
+
 pali_prefault *pali_prefault_start(pali_model *m)
 {
-    const int n = pali_model_matrices(m, NULL, 0);
-    pali_tensor **all = pali_calloc_array((size_t)n + 1, sizeof(*all));
+    int n;
+    pali_tensor **all = pali_model_matrices(m, &n);
     pali_prefault *p = calloc(1, sizeof(*p));
     range *r = pali_calloc_array((size_t)n + 1, sizeof(*r));
     if (all == NULL || p == NULL || r == NULL) {
@@ -97,19 +110,10 @@ pali_prefault *pali_prefault_start(pali_model *m)
         free(r);
         return NULL;
     }
-    pali_model_matrices(m, all, n);
-    all[n] = &m->pos_emb;
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     int k = 0;
-    for (int i = 0; i <= n; i++) {
-        const pali_tensor *t = all[i];
-        if (t->data == NULL || t->nbytes == 0 ||
-            !in_mapping(m, t->data, t->nbytes))
-            continue;
-        const uintptr_t a = (uintptr_t)t->data;
-        r[k++] = (range){ a / page * page,
-                          (a + t->nbytes + page - 1) / page * page };
-    }
+    for (int i = 0; i < n; i++)
+        add_range(m, all[i], r, &k);
+    add_range(m, &m->pos_emb, r, &k);
     free(all);
     // in address order (the files' read-ahead), overlaps merged
     qsort(r, (size_t)k, sizeof(*r), compare_ranges);

@@ -540,7 +540,8 @@ void pali_quant_release(pali_model *m)
 
 /* ---- resident sizes and bf16 copies ------------------------------------- */
 
-int pali_model_matrices(pali_model *m, pali_tensor **out, int cap)
+/* The matrices into out (up to cap); returns how many there are. */
+static int collect_matrices(pali_model *m, pali_tensor **out, int cap)
 {
     int n = 0;
 #define ADD(t)                                                                 \
@@ -575,6 +576,15 @@ int pali_model_matrices(pali_model *m, pali_tensor **out, int cap)
     return n;
 }
 
+pali_tensor **pali_model_matrices(pali_model *m, int *n)
+{
+    *n = collect_matrices(m, NULL, 0);
+    pali_tensor **all = pali_calloc_array((size_t)*n, sizeof(*all));
+    if (all != NULL)
+        collect_matrices(m, all, *n);
+    return all;
+}
+
 static bool is_text_matrix(const pali_model *m, const pali_tensor *t)
 {
     if (t == &m->embed)
@@ -588,11 +598,10 @@ static bool is_text_matrix(const pali_model *m, const pali_tensor *t)
 uint64_t pali_model_bytes_as(const pali_model *m, pali_dtype d)
 {
     pali_model *mm = (pali_model *)m; // only read
-    const int n = pali_model_matrices(mm, NULL, 0);
-    pali_tensor **all = pali_calloc_array((size_t)n, sizeof(*all));
+    int n;
+    pali_tensor **all = pali_model_matrices(mm, &n);
     if (all == NULL)
         return UINT64_MAX;
-    pali_model_matrices(mm, all, n);
     uint64_t bytes = m->pos_emb.nbytes;
     for (int i = 0; i < n; i++) {
         const pali_tensor *t = all[i];
@@ -611,11 +620,10 @@ uint64_t pali_model_bytes_as(const pali_model *m, pali_dtype d)
 uint64_t pali_model_resident_bytes(const pali_model *m)
 {
     pali_model *mm = (pali_model *)m; // only read
-    const int n = pali_model_matrices(mm, NULL, 0);
-    pali_tensor **all = pali_calloc_array((size_t)n, sizeof(*all));
+    int n;
+    pali_tensor **all = pali_model_matrices(mm, &n);
     if (all == NULL)
         return UINT64_MAX;
-    pali_model_matrices(mm, all, n);
     uint64_t bytes = m->pos_emb.nbytes;
     for (int i = 0; i < n; i++)
         bytes += all[i]->nbytes;
@@ -675,11 +683,10 @@ static void bf16_worker(void *arg, int ith, int nth)
 pali_status pali_weights_convert_bf16(pali_model *m, int n_threads,
                                       const pali_callbacks *cb, pali_error *err)
 {
-    const int n = pali_model_matrices(m, NULL, 0);
-    pali_tensor **all = pali_calloc_array((size_t)n, sizeof(*all));
+    int n;
+    pali_tensor **all = pali_model_matrices(m, &n);
     if (all == NULL)
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
-    pali_model_matrices(m, all, n);
     size_t total = 0;
     for (int i = 0; i < n; i++)
         if (all[i]->dtype == PALI_DTYPE_F32 || all[i]->dtype == PALI_DTYPE_F16)

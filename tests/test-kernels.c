@@ -731,6 +731,22 @@ static size_t packed_at(int64_t m, int64_t t, int64_t j)
                     j % 2);
 }
 
+/* packed (PACKED, n rows of m) holds rows (n, m) rounded to bf16 and
+ * zeros in the padding. */
+static void assert_packed(const uint16_t *packed, const float *rows, int64_t n,
+                          int64_t m)
+{
+    const int64_t np = (n + 31) / 32 * 32, mp = (m + 31) / 32 * 32;
+    for (int64_t t = 0; t < np; t++)
+        for (int64_t j = 0; j < mp; j++) {
+            const uint16_t g = packed[packed_at(m, t, j)];
+            if (t < n && j < m)
+                g_assert_cmpuint(g, ==, pali_f32_to_bf16(rows[t * m + j]));
+            else
+                g_assert_cmpuint(g, ==, 0);
+        }
+}
+
 /* A product stored in PACKED holds, element by element, the bits of the
  * same product in ROWS rounded to bf16, zeros in the padding; the gated
  * product (gate and up in one pass, compute.h) holds those of the ROWS
@@ -808,16 +824,7 @@ static void test_layouts(gconstpointer data)
             pali_matmul_prepacked(c, gate_p, n, &td.t, NULL, y_p);
             g_assert_cmpmem(y, (size_t)(n * d) * 4, y_p, (size_t)(n * d) * 4);
 
-            const int64_t np = (n + 31) / 32 * 32, mp = (ff + 31) / 32 * 32;
-            for (int64_t t = 0; t < np; t++)
-                for (int64_t j = 0; j < mp; j++) {
-                    const uint16_t g = gate_p[packed_at(ff, t, j)];
-                    if (t < n && j < ff)
-                        g_assert_cmpuint(g, ==,
-                                         pali_f32_to_bf16(gate[t * ff + j]));
-                    else
-                        g_assert_cmpuint(g, ==, 0);
-                }
+            assert_packed(gate_p, gate, n, ff);
 
             // PACKED with a bias and an activation, not gated
             const pali_product act_rows = { &tg.t, bias,
@@ -832,15 +839,7 @@ static void test_layouts(gconstpointer data)
             memset(gate_p, 0x7f, packed_bytes);
             pali_matmul_many(c, x, n, &act_rows, 1);
             pali_matmul_many(c, x, n, &act_packed, 1);
-            for (int64_t t = 0; t < np; t++)
-                for (int64_t j = 0; j < mp; j++) {
-                    const uint16_t g = gate_p[packed_at(ff, t, j)];
-                    if (t < n && j < ff)
-                        g_assert_cmpuint(g, ==,
-                                         pali_f32_to_bf16(gate[t * ff + j]));
-                    else
-                        g_assert_cmpuint(g, ==, 0);
-                }
+            assert_packed(gate_p, gate, n, ff);
 
             weights_clear(&tu);
             weights_clear(&tg);
