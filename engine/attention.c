@@ -167,6 +167,8 @@ size_t pali_attention_scratch_bytes(int64_t n_keys, int hd)
 typedef struct attention_job {
     const pali_compute *c;
     const pali_attention_args *a;
+    int64_t n_blocks; /* query blocks */
+    int per_item;     /* query heads per item (of one kv head) */
 } attention_job;
 
 static void attention_worker(void *arg, int ith, int nth)
@@ -182,17 +184,14 @@ static void attention_worker(void *arg, int ith, int nth)
     const int64_t n_keys = a->key_end - key0;
     const int64_t s_stride = round_up(n_keys, PALI_KV_BLOCK);
     const int64_t lo = a->key_begin - key0, hi = a->key_end - key0;
-    const int64_t n_blocks =
-        (a->n_queries + PALI_ATTN_QUERY_BLOCK - 1) / PALI_ATTN_QUERY_BLOCK;
+    const int64_t n_blocks = job->n_blocks;
+    const int per_item = job->per_item;
     float *scores = c->scratch[ith]; // (block, s_stride)
     void *rest =
         (char *)scores + round_up(PALI_ATTN_QUERY_BLOCK * s_stride * 4, 64);
-    // the kernel set's attn_group takes a kv head's query heads at once
-    const int per_item =
-        c->kernels->attn_group && group <= PALI_ATTN_GROUP_MAX ? group : 1;
-    int64_t t0, t1;
-    pali_split(n_blocks * a->n_heads / per_item, ith, nth, &t0, &t1);
-    for (int64_t t = t0; t < t1; t++) {
+    (void)nth;
+    int64_t t, t_end;
+    while (pali_work_claim(c->work, ith, 1, &t, &t_end)) {
         // head-major: a thread's consecutive blocks share the head's keys
         // and values, which then stay in its L2 (448 px: 0.4 MB per
         // vision head, 1 MB per Gemma kv head)
@@ -248,6 +247,16 @@ void pali_attention(const pali_compute *c, const pali_attention_args *a)
 {
     if (a->n_queries <= 0 || a->key_end <= a->key_begin)
         return;
-    attention_job job = { c, a };
+    // items (query block, query heads of a kv head: the kernel set's
+    // attn_group takes them at once), head-major, shared out in claims:
+    // each thread starts on its own share of heads
+    const int group = a->n_heads / a->n_kv_heads;
+    attention_job job = {
+        c,
+        a,
+        (a->n_queries + PALI_ATTN_QUERY_BLOCK - 1) / PALI_ATTN_QUERY_BLOCK,
+        c->kernels->attn_group && group <= PALI_ATTN_GROUP_MAX ? group : 1,
+    };
+    pali_work_reset(c->work, job.n_blocks * a->n_heads / job.per_item);
     pali_pool_run(c->pool, attention_worker, &job);
 }

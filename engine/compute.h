@@ -28,6 +28,24 @@ int pali_pool_size(const pali_pool *pool);
  * caller at a time (the session's thread).  A NULL pool runs fn(arg, 0, 1). */
 void pali_pool_run(pali_pool *pool, pali_pool_fn fn, void *arg);
 
+/* Units of work shared out in claims, for a job whose threads do not run
+ * at the same speed (a busy neighbour on the host, an interrupt): each
+ * thread starts on its own even share and claims from its front; one that
+ * runs out claims from the front of another's, half of what is left
+ * there.  Every unit goes to exactly one claim (a fetch-and-add on the
+ * share), so the result cannot depend on who took what as long as each
+ * unit's arithmetic does not. */
+typedef struct pali_work pali_work;
+
+pali_work *pali_work_new(int n_threads);
+void pali_work_free(pali_work *w);
+/* Units [0, units) in even shares; by the caller, before pali_pool_run. */
+void pali_work_reset(pali_work *w, int64_t units);
+/* Up to `most` consecutive units for thread ith: [*begin, *end); false
+ * when every share is claimed. */
+bool pali_work_claim(pali_work *w, int ith, int64_t most, int64_t *begin,
+                     int64_t *end);
+
 /* The [begin, end) share of `n` items for thread ith of nth. */
 static inline void pali_split(int64_t n, int ith, int nth, int64_t *begin,
                               int64_t *end)
@@ -52,6 +70,7 @@ typedef struct pali_compute {
     size_t scratch_bytes;
     void *packed; /* the threads' shared activations (kernels.h), or NULL */
     size_t packed_bytes;
+    pali_work *work; /* the output panels of a packed product */
 } pali_compute;
 
 /* Sets up a pool of n_threads, the kernel set — the best this CPU runs, or

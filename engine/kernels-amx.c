@@ -411,12 +411,13 @@ typedef struct next_block {
 } next_block;
 
 /* The block that follows (j0, k0) in amx_gemm_packed's order (next panel
- * of the group, else the group's first panel at the next k block, else
- * the next group's first block) in the weights' own storage: bf16 rows
- * and q8/q4 codes and scales (other formats are converted row by row,
- * and a partial last panel is not fetched). */
+ * of the group [g0, g1), else the group's first panel at the next k
+ * block, else the first block of the group at `following`, if any (< 0:
+ * none)) in the weights' own storage: bf16 rows and q8/q4 codes and
+ * scales (other formats are converted row by row, and a partial last
+ * panel is not fetched). */
 static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
-                                    int64_t r1, int64_t j0, int64_t k0,
+                                    int64_t following, int64_t j0, int64_t k0,
                                     int64_t kpad)
 {
     next_block nb = { 0 };
@@ -432,11 +433,11 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
         j = g0;
         kn = k0 + AMX_KC;
         if (kn >= kpad) {
-            j = g1;
+            j = following;
             kn = 0;
         }
     }
-    if (j + width > r1)
+    if (j < 0 || j + width > mm->m)
         return nb;
     for (int h = 0; h < 2; h++) {
         int64_t row;
@@ -466,12 +467,12 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
 }
 
 /* The whole rows of the panel at output j (bf16, or q8/q4 codes and
- * scales; k a multiple of 32), none for a partial panel: runs of 16
- * consecutive rows, fetched in memory order. */
-static next_block next_panel_rows(const pali_mm *mm, int64_t j, int64_t r1)
+ * scales; k a multiple of 32), none for a partial panel or j < 0: runs of
+ * 16 consecutive rows, fetched in memory order. */
+static next_block next_panel_rows(const pali_mm *mm, int64_t j)
 {
     next_block nb = { 0 };
-    if (j + panel_width(mm) > r1)
+    if (j < 0 || j + panel_width(mm) > mm->m)
         return nb;
     const bool quant = pali_dtype_is_quant(mm->w->dtype);
     for (int h = 0; h < 2; h++) {
@@ -532,31 +533,149 @@ static inline void prefetch_y(const pali_mm *mm, int64_t tg, int64_t j0,
     __builtin_prefetch(dst + (line % per_half) * 32, 1, 3);
 }
 
-/* Columns [r0, r1) of rows [t0, t0 + nt) of y from the chunk's packed
- * activations (amx_pack, shared by the threads).  Blocking, innermost
- * last: group of AMX_GROUP 32-row panels (one panel when the chunk fits
- * AMX_WHOLE_BYTES) → k block of AMX_KC → panel → 32-token block.  Each
- * weight element is read from memory once per chunk; the chunk's k block
- * of activations stays in L2 for the whole group; the panel's k block of
- * weights stays in L1 for all token blocks; C tiles wait in the group's
- * partial buffer (L2) between k blocks. */
-static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
-                            int64_t nt, int64_t r0, int64_t r1, void *scratch)
+/* amx_gemm_packed's panels [g0, g1) (its outputs, on to the padding of a
+ * gated product), the group at output `following` next (< 0: none); the
+ * tiles configured.  Not inlined: GCC 12's code for it inlined ran
+ * `palilens-kernel-bench mlp 266 2304 9216` 3–10 % slower. */
+static __attribute__((noinline)) void
+amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
+               int64_t g0, int64_t g1, int64_t following, bool whole,
+               bool direct, bool in_place, void *scratch)
 {
     const int64_t k = mm->k, m = mm->m;
     const int64_t kpad = round_up(k, 32);
-    const uint16_t *xp = packed;                 // (nt/16, kpad/2, 16, 2)
     uint16_t *wconv = scratch;                   // (32, AMX_KC)
     float *row = (float *)(wconv + 32 * AMX_KC); // (AMX_KC)
     float *cbuf = row + AMX_KC;                  // (2, 16, 16)
     float *cpart = cbuf + 512; // (AMX_GROUP, nt/32, 4 tiles, 16, 16)
+    const int64_t ntb = round_up(nt, 32) / 32;
+    const int64_t width = panel_width(mm);
+    // what the tile products fetch ahead, line by line: with whole,
+    // the next panel over all k blocks; else, per block, the next
+    // block (set below)
+    next_block next = { 0 };
+    int per_step = 0, line = 0;
+    if (whole) {
+        next = next_panel_rows(mm, following);
+        const int64_t steps = ntb * (kpad / 32);
+        per_step = (int)((next.total + steps - 1) / steps);
+    }
+    for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
+        const int64_t kc = kpad - k0 < AMX_KC ? kpad - k0 : AMX_KC;
+        const bool last = k0 + kc == kpad;
+        for (int64_t j0 = g0; j0 < g1; j0 += width) {
+            const int rows =
+                (int)(m - j0 < width ? (m > j0 ? m - j0 : 0) : width);
+            const a_operand a = weight_block(mm, j0, rows, k0, kc, direct,
+                                             in_place, wconv, row);
+            const int rows0 = rows < 16 ? rows : 16, rows1 = rows - rows0;
+            const float *bias0 = mm->bias && rows0 > 0 ? mm->bias + j0 : NULL;
+            const float *bias1 =
+                mm->bias && rows1 > 0 ? mm->bias + j0 + 16 : NULL;
+            float *cgroup = cpart + ((j0 - g0) / width) * ntb * 1024;
+            // The tile loads of A (and the conversion of q8/q4
+            // codes) wait on memory unless the next block is on its
+            // way: its lines, spread over this block's tile products.
+            if (!whole) {
+                next = next_weight_block(mm, g0, g1, following, j0, k0, kpad);
+                const int steps = (int)(ntb * (kc / 32));
+                per_step = (next.total + steps - 1) / steps;
+                line = 0;
+            }
+            for (int64_t tb = 0; tb < nt; tb += 32) {
+                const uint16_t *b0 = xp + (tb / 16) * kpad * 16 + k0 * 16;
+                const uint16_t *b1 = b0 + kpad * 16;
+                float *cp = cgroup + (tb / 32) * 1024;
+                // A last block of at most 16 tokens leaves out the
+                // second token tile (whose B is all padding).
+                const bool half = nt - tb <= 16;
+                if (k0 == 0) {
+                    tile_zero(TC00);
+                    tile_zero(TC01);
+                    tile_zero(TC10);
+                    tile_zero(TC11);
+                } else {
+                    tile_load(TC00, cp, 64);
+                    tile_load(TC10, cp + 512, 64);
+                    if (!half) {
+                        tile_load(TC01, cp + 256, 64);
+                        tile_load(TC11, cp + 768, 64);
+                    }
+                }
+                // The last k block stores this block of y: its
+                // lines are fetched for writing meanwhile, 8 per
+                // step, or the stores stall (ROWS: 32 tokens × 2
+                // lines; PACKED: 2 × 16 or, gated, 2 × 8 pairs).
+                const int ylines = !last ? 0
+                                   : mm->layout == PALI_LAYOUT_ROWS
+                                       ? 2 * (int)(nt - tb < 32 ? nt - tb : 32)
+                                   : mm->other_w ? 16
+                                                 : 32;
+                int yline = 0;
+                for (int64_t kk = 0; kk < kc; kk += 32) {
+                    for (int p = 0; p < per_step && line < next.total;
+                         p++, line++)
+                        _mm_prefetch(next_line(&next, line), _MM_HINT_T0);
+                    for (int p = 0; p < 8 && yline < ylines; p++, yline++)
+                        prefetch_y(mm, t0 + tb, j0, yline);
+                    tile_load(TA0, a.lo + kk, a.lda);
+                    tile_load(TA1, a.hi + kk, a.lda);
+                    tile_load(TB0, b0 + kk * 16, 64);
+                    if (half) {
+                        tile_dp(TC00, TA0, TB0);
+                        tile_dp(TC10, TA1, TB0);
+                        continue;
+                    }
+                    tile_load(TB1, b1 + kk * 16, 64);
+                    tile_dp(TC00, TA0, TB0);
+                    tile_dp(TC01, TA0, TB1);
+                    tile_dp(TC10, TA1, TB0);
+                    tile_dp(TC11, TA1, TB1);
+                }
+                if (!last) {
+                    tile_store(TC00, cp, 64);
+                    tile_store(TC10, cp + 512, 64);
+                    if (!half) {
+                        tile_store(TC01, cp + 256, 64);
+                        tile_store(TC11, cp + 768, 64);
+                    }
+                    continue;
+                }
+                const int tok0 = clamp16(nt - tb), tok1 = clamp16(nt - tb - 16);
+                if (mm->layout != PALI_LAYOUT_ROWS) {
+                    store_block(mm, j0, t0 + tb, rows0, rows1, tok0, tok1,
+                                bias0, bias1, cbuf);
+                    continue;
+                }
+                const int64_t y0 = (t0 + tb) * m + j0, y1 = y0 + 16 * m;
+                STORE_C(TC00, cbuf, mm, y0, rows0, tok0, bias0);
+                STORE_C(TC01, cbuf, mm, y1, rows0, tok1, bias0);
+                STORE_C(TC10, cbuf, mm, y0 + 16, rows1, tok0, bias1);
+                STORE_C(TC11, cbuf, mm, y1 + 16, rows1, tok1, bias1);
+            }
+        }
+    }
+}
+
+/* Rows [t0, t0 + nt) of y from the chunk's packed activations (amx_pack,
+ * shared by the threads), for the 32-output panels this thread claims
+ * from work.  Blocking, innermost last: group of AMX_GROUP panels (one
+ * claim; one panel when the chunk fits AMX_WHOLE_BYTES) → k block of
+ * AMX_KC → panel → 32-token block.  Each weight element is read from
+ * memory once per chunk; the chunk's k block of activations stays in L2
+ * for the whole group; the panel's k block of weights stays in L1 for all
+ * token blocks; C tiles wait in the group's partial buffer (L2) between k
+ * blocks. */
+static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
+                            int64_t nt, pali_work *work, int ith, void *scratch)
+{
+    const int64_t k = mm->k, m = mm->m;
+    const int64_t kpad = round_up(k, 32);
+    const uint16_t *xp = packed; // (nt/16, kpad/2, 16, 2)
     const bool direct =
         mm->w->dtype == PALI_DTYPE_BF16 &&
         (mm->other_w == NULL || mm->other_w->dtype == PALI_DTYPE_BF16);
     const bool in_place = direct && in_place_stride(k);
-    const int64_t ntb = round_up(nt, 32) / 32;
-    // gated: 16 outputs per panel, on to the PACKED padding (the last
-    // thread's r1 is m), whose panels store zeros
     // A short prompt's packed activations stay in L2 whole: then each
     // panel is a group of its own (nothing read again from L3), and what
     // is fetched ahead is the next panel's rows whole, one stream in
@@ -569,117 +688,33 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
         k % 32 == 0 && nt * kpad * 2 <= AMX_WHOLE_BYTES;
     const int64_t width = panel_width(mm);
     const int64_t group = width * (whole ? 1 : AMX_GROUP);
-    const int64_t end = mm->other_w ? round_up(r1, 32) : r1;
+    // claims of one group (a whole group's panels share the activations'
+    // pass from L3), or with whole one 32-output panel, the next claimed
+    // ahead so that its rows can be fetched during this one's products
+    const int64_t most = whole ? 1 : group / PALI_MATMUL_PANEL;
+    int64_t c0, c1, n0 = 0, n1 = 0;
+    bool have = pali_work_claim(work, ith, most, &c0, &c1);
     tiles_configure();
-    for (int64_t g0 = r0; g0 < end; g0 += group) {
-        const int64_t g1 = g0 + group < end ? g0 + group : end;
-        // what the tile products fetch ahead, line by line: with whole,
-        // the next panel over all k blocks; else, per block, the next
-        // block (set below)
-        next_block next = { 0 };
-        int per_step = 0, line = 0;
-        if (whole) {
-            next = next_panel_rows(mm, g0 + width, r1);
-            const int64_t steps = ntb * (kpad / 32);
-            per_step = (int)((next.total + steps - 1) / steps);
+    while (have) {
+        const bool ahead = whole && pali_work_claim(work, ith, most, &n0, &n1);
+        const int64_t o1 =
+            c1 * PALI_MATMUL_PANEL < m ? c1 * PALI_MATMUL_PANEL : m;
+        // gated: 16 outputs per panel, on to the PACKED padding (the last
+        // panel's end is m), whose panels store zeros
+        const int64_t end = mm->other_w ? round_up(o1, 32) : o1;
+        for (int64_t g0 = c0 * PALI_MATMUL_PANEL; g0 < end; g0 += group) {
+            const int64_t g1 = g0 + group < end ? g0 + group : end;
+            const int64_t following = g1 < end ? g1
+                                      : ahead  ? n0 * PALI_MATMUL_PANEL
+                                               : -1;
+            amx_gemm_group(mm, xp, t0, nt, g0, g1, following, whole, direct,
+                           in_place, scratch);
         }
-        for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
-            const int64_t kc = kpad - k0 < AMX_KC ? kpad - k0 : AMX_KC;
-            const bool last = k0 + kc == kpad;
-            for (int64_t j0 = g0; j0 < g1; j0 += width) {
-                const int rows =
-                    (int)(r1 - j0 < width ? (r1 > j0 ? r1 - j0 : 0) : width);
-                const a_operand a = weight_block(mm, j0, rows, k0, kc, direct,
-                                                 in_place, wconv, row);
-                const int rows0 = rows < 16 ? rows : 16, rows1 = rows - rows0;
-                const float *bias0 =
-                    mm->bias && rows0 > 0 ? mm->bias + j0 : NULL;
-                const float *bias1 =
-                    mm->bias && rows1 > 0 ? mm->bias + j0 + 16 : NULL;
-                float *cgroup = cpart + ((j0 - g0) / width) * ntb * 1024;
-                // The tile loads of A (and the conversion of q8/q4
-                // codes) wait on memory unless the next block is on its
-                // way: its lines, spread over this block's tile products.
-                if (!whole) {
-                    next = next_weight_block(mm, g0, g1, r1, j0, k0, kpad);
-                    const int steps = (int)(ntb * (kc / 32));
-                    per_step = (next.total + steps - 1) / steps;
-                    line = 0;
-                }
-                for (int64_t tb = 0; tb < nt; tb += 32) {
-                    const uint16_t *b0 = xp + (tb / 16) * kpad * 16 + k0 * 16;
-                    const uint16_t *b1 = b0 + kpad * 16;
-                    float *cp = cgroup + (tb / 32) * 1024;
-                    // A last block of at most 16 tokens leaves out the
-                    // second token tile (whose B is all padding).
-                    const bool half = nt - tb <= 16;
-                    if (k0 == 0) {
-                        tile_zero(TC00);
-                        tile_zero(TC01);
-                        tile_zero(TC10);
-                        tile_zero(TC11);
-                    } else {
-                        tile_load(TC00, cp, 64);
-                        tile_load(TC10, cp + 512, 64);
-                        if (!half) {
-                            tile_load(TC01, cp + 256, 64);
-                            tile_load(TC11, cp + 768, 64);
-                        }
-                    }
-                    // The last k block stores this block of y: its
-                    // lines are fetched for writing meanwhile, 8 per
-                    // step, or the stores stall (ROWS: 32 tokens × 2
-                    // lines; PACKED: 2 × 16 or, gated, 2 × 8 pairs).
-                    const int ylines =
-                        !last ? 0
-                        : mm->layout == PALI_LAYOUT_ROWS
-                            ? 2 * (int)(nt - tb < 32 ? nt - tb : 32)
-                        : mm->other_w ? 16
-                                      : 32;
-                    int yline = 0;
-                    for (int64_t kk = 0; kk < kc; kk += 32) {
-                        for (int p = 0; p < per_step && line < next.total;
-                             p++, line++)
-                            _mm_prefetch(next_line(&next, line), _MM_HINT_T0);
-                        for (int p = 0; p < 8 && yline < ylines; p++, yline++)
-                            prefetch_y(mm, t0 + tb, j0, yline);
-                        tile_load(TA0, a.lo + kk, a.lda);
-                        tile_load(TA1, a.hi + kk, a.lda);
-                        tile_load(TB0, b0 + kk * 16, 64);
-                        if (half) {
-                            tile_dp(TC00, TA0, TB0);
-                            tile_dp(TC10, TA1, TB0);
-                            continue;
-                        }
-                        tile_load(TB1, b1 + kk * 16, 64);
-                        tile_dp(TC00, TA0, TB0);
-                        tile_dp(TC01, TA0, TB1);
-                        tile_dp(TC10, TA1, TB0);
-                        tile_dp(TC11, TA1, TB1);
-                    }
-                    if (!last) {
-                        tile_store(TC00, cp, 64);
-                        tile_store(TC10, cp + 512, 64);
-                        if (!half) {
-                            tile_store(TC01, cp + 256, 64);
-                            tile_store(TC11, cp + 768, 64);
-                        }
-                        continue;
-                    }
-                    const int tok0 = clamp16(nt - tb),
-                              tok1 = clamp16(nt - tb - 16);
-                    if (mm->layout != PALI_LAYOUT_ROWS) {
-                        store_block(mm, j0, t0 + tb, rows0, rows1, tok0, tok1,
-                                    bias0, bias1, cbuf);
-                        continue;
-                    }
-                    const int64_t y0 = (t0 + tb) * m + j0, y1 = y0 + 16 * m;
-                    STORE_C(TC00, cbuf, mm, y0, rows0, tok0, bias0);
-                    STORE_C(TC01, cbuf, mm, y1, rows0, tok1, bias0);
-                    STORE_C(TC10, cbuf, mm, y0 + 16, rows1, tok0, bias1);
-                    STORE_C(TC11, cbuf, mm, y1 + 16, rows1, tok1, bias1);
-                }
-            }
+        if (ahead) {
+            c0 = n0;
+            c1 = n1;
+        } else {
+            have = !whole && pali_work_claim(work, ith, most, &c0, &c1);
         }
     }
     _tile_release();

@@ -2,9 +2,10 @@
  * the compute context that carries the kernel set (compute.h).
  *
  * The output columns are cut into panels of PALI_MATMUL_PANEL rows of W on
- * a fixed grid, and each thread takes a contiguous range of whole panels,
- * so every output element is computed by the same kernel call with the
- * same inputs whatever the thread count.  The kernel set (kernels.h) does
+ * a fixed grid, and each thread takes a contiguous range of whole panels
+ * (packed products: claims of panels, pali_work), so every output element
+ * is computed with the same inputs in the same order whatever the thread
+ * count or who computes it.  The kernel set (kernels.h) does
  * the arithmetic: AMX, AVX512-BF16, AVX-512, AVX2 or the scalar reference,
  * the best the CPU runs unless PALI_KERNEL names another.  Sets that
  * convert the activations to their own layout (AMX) get them converted
@@ -64,7 +65,8 @@ pali_status pali_compute_init_kernel(pali_compute *c, int n_threads,
         return st;
     c->scratch_bytes = scratch_bytes;
     c->scratch = calloc((size_t)n_threads, sizeof(void *));
-    if (c->scratch == NULL) {
+    c->work = pali_work_new(n_threads);
+    if (c->scratch == NULL || c->work == NULL) {
         pali_compute_clear(c);
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY, "out of memory");
     }
@@ -101,6 +103,7 @@ void pali_compute_clear(pali_compute *c)
         free(c->scratch);
     }
     pali_aligned_free(c->packed);
+    pali_work_free(c->work);
     pali_pool_free(c->pool);
     memset(c, 0, sizeof(*c));
 }
@@ -177,11 +180,19 @@ static void pack_worker(void *arg, int ith, int nth)
 
 static void packed_worker(void *arg, int ith, int nth)
 {
+    (void)nth;
     const matmul_job *job = arg;
-    int64_t r0, r1;
-    if (thread_columns(job->mm.m, ith, nth, &r0, &r1))
-        job->c->kernels->matmul_packed(&job->mm, job->packed, job->t0, job->nt,
-                                       r0, r1, job->c->scratch[ith]);
+    job->c->kernels->matmul_packed(&job->mm, job->packed, job->t0, job->nt,
+                                   job->c->work, ith, job->c->scratch[ith]);
+}
+
+/* One packed product of the chunk in job: its panels shared out in
+ * claims (a thread that a neighbour slows down takes fewer). */
+static void run_packed(const pali_compute *c, matmul_job *job)
+{
+    pali_work_reset(c->work,
+                    (job->mm.m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL);
+    pali_pool_run(c->pool, packed_worker, job);
 }
 
 static pali_mm product_mm(const pali_compute *c, const float *x, int64_t n,
@@ -233,7 +244,7 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
         for (int i = 0; i < count; i++) {
             job.mm = product_mm(c, x, n, &products[i]);
             if (job.mm.m > 0)
-                pali_pool_run(c->pool, packed_worker, &job);
+                run_packed(c, &job);
         }
     }
 }
@@ -284,7 +295,7 @@ void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
     for (job.t0 = 0; job.t0 < n; job.t0 += rows) {
         job.nt = n - job.t0 < rows ? n - job.t0 : rows;
         job.packed = (const uint16_t *)xp + (job.t0 / 16) * kpad * 16;
-        pali_pool_run(c->pool, packed_worker, &job);
+        run_packed(c, &job);
     }
 }
 

@@ -4,7 +4,10 @@
  * spin briefly on the generation (a decode step issues hundreds of short
  * jobs, so a futex round trip per job would cost more than the job), then
  * sleep on a condition variable.  Completion is counted with an atomic and
- * the caller waits the same way. */
+ * the caller waits the same way.
+ *
+ * pali_work shares a job's units out in claims (compute.h): one counter per
+ * share, each on its own cache line. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -175,4 +178,82 @@ void pali_pool_run(pali_pool *pool, pali_pool_fn fn, void *arg)
             pthread_cond_wait(&pool->done, &pool->mutex);
         pthread_mutex_unlock(&pool->mutex);
     }
+}
+
+typedef struct work_share {
+    _Alignas(64) atomic_llong next; /* the share's first unclaimed unit */
+    int64_t end;
+} work_share;
+
+struct pali_work {
+    int n;
+    work_share *share; /* (n) */
+};
+
+pali_work *pali_work_new(int n_threads)
+{
+    pali_work *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    w->n = n_threads < 1 ? 1 : n_threads;
+    w->share = pali_aligned_alloc((size_t)w->n * sizeof(work_share));
+    if (w->share == NULL) {
+        free(w);
+        return NULL;
+    }
+    pali_work_reset(w, 0);
+    return w;
+}
+
+void pali_work_free(pali_work *w)
+{
+    if (w == NULL)
+        return;
+    pali_aligned_free(w->share);
+    free(w);
+}
+
+void pali_work_reset(pali_work *w, int64_t units)
+{
+    for (int i = 0; i < w->n; i++) {
+        int64_t begin, end;
+        pali_split(units, i, w->n, &begin, &end);
+        atomic_store_explicit(&w->share[i].next, begin, memory_order_relaxed);
+        w->share[i].end = end;
+    }
+}
+
+/* Up to `take` units from share s; false when it has none left. */
+static bool share_claim(work_share *s, int64_t take, int64_t *begin,
+                        int64_t *end)
+{
+    const int64_t at =
+        atomic_fetch_add_explicit(&s->next, take, memory_order_relaxed);
+    if (at >= s->end)
+        return false;
+    *begin = at;
+    *end = at + take < s->end ? at + take : s->end;
+    return true;
+}
+
+bool pali_work_claim(pali_work *w, int ith, int64_t most, int64_t *begin,
+                     int64_t *end)
+{
+    most = most < 1 ? 1 : most;
+    if (share_claim(&w->share[ith % w->n], most, begin, end))
+        return true;
+    for (int v = 1; v < w->n; v++) {
+        work_share *s = &w->share[(ith + v) % w->n];
+        for (;;) {
+            // half of what is left, so that its owner keeps the rest
+            const int64_t left =
+                s->end - atomic_load_explicit(&s->next, memory_order_relaxed);
+            if (left <= 0)
+                break;
+            const int64_t half = (left + 1) / 2;
+            if (share_claim(s, half < most ? half : most, begin, end))
+                return true;
+        }
+    }
+    return false;
 }

@@ -859,6 +859,70 @@ static void test_layouts(gconstpointer data)
     compute_free(c);
 }
 
+/* ---- work shared out in claims (pool.c) -----------------------------------
+ */
+
+typedef struct ClaimJob {
+    pali_work *work;
+    int64_t most;
+    int slow;    /* this thread starts late */
+    gint *owner; /* per unit: 1 + the thread that claimed it */
+} ClaimJob;
+
+static void claim_worker(void *arg, int ith, int nth)
+{
+    (void)nth;
+    ClaimJob *j = arg;
+    if (ith == j->slow)
+        g_usleep(20000);
+    int64_t b, e;
+    while (pali_work_claim(j->work, ith, j->most, &b, &e)) {
+        g_assert_cmpint(b, <, e);
+        g_assert_cmpint(e - b, <=, j->most);
+        for (int64_t u = b; u < e; u++)
+            g_assert_true(
+                g_atomic_int_compare_and_exchange(&j->owner[u], 0, ith + 1));
+    }
+}
+
+/* Every unit goes to exactly one claim of at most `most` consecutive
+ * units, whatever the thread count and share sizes; a thread that starts
+ * late finds some of its share taken by the others (and they take
+ * nothing more once all is claimed). */
+static void test_work_claims(void)
+{
+    static const int64_t units[] = { 0, 1, 3, 72, 1000 };
+    static const int64_t most[] = { 1, 4, 8 };
+    for (int nth = 1; nth <= 4; nth++) {
+        pali_pool *pool = NULL;
+        pali_error err;
+        g_assert_cmpint(pali_pool_new(nth, &pool, &err), ==, PALI_OK);
+        pali_work *work = pali_work_new(nth);
+        g_assert_nonnull(work);
+        for (size_t u = 0; u < G_N_ELEMENTS(units); u++)
+            for (size_t m = 0; m < G_N_ELEMENTS(most); m++) {
+                ClaimJob j = { work, most[m], nth > 1 ? 1 : -1, NULL };
+                j.owner = g_new0(gint, units[u] + 1);
+                pali_work_reset(work, units[u]);
+                pali_pool_run(pool, claim_worker, &j);
+                int64_t shared_out = 0;
+                for (int64_t i = 0; i < units[u]; i++)
+                    shared_out += j.owner[i] != 0;
+                g_assert_cmpint(shared_out, ==, units[u]);
+                if (nth > 1 && units[u] >= 72) {
+                    // the late thread's share [units/nth, 2·units/nth)
+                    // starts with units another thread took
+                    int64_t b, e;
+                    pali_split(units[u], 1, nth, &b, &e);
+                    g_assert_cmpint(j.owner[b], !=, 2);
+                }
+                g_free(j.owner);
+            }
+        pali_work_free(work);
+        pali_pool_free(pool);
+    }
+}
+
 /* ---- registration -------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -866,6 +930,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/engine/kernels/cpu", test_cpu);
     g_test_add_func("/engine/kernels/quant-roundtrip", test_quant_roundtrip);
+    g_test_add_func("/engine/pool/work-claims", test_work_claims);
     static const pali_dtype dtypes[] = { PALI_DTYPE_F32, PALI_DTYPE_BF16,
                                          PALI_DTYPE_F16, PALI_DTYPE_Q8,
                                          PALI_DTYPE_Q4 };
