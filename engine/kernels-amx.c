@@ -41,12 +41,11 @@
 #define AMX_CHUNK_BYTES (8u << 20)
 /* ... and at most this many tokens, which bounds the partial C tiles: a
  * group's (AMX_GROUP × 32 × 768 floats, 768 KB) and the k block of
- * activations (384 KB) take half of a 2 MB L2.  At 2048 they took
- * 3 MB and went out to L3: 768 against 2048, interleaved whole runs,
- * 3B-448 time to first token (two chunks of 544 either way) 3.70–3.88 s
- * against 3.87–5.65 s, 3B-896
- * 19.8–20.0 s against 21.2–23.1 s; the weights that a second chunk
- * streams again come from L3. */
+ * activations (384 KB) take half of a 2 MB L2; at 2048 they took 3 MB
+ * and went out to L3.  Against 2048, interleaved whole runs: 3B-448 time
+ * to first token 3.70–3.88 s against 3.87–5.65 s (two chunks of 544 at
+ * a cap of 544 or 768), 3B-896 19.8–20.0 s against 21.2–23.1 s.  The
+ * weights that a second chunk streams again come from L3. */
 #define AMX_CHUNK_ROWS 768
 /* 32-row panels whose partial C tiles (group × chunk × 32 floats) stay in
  * L2 across the k blocks; each group reads the whole chunk of activations

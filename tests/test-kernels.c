@@ -859,8 +859,7 @@ static void test_layouts(gconstpointer data)
     compute_free(c);
 }
 
-/* ---- work shared out in claims (pool.c) -----------------------------------
- */
+/* ---- work shared out in claims (pool.c) ------------------------------- */
 
 typedef struct ClaimJob {
     pali_work *work;
