@@ -37,14 +37,19 @@
 typedef struct entry {
     const pali_tensor *t;
     const pali_safetensors *file;
+    int file_index; /* in model->files */
     char *canon;
     bool used;
 } entry;
 
-/* A 1-D parameter waiting for its f32 copy. */
+/* A 1-D parameter waiting for its f32 copy. Its place in model->vectors
+ * follows the order of binding, whatever the files; they are read in file
+ * order. */
 typedef struct pending_vector {
     const pali_tensor *t;
     const float **dst;
+    int file_index;
+    size_t at; /* floats into model->vectors */
 } pending_vector;
 
 typedef struct binder {
@@ -137,6 +142,7 @@ static pali_status index_tensors(binder *b)
             entry *e = &b->entries[b->n_entries];
             e->t = pali_safetensors_at(st, i);
             e->file = st;
+            e->file_index = f;
             e->canon = canonical_name(e->t->name);
             if (e->canon == NULL)
                 return pali_fail(b->err, PALI_ERR_OUT_OF_MEMORY,
@@ -237,7 +243,10 @@ static pali_status bind_vector(binder *b, const float **dst, int64_t len,
         b->vectors = v;
         b->cap_vectors = cap;
     }
-    b->vectors[b->n_vectors++] = (pending_vector){ t, dst };
+    int file_index =
+        b->entries[pali_strmap_get(&b->by_canon, canon)].file_index;
+    b->vectors[b->n_vectors++] =
+        (pending_vector){ t, dst, file_index, b->vector_floats };
     size_t padded = ((size_t)len + VECTOR_ALIGN_FLOATS - 1) /
                     VECTOR_ALIGN_FLOATS * VECTOR_ALIGN_FLOATS;
     b->vector_floats += padded;
@@ -388,11 +397,13 @@ static pali_status check_leftovers(binder *b)
     return PALI_OK;
 }
 
+/* File order: by file, then by place in its mapping. */
 static int compare_pending(const void *a, const void *b)
 {
-    /* different files are different mappings: compare as integers */
-    uintptr_t x = (uintptr_t)((const pending_vector *)a)->t->data;
-    uintptr_t y = (uintptr_t)((const pending_vector *)b)->t->data;
+    const pending_vector *p = a, *q = b;
+    if (p->file_index != q->file_index)
+        return p->file_index < q->file_index ? -1 : 1;
+    uintptr_t x = (uintptr_t)p->t->data, y = (uintptr_t)q->t->data;
     return x < y ? -1 : x > y;
 }
 
@@ -405,20 +416,18 @@ static pali_status convert_vectors(binder *b)
         return pali_fail(b->err, PALI_ERR_OUT_OF_MEMORY,
                          "out of memory for %zu norm and bias values",
                          b->vector_floats);
+    memset(m->vectors, 0, b->vector_floats * sizeof(float)); /* the padding */
     /* read in file order, without the device's read-ahead: on a cold
      * cache each scattered page would otherwise pull in megabytes */
     qsort(b->vectors, (size_t)b->n_vectors, sizeof(*b->vectors),
           compare_pending);
     for (int f = 0; f < m->n_files; f++)
         pali_safetensors_advise_random(m->files[f], true);
-    float *at = m->vectors;
     for (int i = 0; i < b->n_vectors; i++) {
-        const pali_tensor *t = b->vectors[i].t;
-        int64_t n = t->shape[0];
-        pali_tensor_read_f32(t, 0, n, at);
-        *b->vectors[i].dst = at;
-        at += (n + VECTOR_ALIGN_FLOATS - 1) / VECTOR_ALIGN_FLOATS *
-              VECTOR_ALIGN_FLOATS;
+        const pending_vector *v = &b->vectors[i];
+        float *at = m->vectors + v->at;
+        pali_tensor_read_f32(v->t, 0, v->t->shape[0], at);
+        *v->dst = at;
     }
     for (int f = 0; f < m->n_files; f++)
         pali_safetensors_advise_random(m->files[f], false);
