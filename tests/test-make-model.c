@@ -2,7 +2,8 @@
  * dtypes load in the engine with the right info, layouts hold the same
  * weights, output is byte-for-byte deterministic per seed, sharding,
  * custom dimensions, the tokenizer's id layout, the weight distributions,
- * and palilens-cli --info (prose, --json, exit statuses). */
+ * palilens-cli --info (prose, --json, exit statuses) and palilens-bench
+ * --json's interface. */
 #include <math.h>
 #include <string.h>
 
@@ -508,6 +509,72 @@ static void test_cli_info(void)
     g_assert_nonnull(strstr(err, "--model"));
 }
 
+/* A number member of obj (asserted present). */
+static double number_at(const pali_json *obj, const char *key)
+{
+    const pali_json *v = pali_json_get(obj, key);
+    if (v == NULL || v->type != PALI_JSON_NUMBER)
+        g_error("palilens-bench --json: no number '%s'", key);
+    return v->u.number;
+}
+
+/* palilens-bench's interface (issue 6, used by other checks): --json gives
+ * one object with the phases' medians, peak RSS and the limits; the run
+ * itself is the tiny model's, so the figures are only checked to be
+ * measured, never against a time.  A broken model directory is status 1
+ * with a message that names it. */
+static void test_bench_json(void)
+{
+    g_autofree char *dir = make_model("tiny", "bench", NULL);
+    g_autofree char *bench = build_path("tools/palilens-bench");
+    char *argv[] = { bench,       "--model",    dir,
+                     "--prompt",  "caption en", "--new-tokens",
+                     "3",         "--repeat",   "2",
+                     "--threads", "2",          "--quick-limits",
+                     "--json",    NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint(run(argv, &out, &err), ==, 0);
+    pali_json_doc *doc = NULL;
+    pali_error e = { 0 };
+    g_assert_cmpint(pali_json_parse(out, strlen(out), "bench", &doc, &e), ==,
+                    PALI_OK);
+    const pali_json *root = pali_json_root(doc);
+    static const char *const phases[] = {
+        "load_ms",    "preprocess_ms", "vision_ms",
+        "prefill_ms", "ttft_ms",       "decode_ms_per_token",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(phases); i++)
+        g_assert_cmpfloat(number_at(root, phases[i]), >, 0);
+    g_assert_cmpfloat(number_at(root, "ttft_ms"), >=,
+                      number_at(root, "prefill_ms"));
+    g_assert_cmpfloat(number_at(root, "peak_rss_mb"), >, 0);
+    g_assert_cmpfloat(number_at(root, "new_tokens"), ==, 3);
+    g_assert_cmpfloat(number_at(root, "threads"), ==, 2);
+    g_assert_cmpfloat(number_at(root, "repeat"), ==, 2);
+    const pali_json *limits = pali_json_get(root, "limits");
+    g_assert_nonnull(limits);
+    g_assert_cmpfloat(number_at(limits, "read_gbps"), >, 0);
+    const pali_json *mm = pali_json_get(limits, "matmul_gflops");
+    g_assert_true(mm != NULL && mm->type == PALI_JSON_OBJECT);
+    g_assert_cmpfloat(number_at(mm, "scalar"), >, 0); // every machine has it
+    for (uint32_t i = 0; i < mm->len; i++)
+        g_assert_cmpfloat(pali_json_value_at(mm, i)->u.number, >=, 0);
+    // the per-phase samples: one per repeat
+    const pali_json *ttfts =
+        pali_json_get(pali_json_get(root, "samples"), "ttft_ms");
+    g_assert_true(ttfts != NULL && ttfts->type == PALI_JSON_ARRAY);
+    g_assert_cmpuint(ttfts->len, ==, 2);
+    pali_json_free(doc);
+
+    g_autofree char *missing = g_build_filename(dir, "absent", NULL);
+    char *argv_bad[] = { bench,    "--model", missing, "--quick-limits",
+                         "--json", NULL };
+    g_free(out);
+    g_free(err);
+    g_assert_cmpint(run(argv_bad, &out, &err), ==, 1);
+    g_assert_nonnull(strstr(err, missing));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -518,6 +585,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tools/make-model/custom", test_custom);
     g_test_add_func("/tools/make-model/bad-arguments", test_bad_arguments);
     g_test_add_func("/tools/make-model/tokenizer", test_tokenizer);
+    g_test_add_func("/tools/bench/json", test_bench_json);
     g_test_add_func("/tools/make-model/distributions", test_distributions);
     g_test_add_func("/app/cli/info", test_cli_info);
     return g_test_run();

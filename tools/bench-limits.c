@@ -4,7 +4,9 @@
  * Register peaks: independent accumulator chains that never touch memory
  * (12 FMA chains, enough to cover latency × throughput on every core this
  * targets; AMX: four C tiles fed by the same A and B tiles), on every
- * thread at once; GFLOP/s = multiply-adds × 2 / time.  The engine's matrix
+ * thread at once; GFLOP/s = multiply-adds × 2 / time.  The AMX tile loop:
+ * the engine's inner loop on data in cache (loop_amx), what tiles do once
+ * an operand has to stream.  The engine's matrix
  * products: pali_matmul at (n, k, m) = (512, 2304, 9216), a Gemma 2B MLP
  * projection over 512 tokens, bf16 weights, the best of several runs.
  * Read bandwidth: each thread sums its share of a 1 GB buffer with eight
@@ -40,8 +42,10 @@ static double now_s(void)
 
 typedef struct {
     pali_kernel kind;
+    bool tile_loop; /* loop_amx instead of the register peak */
     long iters;
     double sink;
+    bool failed;
 } PeakArg;
 
 __attribute__((target("avx2,fma"))) static double peak_avx2(long iters)
@@ -102,7 +106,8 @@ typedef struct {
     uint8_t rows[16];
 } TileConfig;
 
-__attribute__((target("amx-tile,amx-bf16"))) static double peak_amx(long iters)
+/* Every tile 16 rows of 64 bytes (palette 1). */
+__attribute__((target("amx-tile"))) static void configure_tiles(void)
 {
     TileConfig cfg;
     memset(&cfg, 0, sizeof(cfg));
@@ -111,11 +116,16 @@ __attribute__((target("amx-tile,amx-bf16"))) static double peak_amx(long iters)
         cfg.colsb[t] = 64;
         cfg.rows[t] = 16;
     }
+    _tile_loadconfig(&cfg);
+}
+
+__attribute__((target("amx-tile,amx-bf16"))) static double peak_amx(long iters)
+{
     static __thread uint16_t ab[16 * 32] __attribute__((aligned(64)));
     for (int i = 0; i < 16 * 32; i++)
         ab[i] = 0x3c00; // 2^-7: the sums stay finite
     float out[16 * 16];
-    _tile_loadconfig(&cfg);
+    configure_tiles();
     _tile_loadd(4, ab, 64);
     _tile_loadd(5, ab, 64);
     _tile_loadd(6, ab, 64);
@@ -135,9 +145,71 @@ __attribute__((target("amx-tile,amx-bf16"))) static double peak_amx(long iters)
     return out[0];
 }
 
+/* The tile loop: per pass, LOOP_BLOCKS blocks of 32 tokens (B, 1 MB: from
+ * L2) against one 32-row × LOOP_KC block of A (16 KB: in L1), the four C
+ * tiles of each block in from and out to L2 around its LOOP_KC / 32 steps
+ * of two A, two B tile loads and four products — the 2×2 register
+ * blocking of kernels-amx.c without memory, epilogue or threads' sharing,
+ * so an upper bound for its products.  GFLOP/s with
+ * flops_per_iter(tile loop) per pass. */
+#define LOOP_KC     256
+#define LOOP_BLOCKS 64
+
+__attribute__((target("amx-tile,amx-bf16"))) static double
+loop_amx(long passes, bool *failed)
+{
+    uint16_t *a = pali_aligned_alloc(32 * LOOP_KC * 2);
+    uint16_t *b = pali_aligned_alloc((size_t)LOOP_BLOCKS * 32 * LOOP_KC * 2);
+    float *c = pali_aligned_alloc((size_t)LOOP_BLOCKS * 1024 * 4);
+    double out = 0;
+    *failed = a == NULL || b == NULL || c == NULL;
+    if (!*failed) {
+        for (int i = 0; i < 32 * LOOP_KC; i++)
+            a[i] = 0x3c00; // 2^-7: the sums stay finite
+        for (int i = 0; i < LOOP_BLOCKS * 32 * LOOP_KC; i++)
+            b[i] = 0x3c00;
+        memset(c, 0, (size_t)LOOP_BLOCKS * 1024 * 4);
+        configure_tiles();
+        for (long i = 0; i < passes; i++)
+            for (int blk = 0; blk < LOOP_BLOCKS; blk++) {
+                const uint16_t *b0 = b + (size_t)blk * 32 * LOOP_KC;
+                const uint16_t *b1 = b0 + 16 * LOOP_KC;
+                float *cp = c + blk * 1024;
+                _tile_loadd(0, cp, 64);
+                _tile_loadd(1, cp + 256, 64);
+                _tile_loadd(2, cp + 512, 64);
+                _tile_loadd(3, cp + 768, 64);
+                for (int kk = 0; kk < LOOP_KC; kk += 32) {
+                    _tile_loadd(4, a + kk, LOOP_KC * 2);
+                    _tile_loadd(5, a + 16 * LOOP_KC + kk, LOOP_KC * 2);
+                    _tile_loadd(6, b0 + kk * 16, 64);
+                    _tile_loadd(7, b1 + kk * 16, 64);
+                    _tile_dpbf16ps(0, 4, 6);
+                    _tile_dpbf16ps(1, 4, 7);
+                    _tile_dpbf16ps(2, 5, 6);
+                    _tile_dpbf16ps(3, 5, 7);
+                }
+                _tile_stored(0, cp, 64);
+                _tile_stored(1, cp + 256, 64);
+                _tile_stored(2, cp + 512, 64);
+                _tile_stored(3, cp + 768, 64);
+            }
+        _tile_release();
+        out = c[0];
+    }
+    pali_aligned_free(a);
+    pali_aligned_free(b);
+    pali_aligned_free(c);
+    return out;
+}
+
 static void *peak_thread(void *p)
 {
     PeakArg *a = p;
+    if (a->tile_loop) {
+        a->sink = loop_amx(a->iters, &a->failed);
+        return NULL;
+    }
     switch (a->kind) {
     case PALI_KERNEL_AVX2: a->sink = peak_avx2(a->iters); break;
     case PALI_KERNEL_AVX512: a->sink = peak_avx512(a->iters); break;
@@ -149,8 +221,10 @@ static void *peak_thread(void *p)
 }
 
 /* Multiply-adds per iteration of each loop above. */
-static double flops_per_iter(pali_kernel k)
+static double flops_per_iter(pali_kernel k, bool tile_loop)
 {
+    if (tile_loop)
+        return LOOP_BLOCKS * (LOOP_KC / 32) * 4.0 * 16 * 16 * 32 * 2;
     switch (k) {
     case PALI_KERNEL_AVX2: return PEAK_CHAINS * 8 * 2;
     case PALI_KERNEL_AVX512: return PEAK_CHAINS * 16 * 2;
@@ -160,20 +234,27 @@ static double flops_per_iter(pali_kernel k)
     }
 }
 
-static double run_peak(pali_kernel k, int threads, long iters)
+/* GFLOP/s of the loop on every thread at once (0: a thread could not
+ * allocate its buffers). */
+static double run_peak(pali_kernel k, bool tile_loop, int threads, long iters)
 {
     pthread_t tid[64];
     PeakArg args[64];
     threads = threads > 64 ? 64 : threads;
     const double t0 = now_s();
     for (int i = 0; i < threads; i++) {
-        args[i] = (PeakArg){ k, iters, 0 };
+        args[i] = (PeakArg){ k, tile_loop, iters, 0, false };
         pthread_create(&tid[i], NULL, peak_thread, &args[i]);
     }
-    for (int i = 0; i < threads; i++)
+    bool failed = false;
+    for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
+        failed = failed || args[i].failed;
+    }
     const double dt = now_s() - t0;
-    return flops_per_iter(k) * (double)iters * threads / dt / 1e9;
+    return failed ? 0
+                  : flops_per_iter(k, tile_loop) * (double)iters * threads /
+                        dt / 1e9;
 }
 
 /* ---- the engine's matrix products ---------------------------------------- */
@@ -408,11 +489,22 @@ void bench_limits_measure(BenchLimits *lim, int threads, bool quick)
             (k == PALI_KERNEL_AMX ? PEAK_ITERS_AMX : PEAK_ITERS) / div;
         double best = 0;
         for (int r = 0; r < REPEATS; r++) {
-            const double g = run_peak((pali_kernel)k, threads, iters);
+            const double g = run_peak((pali_kernel)k, false, threads, iters);
             best = g > best ? g : best;
         }
         lim->peak_gflops[k] = best;
         lim->peak_what[k] = what[k];
+    }
+    if (pali_cpu_supports(&cpu, PALI_KERNEL_AMX)) {
+        // a pass is 2048 products: as many in all as the register loop's
+        // (quick: a tenth, ~10 ms; less only measures the start)
+        const long passes = PEAK_ITERS_AMX / 2000 * 4 / (quick ? 10 : 1);
+        for (int r = 0; r < REPEATS; r++) {
+            const double g = run_peak(PALI_KERNEL_AMX, true, threads,
+                                      passes > 0 ? passes : 1);
+            lim->amx_tile_loop_gflops =
+                g > lim->amx_tile_loop_gflops ? g : lim->amx_tile_loop_gflops;
+        }
     }
     lim->mm_n = quick ? 64 : 512;
     lim->mm_k = quick ? 256 : 2304;

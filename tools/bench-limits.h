@@ -1,8 +1,8 @@
 /* bench-limits.h — this machine's limits, measured in the benchmark's own
  * process (DESIGN.md §4): the arithmetic peak of each instruction set from
- * registers alone, the engine's own matrix products at a large shape on
- * each kernel set, OpenBLAS's sgemm for comparison, and memory read
- * bandwidth. */
+ * registers alone (and AMX's in the engine's tile loop), the engine's own
+ * matrix products at a large shape on each kernel set, OpenBLAS's sgemm for
+ * comparison, and memory read bandwidth. */
 #pragma once
 
 #include <stdbool.h>
@@ -13,6 +13,9 @@ typedef struct {
     /* register-only peaks, GFLOP/s on `threads` threads (0: not run) */
     double peak_gflops[PALI_KERNEL_COUNT];
     const char *peak_what[PALI_KERNEL_COUNT]; /* e.g. "vfmadd231ps zmm" */
+    /* AMX with an operand streaming: the engine's tile loop on data in L1
+     * and L2 (bench-limits.c: loop_amx); 0: no AMX */
+    double amx_tile_loop_gflops;
     /* pali_matmul on each kernel set, exact (f32) and fast (bf16) */
     double matmul_exact_gflops[PALI_KERNEL_COUNT];
     double matmul_fast_gflops[PALI_KERNEL_COUNT];

@@ -45,6 +45,16 @@ typedef struct {
     gboolean json, quick_limits;
 } Options;
 
+static void options_clear(Options *o)
+{
+    g_free(o->model);
+    g_free(o->image);
+    g_free(o->prompt);
+    g_free(o->precision);
+    g_free(o->weights);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
+
 /* FLOPs and bytes of each phase, from the configuration (multiply-adds ×
  * 2; softmax, norms and other element-wise work left out). */
 typedef struct {
@@ -138,6 +148,17 @@ static void reset_peak_rss(void)
 typedef struct {
     GArray *load, *preprocess, *vision, *prefill, *ttft, *decode;
 } Samples;
+
+static void samples_clear(Samples *s)
+{
+    GArray **all[] = { &s->load,    &s->preprocess, &s->vision,
+                       &s->prefill, &s->ttft,       &s->decode };
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+        g_clear_pointer(all[i], g_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Samples, samples_clear)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(pali_model, pali_model_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(pali_session, pali_session_free)
 
 static GArray *samples_new(void)
 {
@@ -261,7 +282,7 @@ static void json_samples(LensJson *j, const char *key, GArray *a)
 
 int main(int argc, char **argv)
 {
-    Options o = { 0 };
+    g_auto(Options) o = { 0 };
     if (!parse_args(argc, argv, &o))
         return 2;
     const bool fast = o.precision && strcmp(o.precision, "fast") == 0;
@@ -276,8 +297,8 @@ int main(int argc, char **argv)
     reset_peak_rss();
 
     pali_image img;
-    uint8_t *synth = NULL;
-    LensImage *owner = NULL;
+    g_autofree uint8_t *synth = NULL;
+    g_autoptr(LensImage) owner = NULL;
     if (o.image) {
         g_autoptr(GError) error = NULL;
         owner = lens_image_load(o.image, LENS_IMAGE_LOAD_ORIENT, &error);
@@ -295,18 +316,22 @@ int main(int argc, char **argv)
     mp.n_threads = threads;
     // the first load makes a quantized cache if there is none: timed apart
     double t0 = pali_now_ms();
-    pali_model *model = NULL;
+    g_autoptr(pali_model) model = NULL;
     if (pali_model_load(o.model, &mp, &model, &err) != PALI_OK)
         return fail(&err);
     const double first_load_ms = pali_now_ms() - t0;
-    const pali_model_info info = *pali_model_get_info(model);
-    const char *variant = g_strdup(info.variant);
+    // the info outlives the model: its strings are copied
+    pali_model_info info = *pali_model_get_info(model);
+    g_autofree char *variant = g_strdup(info.variant);
+    g_autofree char *stored_dtype = g_strdup(info.dtype);
+    info.variant = variant;
+    info.dtype = stored_dtype;
+    info.dir = NULL;
     const double weights_mb = (double)pali_model_resident_bytes(model) / 1e6;
-    pali_model_free(model);
-    model = NULL;
+    g_clear_pointer(&model, pali_model_free);
 
-    Samples s = { samples_new(), samples_new(), samples_new(),
-                  samples_new(), samples_new(), samples_new() };
+    g_auto(Samples) s = { samples_new(), samples_new(), samples_new(),
+                          samples_new(), samples_new(), samples_new() };
     int64_t prompt_tokens = 0;
     // opening, --repeat times; then one model for every run, as an
     // application keeps it (each run a new session: vision runs again)
@@ -315,10 +340,8 @@ int main(int argc, char **argv)
         if (pali_model_load(o.model, &mp, &model, &err) != PALI_OK)
             return fail(&err);
         add(s.load, pali_now_ms() - t0);
-        if (r + 1 < o.repeat) {
-            pali_model_free(model);
-            model = NULL;
-        }
+        if (r + 1 < o.repeat)
+            g_clear_pointer(&model, pali_model_free);
     }
     // One session for every run, as the application keeps one between
     // requests (its buffers, faulted in by the first run, are reused);
@@ -329,11 +352,11 @@ int main(int argc, char **argv)
     pali_session_params sp = pali_session_default_params();
     sp.n_threads = threads;
     sp.precision = fast ? PALI_PRECISION_FAST : PALI_PRECISION_EXACT;
-    pali_session *session = NULL;
+    g_autoptr(pali_session) session = NULL;
     if (pali_session_new(model, &sp, &session, &err) != PALI_OK)
         return fail(&err);
     const size_t img_bytes = img.stride * (size_t)img.height;
-    uint8_t *pixels = g_memdup2(img.pixels, img_bytes);
+    g_autofree uint8_t *pixels = g_memdup2(img.pixels, img_bytes);
     const uint8_t first_pixel = pixels[0];
     img.pixels = pixels;
     for (int r = 0; r < o.repeat; r++) {
@@ -341,7 +364,7 @@ int main(int argc, char **argv)
         if (pali_session_set_image(session, &img, NULL, &err) != PALI_OK)
             return fail(&err);
         // teacher-forced so every run decodes exactly N tokens
-        int32_t *forced = g_new(int32_t, o.new_tokens);
+        g_autofree int32_t *forced = g_new(int32_t, o.new_tokens);
         const int32_t filler =
             info.tokenizer_size > 1000 ? 1000 : info.tokenizer_size / 2;
         for (int i = 0; i < o.new_tokens; i++)
@@ -360,11 +383,10 @@ int main(int argc, char **argv)
         add(s.prefill, t->prefill_ms);
         add(s.ttft, t->preprocess_ms + t->vision_ms + t->prefill_ms);
         add(s.decode, t->n_decoded ? t->decode_ms / t->n_decoded : 0);
-        g_free(forced);
     }
-    pali_session_free(session);
-    g_free(pixels);
-    pali_model_free(model);
+    g_clear_pointer(&session, pali_session_free);
+    g_clear_pointer(&pixels, g_free);
+    g_clear_pointer(&model, pali_model_free);
     const double rss = peak_rss_mb();
     // the limits after the model: their buffers and OpenBLAS's threads do
     // not touch the model's memory figures or its runs
@@ -395,6 +417,11 @@ int main(int argc, char **argv)
         fast ? 0 : (f32_matmul > 0 ? ttft_flops / f32_matmul / 1e6 : 0);
     const double decode_floor =
         lim.read_gbps > 0 ? w.decode_bytes_per_token / lim.read_gbps / 1e6 : 0;
+    // and FLOPs ÷ what AMX tiles do once an operand streams from L2
+    const double ttft_floor_loop =
+        fast && lim.amx_tile_loop_gflops > 0
+            ? ttft_flops / lim.amx_tile_loop_gflops / 1e6
+            : 0;
 
     if (o.json) {
         LensJson *j = lens_json_new(TRUE);
@@ -472,6 +499,10 @@ int main(int argc, char **argv)
             lens_json_key(j, "ttft_ms_at_f32_matmul");
             lens_json_double(j, ttft_floor_matmul);
         }
+        if (ttft_floor_loop > 0) {
+            lens_json_key(j, "ttft_ms_at_tile_loop");
+            lens_json_double(j, ttft_floor_loop);
+        }
         lens_json_key(j, "decode_ms_per_token");
         lens_json_double(j, decode_floor);
         lens_json_end_object(j);
@@ -483,6 +514,10 @@ int main(int argc, char **argv)
             lens_json_key(j, "ttft_over_f32_matmul_floor");
             lens_json_double(
                 j, ttft_floor_matmul > 0 ? m_ttft / ttft_floor_matmul : 0);
+        }
+        if (ttft_floor_loop > 0) {
+            lens_json_key(j, "ttft_over_tile_loop_floor");
+            lens_json_double(j, m_ttft / ttft_floor_loop);
         }
         lens_json_key(j, "decode_over_floor");
         lens_json_double(j, decode_floor > 0 ? m_dec / decode_floor : 0);
@@ -500,6 +535,8 @@ int main(int argc, char **argv)
         json_kernels(j, "matmul_exact_gflops", lim.matmul_exact_gflops);
         json_kernels(j, "matmul_fast_gflops", lim.matmul_fast_gflops);
         json_kernels(j, "register_peak_gflops", lim.peak_gflops);
+        lens_json_key(j, "amx_tile_loop_gflops");
+        lens_json_double(j, lim.amx_tile_loop_gflops);
         lens_json_key(j, "matmul_shape");
         lens_json_begin_array(j);
         lens_json_int(j, lim.mm_n);
@@ -543,6 +580,10 @@ int main(int argc, char **argv)
                        pali_kernel_name((pali_kernel)k), lim.peak_gflops[k],
                        lim.peak_what[k] ? lim.peak_what[k] : "-",
                        lim.matmul_exact_gflops[k], lim.matmul_fast_gflops[k]);
+        if (lim.amx_tile_loop_gflops > 0)
+            printf("  amx         tile loop %7.0f GFLOP/s (A in L1, B "
+                   "streaming from L2, C tiles in and out per 256 k)\n",
+                   lim.amx_tile_loop_gflops);
         printf("  openblas    sgemm %.1f GFLOP/s own threads, %.1f on the "
                "engine's 32-column grid (core %s, OPENBLAS_CORETYPE %s)\n",
                lim.openblas_gflops, lim.openblas_grid_gflops, lim.openblas_core,
@@ -566,6 +607,11 @@ int main(int argc, char **argv)
         printf("           first run %.1f ms (fresh session buffers, and "
                "the weights' pages mapped)\n",
                first_ttft_ms);
+        if (ttft_floor_loop > 0)
+            printf("           tile loop floor %.1f ms (%.0f GFLOP/s): "
+                   "%.2f×\n",
+                   ttft_floor_loop, lim.amx_tile_loop_gflops,
+                   m_ttft / ttft_floor_loop);
         if (!fast)
             printf("           f32 matmul floor %.1f ms (%.0f GFLOP/s): "
                    "%.2f×\n",
@@ -579,8 +625,5 @@ int main(int argc, char **argv)
         printf("memory     peak RSS %.0f MB, weights %.0f MB (%.2f×)\n", rss,
                weights_mb, weights_mb > 0 ? rss / weights_mb : 0);
     }
-    g_free(synth);
-    if (owner)
-        lens_image_unref(owner);
     return 0;
 }
