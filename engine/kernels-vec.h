@@ -474,6 +474,42 @@ static void pack_rows(const float *x, int64_t rows, int64_t k, bool fast,
     }
 }
 
+/* The weight lines of rows [j, j + nc) × columns [k0, k0 + kc) of a bf16,
+ * f16 or f32 W in its own storage (none for other formats): per row, the
+ * lines at every 64 bytes of its `bytes` and its last byte's, which
+ * covers a row that starts anywhere in a line. */
+typedef struct block_lines {
+    const char *first;
+    int64_t stride, bytes;
+    int per_row, total;
+} block_lines;
+
+static inline const char *block_line(const block_lines *bl, int line)
+{
+    const int64_t at = (int64_t)(line % bl->per_row) * 64;
+    return bl->first + (line / bl->per_row) * bl->stride +
+           (at < bl->bytes ? at : bl->bytes - 1);
+}
+
+static block_lines weight_block_lines(const pali_tensor *w, int64_t j, int nc,
+                                      int64_t k0, int64_t kc)
+{
+    block_lines bl = { NULL, 0, 0, 0, 0 };
+    const int esz = w->dtype == PALI_DTYPE_F32    ? 4
+                    : w->dtype == PALI_DTYPE_BF16 ? 2
+                    : w->dtype == PALI_DTYPE_F16  ? 2
+                                                  : 0;
+    if (esz == 0 || nc <= 0)
+        return bl;
+    const int64_t k = pali_tensor_cols(w);
+    bl.first = (const char *)w->data + (j * k + k0) * esz;
+    bl.stride = k * esz;
+    bl.bytes = kc * esz;
+    bl.per_row = (int)((bl.bytes + 63) / 64) + 1;
+    bl.total = bl.per_row * nc;
+    return bl;
+}
+
 static void vec_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
 {
     float *tmp = scratch;      // (NR, KC)
@@ -489,8 +525,29 @@ static void vec_gemm(const pali_mm *mm, int64_t r0, int64_t r1, void *scratch)
             for (int64_t k0 = 0; k0 < k; k0 += KC) {
                 const int64_t kc = k - k0 < KC ? k - k0 : KC;
                 pack_panel(mm->w, j0, nc, k0, kc, mm->fast, tmp, bp);
+                // the next block's weights, fetched into L2 over this
+                // one's token blocks (its 32 rows' pieces are too
+                // scattered for the hardware prefetcher; into L1 they
+                // would evict the packed panel): 3B-224 exact time to
+                // first token 2.7 % shorter, 6 interleaved pairs
+                block_lines next = { NULL, 0, 0, 0, 0 };
+                if (k0 + KC < k)
+                    next =
+                        weight_block_lines(mm->w, j0, nc, k0 + KC,
+                                           k - k0 - KC < KC ? k - k0 - KC : KC);
+                else if (j0 + NR < r1)
+                    next = weight_block_lines(
+                        mm->w, j0 + NR,
+                        r1 - j0 - NR < NR ? (int)(r1 - j0 - NR) : NR, 0,
+                        k < KC ? k : KC);
+                const int64_t steps = (rows + MR - 1) / MR;
+                const int per_step = (int)((next.total + steps - 1) / steps);
+                int line = 0;
                 for (int64_t i0 = 0; i0 < rows; i0 += MR) {
                     const int mr = rows - i0 < MR ? (int)(rows - i0) : MR;
+                    for (int p = 0; p < per_step && line < next.total;
+                         p++, line++)
+                        __builtin_prefetch(block_line(&next, line), 0, 2);
                     kern_packed_rows(mr, kc, ap + i0 * k + k0 * MR, bp,
                                      mm->y + (c0 + i0) * m + j0, m, nc, k0 > 0);
                 }

@@ -12,8 +12,9 @@
  *   palilens-kernel-bench attention N HEADS KV_HEADS HEAD_DIM [SOFTCAP]
  *       a prefix of N tokens attending to itself.
  *
- * Fast precision, the best kernel set (or PALI_KERNEL), all cores unless
- * --threads; prints the median time of --repeat runs after one warm-up. */
+ * Fast precision (--exact: f32 arithmetic), the best kernel set (or
+ * PALI_KERNEL), all cores unless --threads; prints the median time of
+ * --repeat runs after one warm-up. */
 #include <glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "internal.h"
 
 static int g_repeat = 5, g_copies = 4, g_threads = 0;
+static gboolean g_exact;
 
 /* The median of n times in ms (sorts t). */
 static double median_ms(double *t, int n)
@@ -67,7 +69,7 @@ static bool compute_new(pali_compute *c, int64_t max_k, size_t extra)
     if (pali_compute_select_kernel(&kernel, &err) != PALI_OK ||
         pali_compute_init_kernel(
             c, g_threads > 0 ? g_threads : (int)g_get_num_processors(),
-            PALI_PRECISION_FAST, kernel, max_k,
+            g_exact ? PALI_PRECISION_EXACT : PALI_PRECISION_FAST, kernel, max_k,
             MAX(pali_matmul_scratch_bytes(kernel, max_k), extra),
             &err) != PALI_OK) {
         fprintf(stderr, "palilens-kernel-bench: %s\n", err.message);
@@ -95,9 +97,10 @@ static int bench_matmul(GRand *rng, int64_t n, int64_t k, int64_t m)
         t[r] = (pali_now_ms() - t0) / g_copies;
     }
     const double ms = median_ms(t, g_repeat);
-    printf("matmul n=%lld k=%lld m=%lld (%s): %.2f ms, %.0f GFLOP/s\n",
+    printf("matmul n=%lld k=%lld m=%lld (%s%s): %.2f ms, %.0f GFLOP/s\n",
            (long long)n, (long long)k, (long long)m,
-           pali_compute_kernel_name(&c), ms, 2.0 * n * k * m / ms / 1e6);
+           pali_compute_kernel_name(&c), g_exact ? ", exact" : "", ms,
+           2.0 * n * k * m / ms / 1e6);
     for (int i = 0; i < g_copies; i++)
         pali_aligned_free((void *)w[i].data);
     g_free(w);
@@ -227,6 +230,8 @@ int main(int argc, char **argv)
           "matmul: weight matrices in turn (4)", "C" },
         { "threads", 0, 0, G_OPTION_ARG_INT, &g_threads,
           "Threads (default: all cores)", "N" },
+        { "exact", 0, 0, G_OPTION_ARG_NONE, &g_exact,
+          "Exact precision (f32 arithmetic)", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new(
