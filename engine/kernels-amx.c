@@ -108,6 +108,40 @@ static int clamp16(int64_t n)
     return n < 0 ? 0 : n > 16 ? 16 : (int)n;
 }
 
+/* The partial sums of a 2×2 block of C tiles in memory: TC00 at c, TC01
+ * `right` floats on, TC10 `down` floats on, TC11 both; rows `stride`
+ * bytes apart.  TC01 and TC11 only when `both` (else their B is all
+ * padding and they are left out). */
+static inline void c_tiles_load(const float *c, int64_t right, int64_t down,
+                                int64_t stride, bool both)
+{
+    tile_load(TC00, c, stride);
+    tile_load(TC10, c + down, stride);
+    if (both) {
+        tile_load(TC01, c + right, stride);
+        tile_load(TC11, c + down + right, stride);
+    }
+}
+
+static inline void c_tiles_store(float *c, int64_t right, int64_t down,
+                                 int64_t stride, bool both)
+{
+    tile_store(TC00, c, stride);
+    tile_store(TC10, c + down, stride);
+    if (both) {
+        tile_store(TC01, c + right, stride);
+        tile_store(TC11, c + down + right, stride);
+    }
+}
+
+static inline void c_tiles_zero(void)
+{
+    tile_zero(TC00);
+    tile_zero(TC01);
+    tile_zero(TC10);
+    tile_zero(TC11);
+}
+
 /* Stores C tile `c` (tile register) of 16 weight rows × 16 tokens into y
  * at element offset `at`: token j's outputs go to y[j][0..rows) (+ bias,
  * then mm->act).  buf: 16×16 floats. */
@@ -595,19 +629,10 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                 // A last block of at most 16 tokens leaves out the
                 // second token tile (whose B is all padding).
                 const bool half = nt - tb <= 16;
-                if (k0 == 0) {
-                    tile_zero(TC00);
-                    tile_zero(TC01);
-                    tile_zero(TC10);
-                    tile_zero(TC11);
-                } else {
-                    tile_load(TC00, cp, 64);
-                    tile_load(TC10, cp + 512, 64);
-                    if (!half) {
-                        tile_load(TC01, cp + 256, 64);
-                        tile_load(TC11, cp + 768, 64);
-                    }
-                }
+                if (k0 == 0)
+                    c_tiles_zero();
+                else
+                    c_tiles_load(cp, 256, 512, 64, !half);
                 // The last k block stores this block of y: its
                 // lines are fetched for writing meanwhile, 8 per
                 // step, or the stores stall (ROWS: 32 tokens × 2
@@ -639,12 +664,7 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                     tile_dp(TC11, TA1, TB1);
                 }
                 if (!last) {
-                    tile_store(TC00, cp, 64);
-                    tile_store(TC10, cp + 512, 64);
-                    if (!half) {
-                        tile_store(TC01, cp + 256, 64);
-                        tile_store(TC11, cp + 768, 64);
-                    }
+                    c_tiles_store(cp, 256, 512, 64, !half);
                     continue;
                 }
                 const int tok0 = clamp16(nt - tb), tok1 = clamp16(nt - tb - 16);
@@ -877,10 +897,7 @@ static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
         const uint16_t *k0 = k + (j / 16) * block, *k1 = k0 + block;
         for (int t = 0; t < heads; t++) {
             const uint16_t *qa = qb + t * qb_rows * hk;
-            tile_zero(TC00);
-            tile_zero(TC01);
-            tile_zero(TC10);
-            tile_zero(TC11);
+            c_tiles_zero();
             for (int kk = 0; kk < hk; kk += 32) {
                 tile_load(TA0, qa + kk, hk * 2);
                 tile_load(TA1, qa + 16 * hk + kk, hk * 2);
@@ -892,10 +909,7 @@ static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
                 tile_dp(TC11, TA1, TB1);
             }
             float *sc = b->s + t * qb_rows * ls + j;
-            tile_store(TC00, sc, ls * 4);
-            tile_store(TC01, sc + 16, ls * 4);
-            tile_store(TC10, sc + 16 * ls, ls * 4);
-            tile_store(TC11, sc + 16 * ls + 16, ls * 4);
+            c_tiles_store(sc, 16, 16 * ls, ls * 4, true);
         }
     }
 
@@ -929,19 +943,10 @@ static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
             for (int c = 0; c < hv; c += 32) {
                 const bool two = c + 16 < hv;
                 float *o = acc + t * qb_rows * hv + c;
-                if (c0 == 0) {
-                    tile_zero(TC00);
-                    tile_zero(TC01);
-                    tile_zero(TC10);
-                    tile_zero(TC11);
-                } else {
-                    tile_load(TC00, o, ldo);
-                    tile_load(TC10, o + 16 * hv, ldo);
-                    if (two) {
-                        tile_load(TC01, o + 16, ldo);
-                        tile_load(TC11, o + 16 * hv + 16, ldo);
-                    }
-                }
+                if (c0 == 0)
+                    c_tiles_zero();
+                else
+                    c_tiles_load(o, 16, 16 * hv, ldo, two);
                 for (int64_t kk = c0; kk < c1; kk += 32) {
                     const uint16_t *vb = v + (kk / 2) * hv * 2 + c * 2;
                     for (int64_t e = 0; e < per_step && line < next_lines;
@@ -959,12 +964,7 @@ static bool amx_attn_group(const pali_attn_block *b, int heads, int64_t lo,
                     }
                 }
                 if (c1 < n) {
-                    tile_store(TC00, o, ldo);
-                    tile_store(TC10, o + 16 * hv, ldo);
-                    if (two) {
-                        tile_store(TC01, o + 16, ldo);
-                        tile_store(TC11, o + 16 * hv + 16, ldo);
-                    }
+                    c_tiles_store(o, 16, 16 * hv, ldo, two);
                     continue;
                 }
                 const int cols0 = hd - c < 16 ? hd - c : 16;
