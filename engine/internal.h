@@ -29,9 +29,17 @@ void pali_error_prefix(pali_error *err, const char *fmt, ...) PALI_PRINTF(2, 3);
 /* Allocation that refuses size overflow (returns NULL). */
 void *pali_malloc_array(size_t n, size_t size);
 void *pali_calloc_array(size_t n, size_t size);
-/* 64-byte aligned, for vector kernels; released with pali_aligned_free. */
+/* 64-byte aligned, for vector kernels (from 4 MB on, 2 MB aligned and
+ * in 2 MB pages where the kernel gives them); released with
+ * pali_aligned_free. */
 void *pali_aligned_alloc(size_t size);
 void pali_aligned_free(void *ptr);
+/* Asks the kernel to back [p, p + n)'s whole pages with 2 MB pages where
+ * it can (MADV_HUGEPAGE: anonymous memory, or file mappings whose page
+ * cache takes large folios, e.g. ext4 on this machine's Linux 6.18).  Streaming
+ * gigabytes of weights through 4 KB pages misses the TLB at every page; a hint
+ * only, nothing changes where it is refused. */
+void pali_advise_huge(const void *p, size_t n);
 char *pali_strdup(const char *s);
 char *pali_strndup(const char *s, size_t n);
 /* Joins a directory and a file name into a new string. */

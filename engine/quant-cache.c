@@ -403,6 +403,7 @@ static pali_status map_cache(pali_model *m, const char *path, const target *t,
         free(e);
         return st;
     }
+    pali_advise_huge(map, (size_t)want.file_bytes);
     for (int i = 0; i < n; i++) {
         pali_tensor *x = t[i].t;
         x->dtype = fmt;

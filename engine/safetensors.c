@@ -519,9 +519,15 @@ const pali_tensor *pali_safetensors_find(const pali_safetensors *st,
 
 void pali_safetensors_advise_random(const pali_safetensors *st, bool random)
 {
-    /* only a hint: a failure changes nothing but speed */
+    /* only hints: a failure changes nothing but speed */
     (void)madvise((void *)st->map, st->size,
                   random ? MADV_RANDOM : MADV_NORMAL);
+    /* no 2 MB folios for the scattered reads either: each would read
+     * 2 MB (a cold open of the 3B 0.57 s instead of 0.39) */
+    if (random)
+        (void)madvise((void *)st->map, st->size, MADV_NOHUGEPAGE);
+    else
+        pali_advise_huge(st->map, st->size);
 }
 
 int pali_safetensors_metadata_count(const pali_safetensors *st)

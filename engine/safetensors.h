@@ -53,8 +53,9 @@ const pali_tensor *pali_safetensors_find(const pali_safetensors *st,
 
 /* Access-pattern hint for the mapping: `random` (a few scattered pages
  * will be read, e.g. the 1-D parameters at load time: without it each
- * page fault reads ahead up to the device's read-ahead, megabytes) or back
- * to the default sequential read-ahead for the forward passes. */
+ * page fault reads ahead up to the device's read-ahead, megabytes), or
+ * the forward passes' streams: the default read-ahead, and the pages in
+ * 2 MB folios where the kernel can (pali_advise_huge). */
 void pali_safetensors_advise_random(const pali_safetensors *st, bool random);
 
 /* The "__metadata__" map (string → string); NULL when absent. */

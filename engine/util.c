@@ -2,11 +2,13 @@
  * the engine (declared in internal.h), and the public pali_free and
  * pali_status_to_string. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +16,12 @@
 
 /* Vector kernels want cache-line aligned buffers. */
 #define PALI_ALIGNMENT 64
+/* Buffers of this size and more (activations of hundreds of tokens,
+ * attention's scores, the KV cache) start on a 2 MB boundary and ask for
+ * 2 MB pages (pali_advise_huge): the products stream them many times
+ * over, and through 4 KB pages every 4 KB is a TLB miss. */
+#define PALI_HUGE_BUFFER (4u << 20)
+#define PALI_HUGE_PAGE   (2u << 20)
 
 const char *pali_status_to_string(pali_status status)
 {
@@ -86,9 +94,26 @@ void *pali_aligned_alloc(size_t size)
     void *ptr = NULL;
     if (size == 0)
         size = PALI_ALIGNMENT;
-    if (posix_memalign(&ptr, PALI_ALIGNMENT, size) != 0)
+    const bool huge = size >= PALI_HUGE_BUFFER;
+    if (posix_memalign(&ptr, huge ? PALI_HUGE_PAGE : PALI_ALIGNMENT, size) != 0)
         return NULL;
+    if (huge)
+        pali_advise_huge(ptr, size);
     return ptr;
+}
+
+void pali_advise_huge(const void *p, size_t n)
+{
+#if defined(MADV_HUGEPAGE)
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t a = ((uintptr_t)p + page - 1) / page * page,
+                    b = ((uintptr_t)p + n) / page * page;
+    if (b > a)
+        (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
 }
 
 void pali_aligned_free(void *ptr)

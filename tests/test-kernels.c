@@ -924,10 +924,31 @@ static void test_work_claims(void)
 
 /* ---- registration -------------------------------------------------------- */
 
+/* Vector buffers are 64-byte aligned; buffers of 4 MB and more start on
+ * a 2 MB boundary (so that they can sit in 2 MB pages), and all of each
+ * is writable. */
+static void test_aligned_alloc(void)
+{
+    const size_t sizes[] = {
+        0, 1, 100, 4096, (4u << 20) - 1, 4u << 20, (5u << 20) + 3
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        unsigned char *p = pali_aligned_alloc(sizes[i]);
+        g_assert_nonnull(p);
+        const uintptr_t align = sizes[i] >= (4u << 20) ? 2u << 20 : 64;
+        g_assert_cmpuint((uintptr_t)p % align, ==, 0);
+        memset(p, 0x5a, sizes[i]);
+        if (sizes[i] > 0)
+            g_assert_cmpuint(p[sizes[i] - 1], ==, 0x5a);
+        pali_aligned_free(p);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/engine/kernels/cpu", test_cpu);
+    g_test_add_func("/engine/kernels/aligned-alloc", test_aligned_alloc);
     g_test_add_func("/engine/kernels/quant-roundtrip", test_quant_roundtrip);
     g_test_add_func("/engine/pool/work-claims", test_work_claims);
     static const pali_dtype dtypes[] = { PALI_DTYPE_F32, PALI_DTYPE_BF16,
