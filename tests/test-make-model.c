@@ -548,6 +548,9 @@ static void test_bench_json(void)
     g_assert_cmpfloat(number_at(root, "ttft_ms"), >=,
                       number_at(root, "prefill_ms"));
     g_assert_cmpfloat(number_at(root, "peak_rss_mb"), >, 0);
+    // a share of the weights in memory (-1: no /proc/self/smaps)
+    const double huge = number_at(root, "weights_huge_fraction");
+    g_assert_true(huge == -1 || (huge >= 0 && huge <= 1));
     g_assert_cmpfloat(number_at(root, "new_tokens"), ==, 3);
     g_assert_cmpfloat(number_at(root, "threads"), ==, 2);
     g_assert_cmpfloat(number_at(root, "repeat"), ==, 2);

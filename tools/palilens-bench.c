@@ -20,7 +20,8 @@
  * memory is the model runs' own, read before the limits are measured.
  * --json prints one JSON object (the keys other checks read: load_ms,
  * preprocess_ms, vision_ms, prefill_ms, ttft_ms, decode_ms_per_token,
- * peak_rss_mb, limits.matmul_gflops, limits.read_gbps). */
+ * peak_rss_mb, limits.matmul_gflops, limits.read_gbps), and what share of
+ * the weights the kernel maps in 2 MB pages (weights_huge_fraction). */
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,63 @@ static double peak_rss_mb(void)
         return 0;
     const char *p = strstr(status, "VmHWM:");
     return p ? g_ascii_strtod(p + 6, NULL) / 1024.0 : 0;
+}
+
+/* Whether `path` is `dir` or lies under it. */
+static gboolean path_under(const char *path, const char *dir)
+{
+    const size_t n = strlen(dir);
+    return dir[0] != '\0' && strncmp(path, dir, n) == 0 &&
+           (path[n] == '\0' || path[n] == '/' || dir[n - 1] == '/');
+}
+
+/* The share of the model's weight bytes in memory — its files' mappings
+ * under model_dir, and the quantized cache's under cache_dir — that the
+ * kernel maps in 2 MB pages (/proc/self/smaps: FilePmdMapped ÷ Rss);
+ * -1 where smaps cannot be read.  It follows how the page cache came to
+ * hold the files (read cold by the engine, in 2 MB folios where the
+ * kernel can; read earlier in 4 KB pages, they stay so until evicted),
+ * and the same build's runs differ by it, so the output shows it. */
+static double weights_huge_fraction(const char *model_dir,
+                                    const char *cache_dir)
+{
+    g_autofree char *smaps = NULL;
+    if (!g_file_get_contents("/proc/self/smaps", &smaps, NULL, NULL))
+        return -1;
+    char *dir = realpath(model_dir, NULL), *cache = realpath(cache_dir, NULL);
+    double rss = 0, pmd = 0;
+    gboolean ours = FALSE;
+    for (char *line = smaps, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (g_ascii_isxdigit(line[0]) && strchr(line, '-') != NULL &&
+            strchr(line, ' ') != NULL) {
+            // "start-end perms offset dev inode [path]": path after the
+            // inode's field (paths here have no spaces)
+            const char *path = strchr(line, '/');
+            ours = path && ((dir && path_under(path, dir)) ||
+                            (cache && path_under(path, cache)));
+        } else if (ours && g_str_has_prefix(line, "Rss:")) {
+            rss += g_ascii_strtod(line + 4, NULL);
+        } else if (ours && g_str_has_prefix(line, "FilePmdMapped:")) {
+            pmd += g_ascii_strtod(line + 14, NULL);
+        }
+    }
+    free(dir);
+    free(cache);
+    return rss > 0 ? pmd / rss : 0;
+}
+
+/* Where the engine keeps quantized weights when not told (as
+ * quant-cache.c chooses it). */
+static char *default_weights_cache(void)
+{
+    const char *xdg = g_getenv("XDG_CACHE_HOME");
+    if (xdg && xdg[0] == '/')
+        return g_build_filename(xdg, "palilens", "weights", NULL);
+    return g_build_filename(g_get_home_dir(), ".cache", "palilens", "weights",
+                            NULL);
 }
 
 static void reset_peak_rss(void)
@@ -386,6 +444,8 @@ int main(int argc, char **argv)
     }
     g_clear_pointer(&session, pali_session_free);
     g_clear_pointer(&pixels, g_free);
+    g_autofree char *cache_dir = default_weights_cache();
+    const double huge = weights_huge_fraction(o.model, cache_dir);
     g_clear_pointer(&model, pali_model_free);
     const double rss = peak_rss_mb();
     // the limits after the model: their buffers and OpenBLAS's threads do
@@ -468,6 +528,8 @@ int main(int argc, char **argv)
         lens_json_double(j, weights_mb);
         lens_json_key(j, "rss_over_weights");
         lens_json_double(j, weights_mb > 0 ? rss / weights_mb : 0);
+        lens_json_key(j, "weights_huge_fraction");
+        lens_json_double(j, huge);
         lens_json_key(j, "work");
         lens_json_begin_object(j);
         lens_json_key(j, "vision_gflop");
@@ -622,8 +684,12 @@ int main(int argc, char **argv)
                m_dec, w.decode_bytes_per_token / 1e9,
                m_dec > 0 ? w.decode_bytes_per_token / m_dec / 1e6 : 0,
                decode_floor > 0 ? m_dec / decode_floor : 0, decode_floor);
-        printf("memory     peak RSS %.0f MB, weights %.0f MB (%.2f×)\n", rss,
+        printf("memory     peak RSS %.0f MB, weights %.0f MB (%.2f×)", rss,
                weights_mb, weights_mb > 0 ? rss / weights_mb : 0);
+        if (huge >= 0)
+            printf("; %.0f %% of the weights in memory in 2 MB pages",
+                   100 * huge);
+        printf("\n");
     }
     return 0;
 }
