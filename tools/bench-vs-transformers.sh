@@ -100,5 +100,8 @@ print(f"PaliLens: peak RSS {pl['peak_rss_mb']:.0f} MB (weights {pl['weights_mb']
       f"time to first token {pl['ratios']['ttft_over_floor']:.2f}x its floor"
       + (f" ({loop:.2f}x at the AMX tile loop's rate)" if loop else "")
       + f", decode {pl['ratios']['decode_over_floor']:.2f}x its floor")
+huge = pl.get("weights_huge_fraction", -1)
+if huge >= 0:
+    print(f"PaliLens: {100 * huge:.0f} % of the weights in memory in 2 MB pages")
 PY
 echo "JSON of both runs: $keep" >&2
