@@ -137,6 +137,10 @@ static bool thread_columns(int64_t m, int ith, int nth, int64_t *r0,
     return *r0 < *r1;
 }
 
+/* Panels per claim of a GEMV: 256 weight rows, 1.2 MB at k = 2304, long
+ * against the claim itself and the kernel's conversion of x. */
+#define GEMV_CLAIM_PANELS 8
+
 /* mm->act on columns [r0, r1) of every row of y, after the product. */
 static void apply_act(const pali_kernels *k, const pali_mm *mm, int64_t r0,
                       int64_t r1)
@@ -150,21 +154,46 @@ static void apply_act(const pali_kernels *k, const pali_mm *mm, int64_t r0,
     }
 }
 
-static void matmul_worker(void *arg, int ith, int nth)
+/* Columns [r0, r1) of job's product, then mm->act on them. */
+static void product_columns(const matmul_job *job, int64_t r0, int64_t r1,
+                            void *scratch)
 {
-    const matmul_job *job = arg;
     const pali_kernels *k = job->c->kernels;
-    int64_t r0, r1;
-    if (!thread_columns(job->mm.m, ith, nth, &r0, &r1))
-        return;
     if (job->mm.act == PALI_ACT_NONE) {
-        k->matmul(&job->mm, r0, r1, job->c->scratch[ith]);
+        k->matmul(&job->mm, r0, r1, scratch);
         return;
     }
     pali_mm plain = job->mm;
     plain.act = PALI_ACT_NONE;
-    k->matmul(&plain, r0, r1, job->c->scratch[ith]);
+    k->matmul(&plain, r0, r1, scratch);
     apply_act(k, &job->mm, r0, r1);
+}
+
+/* A product of many rows: each thread its even share of the panels, for
+ * which the kernel packs x once. */
+static void matmul_worker(void *arg, int ith, int nth)
+{
+    const matmul_job *job = arg;
+    int64_t r0, r1;
+    if (thread_columns(job->mm.m, ith, nth, &r0, &r1))
+        product_columns(job, r0, r1, job->c->scratch[ith]);
+}
+
+/* A GEMV (at most PALI_GEMV_MAX_ROWS rows of x; decode), bound by reading
+ * the weights: its panels in claims of GEMV_CLAIM_PANELS, so that each
+ * thread streams its own share in order and one that a neighbour on the
+ * host slows down leaves the rest of its share to the others. */
+static void gemv_worker(void *arg, int ith, int nth)
+{
+    (void)nth;
+    const matmul_job *job = arg;
+    const int64_t m = job->mm.m;
+    int64_t p0, p1;
+    while (pali_work_claim(job->c->work, ith, GEMV_CLAIM_PANELS, &p0, &p1)) {
+        const int64_t r1 = p1 * PALI_MATMUL_PANEL;
+        product_columns(job, p0 * PALI_MATMUL_PANEL, r1 < m ? r1 : m,
+                        job->c->scratch[ith]);
+    }
 }
 
 /* Blocks of the chunk [t0, t0 + nt) into the shared buffer. */
@@ -232,8 +261,15 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
     if (rows <= 0) {
         for (int i = 0; i < count; i++) {
             job.mm = product_mm(c, x, n, &products[i]);
-            if (job.mm.m > 0)
+            if (job.mm.m <= 0)
+                continue;
+            if (n > PALI_GEMV_MAX_ROWS) {
                 pali_pool_run(c->pool, matmul_worker, &job);
+                continue;
+            }
+            pali_work_reset(c->work, (job.mm.m + PALI_MATMUL_PANEL - 1) /
+                                         PALI_MATMUL_PANEL);
+            pali_pool_run(c->pool, gemv_worker, &job);
         }
         return;
     }
