@@ -168,10 +168,10 @@ static double weights_huge_fraction(const char *model_dir,
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        if (g_ascii_isxdigit(line[0]) && strchr(line, '-') != NULL &&
-            strchr(line, ' ') != NULL) {
-            // "start-end perms offset dev inode [path]": path after the
-            // inode's field (paths here have no spaces)
+        char perms[5];
+        if (sscanf(line, "%*x-%*x %4s", perms) == 1) {
+            // "start-end perms offset dev inode [path]": the path from
+            // its first '/' (the fields before it have none)
             const char *path = strchr(line, '/');
             ours = path && ((dir && path_under(path, dir)) ||
                             (cache && path_under(path, cache)));
