@@ -40,6 +40,8 @@ void pali_aligned_free(void *ptr);
  * gigabytes of weights through 4 KB pages misses the TLB at every page; a hint
  * only, nothing changes where it is refused. */
 void pali_advise_huge(const void *p, size_t n);
+/* The whole pages that [p, p + n) touches: [*begin, *end). */
+void pali_page_span(const void *p, size_t n, uintptr_t *begin, uintptr_t *end);
 char *pali_strdup(const char *s);
 char *pali_strndup(const char *s, size_t n);
 /* Joins a directory and a file name into a new string. */

@@ -215,13 +215,14 @@ static void packed_worker(void *arg, int ith, int nth)
                                    job->c->work, ith, job->c->scratch[ith]);
 }
 
-/* One packed product of the chunk in job: its panels shared out in
- * claims (a thread that a neighbour slows down takes fewer). */
-static void run_packed(const pali_compute *c, matmul_job *job)
+/* job's product with its panels shared out in claims (a thread that a
+ * neighbour slows down takes fewer): a packed one, or a GEMV. */
+static void run_claimed(const pali_compute *c, matmul_job *job,
+                        pali_pool_fn worker)
 {
     pali_work_reset(c->work,
                     (job->mm.m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL);
-    pali_pool_run(c->pool, packed_worker, job);
+    pali_pool_run(c->pool, worker, job);
 }
 
 static pali_mm product_mm(const pali_compute *c, const float *x, int64_t n,
@@ -263,13 +264,10 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
             job.mm = product_mm(c, x, n, &products[i]);
             if (job.mm.m <= 0)
                 continue;
-            if (n > PALI_GEMV_MAX_ROWS) {
+            if (n > PALI_GEMV_MAX_ROWS)
                 pali_pool_run(c->pool, matmul_worker, &job);
-                continue;
-            }
-            pali_work_reset(c->work, (job.mm.m + PALI_MATMUL_PANEL - 1) /
-                                         PALI_MATMUL_PANEL);
-            pali_pool_run(c->pool, gemv_worker, &job);
+            else
+                run_claimed(c, &job, gemv_worker);
         }
         return;
     }
@@ -280,7 +278,7 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
         for (int i = 0; i < count; i++) {
             job.mm = product_mm(c, x, n, &products[i]);
             if (job.mm.m > 0)
-                run_packed(c, &job);
+                run_claimed(c, &job, packed_worker);
         }
     }
 }
@@ -331,7 +329,7 @@ void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
     for (job.t0 = 0; job.t0 < n; job.t0 += rows) {
         job.nt = n - job.t0 < rows ? n - job.t0 : rows;
         job.packed = (const uint16_t *)xp + (job.t0 / 16) * kpad * 16;
-        run_packed(c, &job);
+        run_claimed(c, &job, packed_worker);
     }
 }
 

@@ -415,8 +415,8 @@ static int compare_pending(const void *a, const void *b)
 static bool pages_resident(const void *p, size_t n)
 {
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    const uintptr_t a = (uintptr_t)p / page * page,
-                    b = ((uintptr_t)p + n + page - 1) / page * page;
+    uintptr_t a, b;
+    pali_page_span(p, n, &a, &b);
     unsigned char in[16];
     if ((b - a) / page > sizeof(in) || mincore((void *)a, b - a, in) != 0)
         return true;
@@ -434,9 +434,8 @@ static bool pages_resident(const void *p, size_t n)
 static void give_back_pages(const void *p, size_t n)
 {
 #ifdef MADV_PAGEOUT
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    const uintptr_t a = (uintptr_t)p / page * page,
-                    b = ((uintptr_t)p + n + page - 1) / page * page;
+    uintptr_t a, b;
+    pali_page_span(p, n, &a, &b);
     (void)madvise((void *)a, b - a, MADV_PAGEOUT);
 #else
     (void)p;

@@ -18,7 +18,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "model.h"
@@ -92,10 +91,8 @@ static void add_range(const pali_model *m, const pali_tensor *t, range *r,
 {
     if (t->data == NULL || t->nbytes == 0 || !in_mapping(m, t->data, t->nbytes))
         return;
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    const uintptr_t a = (uintptr_t)t->data;
-    r[(*k)++] =
-        (range){ a / page * page, (a + t->nbytes + page - 1) / page * page };
+    pali_page_span(t->data, t->nbytes, &r[*k].begin, &r[*k].end);
+    (*k)++;
 }
 
 pali_prefault *pali_prefault_start(pali_model *m)

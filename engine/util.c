@@ -102,6 +102,13 @@ void *pali_aligned_alloc(size_t size)
     return ptr;
 }
 
+void pali_page_span(const void *p, size_t n, uintptr_t *begin, uintptr_t *end)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    *begin = (uintptr_t)p / page * page;
+    *end = ((uintptr_t)p + n + page - 1) / page * page;
+}
+
 void pali_advise_huge(const void *p, size_t n)
 {
 #if defined(MADV_HUGEPAGE)

@@ -32,6 +32,18 @@ static int run(char **argv, char **out, char **err)
     g_error("%s died: status %d", argv[0], status);
 }
 
+/* Runs argv, which must exit 0, and parses its standard output as JSON. */
+static pali_json_doc *run_json(char **argv)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    g_assert_cmpint(run(argv, &out, &err), ==, 0);
+    pali_json_doc *doc = NULL;
+    pali_error e = { 0 };
+    g_assert_cmpint(pali_json_parse(out, strlen(out), "stdout", &doc, &e), ==,
+                    PALI_OK);
+    return doc;
+}
+
 /* palilens-make-model PRESET tmp/NAME ARGS…; returns the directory. */
 static char *make_model(const char *preset, const char *name, ...)
 {
@@ -425,12 +437,7 @@ static void test_cli_info(void)
     g_autofree char *dir = make_model("tiny", "cli", NULL);
     g_autofree char *cli = build_path("app/palilens-cli");
     char *argv[] = { cli, "--model", dir, "--info", "--json", NULL };
-    g_autofree char *out = NULL, *err = NULL;
-    g_assert_cmpint(run(argv, &out, &err), ==, 0);
-    pali_json_doc *doc = NULL;
-    pali_error e = { 0 };
-    g_assert_cmpint(pali_json_parse(out, strlen(out), "stdout", &doc, &e), ==,
-                    PALI_OK);
+    pali_json_doc *doc = run_json(argv);
     const pali_json *o = pali_json_root(doc);
     g_assert_cmpstr(pali_json_get(o, "variant")->u.string, ==, "custom");
     g_assert_cmpstr(pali_json_get(o, "dtype")->u.string, ==, "bf16");
@@ -474,11 +481,7 @@ static void test_cli_info(void)
     g_autofree char *nocap = make_model("tiny", "cli-nocap", "--attn-softcap",
                                         "0", "--final-softcap", "0", NULL);
     char *argv_nocap[] = { cli, "--model", nocap, "--info", "--json", NULL };
-    g_free(out);
-    g_free(err);
-    g_assert_cmpint(run(argv_nocap, &out, &err), ==, 0);
-    g_assert_cmpint(pali_json_parse(out, strlen(out), "stdout", &doc, &e), ==,
-                    PALI_OK);
+    doc = run_json(argv_nocap);
     g_assert_true(pali_json_get(pali_json_root(doc), "attn_softcap")->type ==
                   PALI_JSON_NULL);
     g_assert_true(pali_json_get(pali_json_root(doc), "final_softcap")->type ==
@@ -487,8 +490,7 @@ static void test_cli_info(void)
 
     /* prose */
     char *argv_prose[] = { cli, "--model", dir, "--info", NULL };
-    g_free(out);
-    g_free(err);
+    g_autofree char *out = NULL, *err = NULL;
     g_assert_cmpint(run(argv_prose, &out, &err), ==, 0);
     g_assert_nonnull(strstr(out, "variant         custom"));
     g_assert_nonnull(strstr(out, "bf16, 85 tensors"));
@@ -532,12 +534,7 @@ static void test_bench_json(void)
                      "3",         "--repeat",   "2",
                      "--threads", "2",          "--quick-limits",
                      "--json",    NULL };
-    g_autofree char *out = NULL, *err = NULL;
-    g_assert_cmpint(run(argv, &out, &err), ==, 0);
-    pali_json_doc *doc = NULL;
-    pali_error e = { 0 };
-    g_assert_cmpint(pali_json_parse(out, strlen(out), "bench", &doc, &e), ==,
-                    PALI_OK);
+    pali_json_doc *doc = run_json(argv);
     const pali_json *root = pali_json_root(doc);
     static const char *const phases[] = {
         "load_ms",    "preprocess_ms", "vision_ms",
@@ -572,8 +569,7 @@ static void test_bench_json(void)
     g_autofree char *missing = g_build_filename(dir, "absent", NULL);
     char *argv_bad[] = { bench,    "--model", missing, "--quick-limits",
                          "--json", NULL };
-    g_free(out);
-    g_free(err);
+    g_autofree char *out = NULL, *err = NULL;
     g_assert_cmpint(run(argv_bad, &out, &err), ==, 1);
     g_assert_nonnull(strstr(err, missing));
 }
