@@ -6,7 +6,9 @@
  *
  * Weight products y = x·Wᵀ, n ≥ AMX_MIN_ROWS: the weights are the A tiles,
  * 32 rows × 256 k at a time, read in place from the mapped bf16
- * checkpoint where its row stride spreads them over L1's sets, else
+ * checkpoint where its row stride spreads them over L1's sets (the
+ * activations packed with the columns shifted so that those loads start
+ * on cache lines wherever the file put the tensor: amx_pack_shift), else
  * copied to a 512-byte stride (other formats, and a last partial panel,
  * converted to bf16), while the next block — or, for a short prompt, the
  * next panel's whole rows — is prefetched; the activations are the B
@@ -255,18 +257,32 @@ static void store_block(const pali_mm *mm, int64_t j0, int64_t tg, int rows0,
     }
 }
 
+/* The lanes i of a 16- or 32-element vector whose element first + i lies
+ * in [0, k). */
+static uint32_t lanes_in(int64_t first, int64_t k, int width)
+{
+    const int64_t lo = first < 0 ? -first : 0;
+    const int64_t hi = k - first < width ? k - first : width;
+    if (hi <= lo)
+        return 0;
+    const uint32_t upto = hi >= 32 ? ~0u : (1u << hi) - 1;
+    return upto & ~((1u << lo) - 1);
+}
+
 /* 16-token blocks [b0, b1) of rows [t0, t0 + nt) of x (k wide) → xp
- * (⌈nt/32⌉·2 blocks, kpad/2, 16, 2) bf16, zero past nt (up to a multiple
- * of 32) and past k. */
+ * (⌈nt/32⌉·2 blocks, kpad/2, 16, 2) bf16, packed column c from x's column
+ * c − shift (pali_mm), zero outside x's columns and past nt (up to a
+ * multiple of 32). */
 static void pack_tokens(const float *x, int64_t k, int64_t t0, int64_t nt,
-                        int64_t kpad, int64_t b0, int64_t b1, uint16_t *xp)
+                        int64_t kpad, int shift, int64_t b0, int64_t b1,
+                        uint16_t *xp)
 {
     for (int64_t blk = b0; blk < b1; blk++) {
         uint32_t *dst = (uint32_t *)xp + blk * (kpad / 2) * 16;
         for (int64_t c = 0; c < kpad; c += 32) {
-            const int rem = k - c >= 32 ? 32 : k - c > 0 ? (int)(k - c) : 0;
-            const __mmask16 m0 = mask_n(rem < 16 ? rem : 16);
-            const __mmask16 m1 = mask_n(rem > 16 ? rem - 16 : 0);
+            const int64_t first = c - shift;
+            const __mmask16 m0 = (__mmask16)lanes_in(first, k, 16);
+            const __mmask16 m1 = (__mmask16)lanes_in(first + 16, k, 16);
             __m512 r[16];
             for (int t = 0; t < 16; t++) {
                 const int64_t row = blk * 16 + t;
@@ -274,7 +290,8 @@ static void pack_tokens(const float *x, int64_t k, int64_t t0, int64_t nt,
                     r[t] = vf_zero();
                     continue;
                 }
-                const float *src = x + (t0 + row) * k + c;
+                // (lanes outside x are masked: not read)
+                const float *src = x + (t0 + row) * k + first;
                 const __m512 lo = _mm512_maskz_loadu_ps(m0, src);
                 const __m512 hi = _mm512_maskz_loadu_ps(m1, src + 16);
                 r[t] = (__m512)_mm512_cvtne2ps_pbh(hi, lo);
@@ -316,18 +333,25 @@ static size_t amx_gemm_scratch(void)
 
 /* ---- packing, shared by the threads (kernels.h) ---------------------- */
 
+/* Packed columns per token of mm's activations: k and the shift. */
+static int64_t packed_k(const pali_mm *mm)
+{
+    return round_up(mm->k + mm->shift, 32);
+}
+
 static int64_t amx_pack_rows(const pali_mm *mm)
 {
     if (!mm->fast || mm->n < AMX_MIN_ROWS)
         return 0;
-    return chunk_tokens(mm->n, round_up(mm->k, 32));
+    return chunk_tokens(mm->n, packed_k(mm));
 }
 
 static size_t amx_pack_bytes(int64_t max_k)
 {
     // chunk_tokens ≤ chunk_most + 32 rows of kpad bf16, for every k ≤ max_k
-    // (chunk_most · kpad ≤ AMX_CHUNK_BYTES / 2 whenever it is above 32)
-    const int64_t kpad = round_up(max_k, 32);
+    // and shift (chunk_most · kpad ≤ AMX_CHUNK_BYTES / 2 whenever it is
+    // above 32)
+    const int64_t kpad = round_up(max_k, 32) + 32;
     return (size_t)AMX_CHUNK_BYTES + (size_t)(64 * kpad * 2) + 256;
 }
 
@@ -339,7 +363,7 @@ static int64_t amx_pack_blocks(int64_t nt)
 static void amx_pack(const pali_mm *mm, int64_t t0, int64_t nt, int64_t b0,
                      int64_t b1, void *packed)
 {
-    pack_tokens(mm->x, mm->k, t0, nt, round_up(mm->k, 32), b0, b1, packed);
+    pack_tokens(mm->x, mm->k, t0, nt, packed_k(mm), mm->shift, b0, b1, packed);
 }
 
 /* Outputs per panel: 32 rows of w, or, gated, 16 outputs' rows of w and
@@ -363,11 +387,23 @@ static const pali_tensor *panel_row(const pali_mm *mm, int64_t j0, int r,
 }
 
 /* The A operand of one panel's k block: rows 0–15 (tile TA0) from lo,
- * rows 16–31 (TA1) from hi, lda bytes apart. */
+ * rows 16–31 (TA1) from hi, lda bytes apart — but the block's first step
+ * (32 columns) from head and its last from tail where they are not NULL:
+ * 32 rows of 32 bf16, 64 bytes apart (the steps of rows read in place
+ * that reach outside them, zero there). */
 typedef struct a_operand {
     const uint16_t *lo, *hi;
     int64_t lda;
+    const uint16_t *head, *tail;
 } a_operand;
+
+/* Whether the A operand comes straight from bf16 rows (staged or in
+ * place), not converted. */
+static bool direct_bf16(const pali_mm *mm)
+{
+    return mm->w->dtype == PALI_DTYPE_BF16 &&
+           (mm->other_w == NULL || mm->other_w->dtype == PALI_DTYPE_BF16);
+}
 
 /* Whether tiles may read bf16 weights of k columns in place: k a multiple
  * of 32 (no padding to add) and a row stride that spreads a tile's 16
@@ -388,43 +424,81 @@ static bool in_place_stride(int64_t k)
     return g <= 8;
 }
 
-/* Block [k0, k0 + kc) of the panel at output j0, with `rows` valid outputs
- * (panel_width at most), as a 32-row bf16 A operand: the checkpoint's
- * bf16 rows (`direct`) read in place when `in_place` (in_place_stride; no
- * copy to wait for: 10 % faster at 266 tokens than staging), else staged
- * from them or converted into wconv (32, AMX_KC), zero rows past the
- * valid ones. */
+/* The shift (pali_mm) that puts the tile loads of rows read in place on
+ * whole cache lines.  A checkpoint's tensors lie where the file puts
+ * them (safetensors aligns them to 8 bytes), so each 64-byte row of a
+ * tile would span two lines — 12–15 % slower; starting the packed columns
+ * `shift` before x's first makes the A tiles start where the rows cross
+ * a 64-byte boundary.  (In place, k is a multiple of 32: every row is off
+ * by the same bytes.)  A gated product's two tensors must be off alike;
+ * 0 for other products. */
+static int amx_pack_shift(const pali_mm *mm)
+{
+    if (!mm->fast || mm->n < AMX_MIN_ROWS || !direct_bf16(mm) ||
+        !in_place_stride(mm->k))
+        return 0;
+    const uintptr_t off = (uintptr_t)mm->w->data % 64;
+    if (mm->other_w && (uintptr_t)mm->other_w->data % 64 != off)
+        return 0;
+    return (int)(off / 2);
+}
+
+/* 32 columns of 32 rows (src, NULL for a zero row) from column `first`
+ * (which may lie outside [0, k): zero there) to dst, `ld` elements
+ * apart. */
+static void stage_step(const uint16_t *const src[32], int64_t first, int64_t k,
+                       uint16_t *dst, int64_t ld)
+{
+    const __mmask32 mk = lanes_in(first, k, 32);
+    for (int r = 0; r < 32; r++)
+        _mm512_storeu_si512(
+            dst + r * ld, src[r] ? _mm512_maskz_loadu_epi16(mk, src[r] + first)
+                                 : _mm512_setzero_si512());
+}
+
+/* Packed columns [k0, k0 + kc) (x's from k0 − mm->shift) of the panel at
+ * output j0, with `rows` valid outputs (panel_width at most), as a
+ * 32-row bf16 A operand, zero past the valid rows and outside the
+ * weights' k columns.  bf16 rows (`direct`) are read in place when
+ * `in_place` (in_place_stride; no copy to wait for: 10 % faster at 266
+ * tokens than staging) — the steps that reach outside them staged into
+ * wconv's head and tail — else staged at a 512-byte stride into wconv
+ * (32, AMX_KC); other formats converted into it. */
 static a_operand weight_block(const pali_mm *mm, int64_t j0, int rows,
                               int64_t k0, int64_t kc, bool direct,
                               bool in_place, uint16_t *wconv, float *row)
 {
     const int width = (int)panel_width(mm);
-    a_operand op = { wconv, wconv + 16 * AMX_KC, AMX_KC * 2 };
-    if (direct && rows == width) {
+    a_operand op = { wconv, wconv + 16 * AMX_KC, AMX_KC * 2, NULL, NULL };
+    const int64_t first = k0 - mm->shift; // x's column of the block's first
+    if (direct) {
         const uint16_t *src[32];
         for (int r = 0; r < 32; r++) {
             int64_t j;
             const pali_tensor *t = panel_row(mm, j0, r, &j);
-            src[r] = (const uint16_t *)t->data + j * mm->k + k0;
+            src[r] =
+                j - j0 < rows ? (const uint16_t *)t->data + j * mm->k : NULL;
         }
-        if (in_place)
-            return (a_operand){ src[0], src[16], mm->k * 2 };
+        if (in_place && rows == width) {
+            op = (a_operand){ src[0] + first, src[16] + first, mm->k * 2, NULL,
+                              NULL };
+            if (first < 0) {
+                op.head = wconv;
+                stage_step(src, first, mm->k, wconv, 32);
+            }
+            if (first + kc > mm->k) {
+                op.tail = wconv + 32 * 32;
+                stage_step(src, first + kc - 32, mm->k, wconv + 32 * 32, 32);
+            }
+            return op;
+        }
         // Staged at a 512-byte row stride, where the checkpoint's own
         // would evict the rows from L1 between token blocks.
-        // (a k that is not a multiple of 32 ends in a masked load: the
-        // padding past k is zero)
-        const int64_t valid = mm->k - k0;
-        for (int64_t c = 0; c < kc; c += 32) {
-            const int64_t left = valid - c;
-            const __mmask32 mk = left >= 32 ? ~(__mmask32)0
-                                 : left > 0 ? ((__mmask32)1 << left) - 1
-                                            : 0;
-            for (int r = 0; r < 32; r++)
-                _mm512_storeu_si512(wconv + r * AMX_KC + c,
-                                    _mm512_maskz_loadu_epi16(mk, src[r] + c));
-        }
+        for (int64_t c = 0; c < kc; c += 32)
+            stage_step(src, first + c, mm->k, wconv + c, AMX_KC);
         return op;
     }
+    // (other formats: shift 0, amx_pack_shift)
     const int64_t valid = mm->k - k0 < kc ? mm->k - k0 : kc;
     for (int r = 0; r < 32; r++) {
         int64_t j;
@@ -449,6 +523,12 @@ typedef struct next_block {
     int scale_lines; /* per 16 rows: a block's one per row, or all */
     int total;       /* lines in all */
 } next_block;
+
+/* The cache line that holds p. */
+static const char *line_start(const void *p)
+{
+    return (const char *)((uintptr_t)p & ~(uintptr_t)63);
+}
 
 /* The block that follows (j0, k0) in amx_gemm_packed's order (next panel
  * of the group [g0, g1), else the group's first panel at the next k
@@ -479,12 +559,15 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
     }
     if (j < 0 || j + width > mm->m)
         return nb;
+    bool straddle = false; // bf16 blocks that start inside a line
     for (int h = 0; h < 2; h++) {
         int64_t row;
         const pali_tensor *t = panel_row(mm, j, 16 * h, &row);
-        if (!quant) {
-            nb.at[h] =
-                (const char *)((const uint16_t *)t->data + row * mm->k + kn);
+        if (!quant) { // (where a shifted block starts, a line before the row)
+            const uint16_t *at =
+                (const uint16_t *)t->data + row * mm->k + kn - mm->shift;
+            straddle |= (uintptr_t)at % 64 != 0;
+            nb.at[h] = line_start(at);
             continue;
         }
         const bool q8 = t->dtype == PALI_DTYPE_Q8;
@@ -494,8 +577,8 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
     }
     if (!quant) {
         nb.stride = mm->k * 2;
-        nb.per_row = 8;
-        nb.total = 32 * 8;
+        nb.per_row = 8 + straddle; // a block's 512 bytes: 8 or 9 lines
+        nb.total = 32 * nb.per_row;
         return nb;
     }
     nb.stride = pali_quant_row_bytes(w->dtype, mm->k);
@@ -515,18 +598,21 @@ static next_block next_panel_rows(const pali_mm *mm, int64_t j)
     if (j < 0 || j + panel_width(mm) > mm->m)
         return nb;
     const bool quant = pali_dtype_is_quant(mm->w->dtype);
+    bool straddle = false; // bf16 rows that start inside a line
     for (int h = 0; h < 2; h++) {
         int64_t row;
         const pali_tensor *t = panel_row(mm, j, 16 * h, &row);
         if (!quant) {
-            nb.at[h] = (const char *)((const uint16_t *)t->data + row * mm->k);
+            const uint16_t *at = (const uint16_t *)t->data + row * mm->k;
+            straddle |= (uintptr_t)at % 64 != 0;
+            nb.at[h] = line_start(at);
             continue;
         }
         nb.at[h] = (const char *)pali_quant_codes(t, row);
         nb.scales[h] = (const char *)pali_quant_scales(t, row);
     }
     nb.stride = quant ? pali_quant_row_bytes(mm->w->dtype, mm->k) : mm->k * 2;
-    nb.per_row = (int)(nb.stride / 64);
+    nb.per_row = (int)(nb.stride / 64) + straddle;
     if (quant) { // 16 rows' scales, k/32 of 2 bytes each, in a run
         nb.scale_step = 64;
         nb.scale_lines = (int)((16 * (mm->k / PALI_QUANT_BLOCK) * 2 + 63) / 64);
@@ -582,8 +668,8 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                int64_t g0, int64_t g1, int64_t following, bool whole,
                bool direct, bool in_place, void *scratch)
 {
-    const int64_t k = mm->k, m = mm->m;
-    const int64_t kpad = round_up(k, 32);
+    const int64_t m = mm->m;
+    const int64_t kpad = packed_k(mm);
     uint16_t *wconv = scratch;                   // (32, AMX_KC)
     float *row = (float *)(wconv + 32 * AMX_KC); // (AMX_KC)
     float *cbuf = row + AMX_KC;                  // (2, 16, 16)
@@ -649,8 +735,16 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                         _mm_prefetch(next_line(&next, line), _MM_HINT_T0);
                     for (int p = 0; p < 8 && yline < ylines; p++, yline++)
                         prefetch_y(mm, t0 + tb, j0, yline);
-                    tile_load(TA0, a.lo + kk, a.lda);
-                    tile_load(TA1, a.hi + kk, a.lda);
+                    if (kk == 0 && a.head) {
+                        tile_load(TA0, a.head, 64);
+                        tile_load(TA1, a.head + 16 * 32, 64);
+                    } else if (kk + 32 == kc && a.tail) {
+                        tile_load(TA0, a.tail, 64);
+                        tile_load(TA1, a.tail + 16 * 32, 64);
+                    } else {
+                        tile_load(TA0, a.lo + kk, a.lda);
+                        tile_load(TA1, a.hi + kk, a.lda);
+                    }
                     tile_load(TB0, b0 + kk * 16, 64);
                     if (half) {
                         tile_dp(TC00, TA0, TB0);
@@ -696,11 +790,9 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                             int64_t nt, pali_work *work, int ith, void *scratch)
 {
     const int64_t k = mm->k, m = mm->m;
-    const int64_t kpad = round_up(k, 32);
+    const int64_t kpad = packed_k(mm);
     const uint16_t *xp = packed; // (nt/16, kpad/2, 16, 2)
-    const bool direct =
-        mm->w->dtype == PALI_DTYPE_BF16 &&
-        (mm->other_w == NULL || mm->other_w->dtype == PALI_DTYPE_BF16);
+    const bool direct = direct_bf16(mm);
     const bool in_place = direct && in_place_stride(k);
     // A short prompt's packed activations stay in L2 whole: then each
     // panel is a group of its own (nothing read again from L3), and what
@@ -993,6 +1085,7 @@ const pali_kernels pali_kernels_amx = {
     .matmul = amx_matmul,
     .matmul_scratch = amx_matmul_scratch,
     .pack_rows = amx_pack_rows,
+    .pack_shift = amx_pack_shift,
     .pack_bytes = amx_pack_bytes,
     .pack_blocks = amx_pack_blocks,
     .pack = amx_pack,

@@ -48,6 +48,11 @@ typedef struct pali_mm {
      * it other_w (pali_product) in place of other. */
     pali_layout layout;
     const pali_tensor *other_w;
+    /* Packed products only (pack, matmul_packed): the packed activations
+     * start `shift` columns (0–31) before x's first, i.e. packed column c
+     * holds x's column c − shift, zero outside [0, k).  pack_shift picks
+     * it; 0 for activations a producer stored in PACKED. */
+    int shift;
 } pali_mm;
 
 /* ---- attention's key/value layout ---------------------------------------
@@ -110,8 +115,11 @@ typedef struct pali_kernels {
      * matmul ignores mm->act (the matmul layer applies it to the thread's
      * columns afterwards); matmul_packed applies it as it stores y, while
      * the outputs are in L1.  Either way each output goes through the row
-     * operation once: the same bits. */
+     * operation once: the same bits.
+     * pack_shift (optional): the shift (pali_mm) mm's packed activations
+     * should have; products packed together must agree on it. */
     int64_t (*pack_rows)(const pali_mm *mm);
+    int (*pack_shift)(const pali_mm *mm);
     size_t (*pack_bytes)(int64_t max_k);
     int64_t (*pack_blocks)(int64_t nt);
     void (*pack)(const pali_mm *mm, int64_t t0, int64_t nt, int64_t b0,

@@ -251,13 +251,19 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
         return;
     const pali_kernels *k = c->kernels;
     matmul_job job = { .c = c, .mm = product_mm(c, x, n, &products[0]) };
-    for (int i = 1; i < count; i++)
-        if (pali_tensor_cols(products[i].w) != job.mm.k) {
-            // x cannot serve products of other widths: one at a time
+    const int shift = k->pack_shift ? k->pack_shift(&job.mm) : 0;
+    for (int i = 1; i < count; i++) {
+        const pali_mm mi = product_mm(c, x, n, &products[i]);
+        if (mi.k != job.mm.k ||
+            (k->pack_shift && k->pack_shift(&mi) != shift)) {
+            // x cannot serve products of other widths, or packed for
+            // other shifts: one at a time
             for (int j = 0; j < count; j++)
                 pali_matmul_many(c, x, n, &products[j], 1);
             return;
         }
+    }
+    job.mm.shift = shift;
     const int64_t rows = c->packed && k->pack_rows ? k->pack_rows(&job.mm) : 0;
     if (rows <= 0) {
         for (int i = 0; i < count; i++) {
@@ -277,6 +283,7 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
         pali_pool_run(c->pool, pack_worker, &job);
         for (int i = 0; i < count; i++) {
             job.mm = product_mm(c, x, n, &products[i]);
+            job.mm.shift = shift;
             if (job.mm.m > 0)
                 run_claimed(c, &job, packed_worker);
         }

@@ -859,6 +859,178 @@ static void test_layouts(gconstpointer data)
     compute_free(c);
 }
 
+/* ---- weights off a 64-byte boundary ------------------------------------ */
+
+/* bf16 weights (m, k) as a checkpoint may hold them: `off` bytes past a
+ * 64-byte boundary, NaN in every byte around them (a product must not
+ * read a value outside the tensor into a result). */
+typedef struct {
+    pali_tensor t;
+    uint16_t *base;
+} OffWeights;
+
+static void off_weights_make(OffWeights *ow, const float *w, int64_t m,
+                             int64_t k, int off)
+{
+    const size_t bytes = (size_t)(m * k) * 2, total = bytes + 256;
+    ow->base = pali_aligned_alloc(total);
+    for (size_t i = 0; i < total / 2; i++)
+        ow->base[i] = 0xffc1; // a NaN
+    uint16_t *data = (uint16_t *)((char *)ow->base + 64 + off);
+    for (int64_t i = 0; i < m * k; i++)
+        data[i] = pali_f32_to_bf16(w[i]);
+    ow->t = (pali_tensor){ .name = "w",
+                           .dtype = PALI_DTYPE_BF16,
+                           .n_dims = 2,
+                           .shape = { m, k },
+                           .data = data,
+                           .nbytes = bytes };
+}
+
+/* y (n, m) = x·Wᵀ in fast precision on kernel set `kernel` against the
+ * scalar set's: within the bound of run_matmul_case, and finite. */
+static void assert_near_reference(pali_compute *cr, const float *x, int64_t n,
+                                  const pali_tensor *w, const float *y,
+                                  int kernel)
+{
+    const int64_t k = pali_tensor_cols(w), m = pali_tensor_rows(w);
+    float *ref = g_new(float, n *m), *wf = g_new(float, k);
+    pali_matmul(cr, x, n, w, NULL, ref);
+    for (int64_t r = 0; r < m; r++) {
+        pali_weights_rows_f32(w, r, r + 1, 0, k, true, wf, k);
+        for (int64_t i = 0; i < n; i++) {
+            double mag = 0;
+            for (int64_t j = 0; j < k; j++)
+                mag += fabs((double)pali_round_bf16(x[i * k + j]) * wf[j]);
+            const double tol = 2 * gamma_k(k) * mag;
+            const double d = fabs((double)y[i * m + r] - ref[i * m + r]);
+            if (!isfinite(y[i * m + r]) || d > tol)
+                g_error("%s, weights %d bytes past a line, n=%lld k=%lld "
+                        "m=%lld: y[%lld][%lld] = %.9g, reference %.9g "
+                        "(tolerance %.3g)",
+                        pali_kernel_name((pali_kernel)kernel),
+                        (int)((uintptr_t)w->data % 64), (long long)n,
+                        (long long)k, (long long)m, (long long)i, (long long)r,
+                        y[i * m + r], ref[i * m + r], tol);
+        }
+    }
+    g_free(ref);
+    g_free(wf);
+}
+
+/* Checkpoint tensors lie at any even byte offset from a cache line (the
+ * AMX set then packs the activations shifted so that the rows read in
+ * place load whole lines, kernels.h: pali_mm.shift): products read only
+ * their own weights and stay within the reference's bound; products of
+ * one x whose weights are off by different amounts (packed apart) give
+ * each the bits it gives alone; and the gated product (gate and up off
+ * alike: the bits of the ROWS chain; off differently: the bits of the
+ * same product on aligned copies). */
+static void test_matmul_offsets(gconstpointer data)
+{
+    const int kernel = GPOINTER_TO_INT(data);
+    if (!supported(kernel))
+        return;
+    // rows of x, k, outputs: k read in place on AMX (a multiple of 32
+    // whose row stride spreads over L1), at and past one k block, a
+    // partial last panel, whole and in groups of panels
+    static const int64_t off_shapes[][3] = {
+        { 40, 64, 48 },   { 17, 96, 33 },    { 33, 256, 64 },
+        { 70, 288, 100 }, { 600, 1152, 40 },
+    };
+    static const int offs[] = { 0, 2, 8, 24, 40, 62 };
+    pali_compute *cr = compute_new(PALI_KERNEL_SCALAR, 1, true, 1152, 0, 0);
+    pali_compute *c = compute_new(kernel, 2, true, 1152, 0, 0);
+    const bool layouts = pali_matmul_layouts(c, 16);
+    GRand *rng = g_rand_new_with_seed(77);
+    for (size_t s = 0; s < G_N_ELEMENTS(off_shapes); s++) {
+        const int64_t n = off_shapes[s][0], k = off_shapes[s][1],
+                      m = off_shapes[s][2];
+        const size_t ybytes = (size_t)(n * m) * 4;
+        float *x = g_new(float, n *k), *wa = g_new(float, m *k),
+              *wb = g_new(float, m *k);
+        fill(rng, x, n * k, 2.0);
+        fill(rng, wa, m * k, 0.2);
+        fill(rng, wb, m * k, 0.2);
+        float *y[3], *alone[3];
+        for (int i = 0; i < 3; i++) {
+            y[i] = g_malloc(ybytes);
+            alone[i] = g_malloc(ybytes);
+        }
+        for (size_t o = 0; o < G_N_ELEMENTS(offs); o++) {
+            const int off = offs[o], other = (off + 8) % 64;
+            OffWeights a, b, a2, aligned_a, aligned_b;
+            off_weights_make(&a, wa, m, k, off);
+            off_weights_make(&b, wb, m, k, off);
+            off_weights_make(&a2, wa, m, k, other);
+            off_weights_make(&aligned_a, wa, m, k, 0);
+            off_weights_make(&aligned_b, wb, m, k, 0);
+            pali_matmul(c, x, n, &a.t, NULL, alone[0]);
+            assert_near_reference(cr, x, n, &a.t, alone[0], kernel);
+            pali_matmul(c, x, n, &b.t, NULL, alone[1]);
+            pali_matmul(c, x, n, &a2.t, NULL, alone[2]);
+            assert_near_reference(cr, x, n, &a2.t, alone[2], kernel);
+            // one x, weights off alike and not
+            const pali_product many[3] = {
+                { &a.t, NULL, y[0], PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
+                { &b.t, NULL, y[1], PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
+                { &a2.t, NULL, y[2], PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
+            };
+            for (int count = 2; count <= 3; count++) {
+                pali_matmul_many(c, x, n, many, count);
+                for (int i = 0; i < count; i++)
+                    g_assert_cmpmem(y[i], ybytes, alone[i], ybytes);
+            }
+            if (!layouts)
+                goto next;
+            // gated, gate and up off alike: the ROWS chain's bits
+            const size_t pbytes = pali_layout_bytes(PALI_LAYOUT_PACKED, n, m);
+            uint16_t *packed = g_malloc(pbytes), *want = g_malloc(pbytes);
+            const pali_product chain[2] = {
+                { &b.t, NULL, y[1], PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
+                { &a.t, NULL, y[0], PALI_ACT_GELU_TANH_MUL, y[1],
+                  PALI_LAYOUT_ROWS },
+            };
+            pali_matmul_many(c, x, n, chain, 2);
+            pali_product gated = { &a.t,
+                                   NULL,
+                                   (float *)packed,
+                                   PALI_ACT_GELU_TANH_MUL,
+                                   NULL,
+                                   PALI_LAYOUT_PACKED,
+                                   &b.t };
+            pali_matmul_many(c, x, n, &gated, 1);
+            assert_packed(packed, y[0], n, m);
+            // off differently: as on aligned copies
+            gated.w = &a2.t;
+            pali_matmul_many(c, x, n, &gated, 1);
+            gated.w = &aligned_a.t;
+            gated.other_w = &aligned_b.t;
+            gated.y = (float *)want;
+            pali_matmul_many(c, x, n, &gated, 1);
+            g_assert_cmpmem(packed, pbytes, want, pbytes);
+            g_free(packed);
+            g_free(want);
+        next:
+            pali_aligned_free(a.base);
+            pali_aligned_free(b.base);
+            pali_aligned_free(a2.base);
+            pali_aligned_free(aligned_a.base);
+            pali_aligned_free(aligned_b.base);
+        }
+        for (int i = 0; i < 3; i++) {
+            g_free(y[i]);
+            g_free(alone[i]);
+        }
+        g_free(x);
+        g_free(wa);
+        g_free(wb);
+    }
+    g_rand_free(rng);
+    compute_free(c);
+    compute_free(cr);
+}
+
 /* ---- work shared out in claims (pool.c) ------------------------------- */
 
 typedef struct ClaimJob {
@@ -981,6 +1153,9 @@ int main(int argc, char **argv)
         g_autofree char *layouts =
             g_strdup_printf("/engine/kernels/%s/layouts", name);
         g_test_add_data_func(layouts, GINT_TO_POINTER(k), test_layouts);
+        g_autofree char *offsets =
+            g_strdup_printf("/engine/kernels/%s/matmul-offsets", name);
+        g_test_add_data_func(offsets, GINT_TO_POINTER(k), test_matmul_offsets);
     }
     return g_test_run();
 }
