@@ -224,7 +224,16 @@ static void attention_worker(void *arg, int ith, int nth)
                 continue;
             b.scratch = rest;
         }
-        for (int e = 0; e < per_item; e++) {
+        // One position (a decode step): the item's query heads are the
+        // rows of one block, so that their kv head's keys and values are
+        // read once (at 896 px, 0.44 GB a step), not once per head.
+        const bool stacked = a->n_queries == 1 && per_item > 1;
+        if (stacked) {
+            b.q_stride = hd;
+            b.out_stride = hd;
+            b.nq = per_item;
+        }
+        for (int e = 0; e < (stacked ? 1 : per_item); e++) {
             b.q = a->q + i0 * a->q_stride + (int64_t)(h0 + e) * hd;
             b.out = a->out + i0 * a->out_stride + (int64_t)(h0 + e) * hd;
             // scores (nq, keys) = q (nq, hd) · k (keys, hd)ᵀ; then per row
@@ -250,12 +259,17 @@ void pali_attention(const pali_compute *c, const pali_attention_args *a)
     // items (query block, query heads of a kv head: the kernel set's
     // attn_group takes them at once), head-major, shared out in claims:
     // each thread starts on its own share of heads
+    // (a single query position: the query heads of a kv head together on
+    // every set, as the rows of one block)
     const int group = a->n_heads / a->n_kv_heads;
+    const bool together =
+        (c->kernels->attn_group && group <= PALI_ATTN_GROUP_MAX) ||
+        (a->n_queries == 1 && group <= PALI_ATTN_QUERY_BLOCK);
     attention_job job = {
         c,
         a,
         (a->n_queries + PALI_ATTN_QUERY_BLOCK - 1) / PALI_ATTN_QUERY_BLOCK,
-        c->kernels->attn_group && group <= PALI_ATTN_GROUP_MAX ? group : 1,
+        together ? group : 1,
     };
     pali_work_reset(c->work, job.n_blocks * a->n_heads / job.per_item);
     pali_pool_run(c->pool, attention_worker, &job);
