@@ -638,9 +638,11 @@ static inline const char *next_line(const next_block *nb, int line)
 /* Fetches for writing line `line` of the outputs of the panel at j0 ×
  * the 32 tokens from row tg: in ROWS (and `other` for
  * PALI_ACT_GELU_TANH_MUL) 2 lines per token; in PACKED the lines of its
- * pairs, 16 tokens' worth at a time. */
-static inline void prefetch_y(const pali_mm *mm, int64_t tg, int64_t j0,
-                              int line)
+ * pairs, 16 tokens' worth at a time.  Always inlined: a function that
+ * only prefetches has no effect GCC must keep, and GCC 12 dropped its
+ * calls (ipa-pure-const) — the tile loop fetched none of y's lines. */
+static inline __attribute__((always_inline)) void
+prefetch_y(const pali_mm *mm, int64_t tg, int64_t j0, int line)
 {
     if (mm->layout == PALI_LAYOUT_ROWS) {
         if ((line & 1) && j0 + 16 >= mm->m)
