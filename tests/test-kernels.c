@@ -293,6 +293,50 @@ static double quant16_error(const float *xr, const float *wf, int64_t k)
     return e;
 }
 
+/* got (n, m) = x·Wᵀ (+ b) on mc's set against ref, the scalar set's:
+ * within the bound of the bf16/f32 sums (quantized decode's 16-bit
+ * activations added), and finite.  Returns the worst |diff| as a share
+ * of its bound. */
+static double check_product(const MatmulCase *mc, const float *x, int64_t n,
+                            const pali_tensor *w, const float *b,
+                            const float *got, const float *ref)
+{
+    const int64_t k = pali_tensor_cols(w), m = pali_tensor_rows(w);
+    // the operands as the reference multiplies them
+    float *wf = g_new(float, k), *xr = g_new(float, k);
+    double worst = 0;
+    for (int64_t r = 0; r < m; r++) {
+        pali_weights_rows_f32(w, r, r + 1, 0, k, mc->fast, wf, k);
+        for (int64_t i = 0; i < n; i++) {
+            double mag = 0;
+            for (int64_t j = 0; j < k; j++) {
+                xr[j] = mc->fast ? pali_round_bf16(x[i * k + j]) : x[i * k + j];
+                mag += fabs((double)xr[j] * wf[j]);
+            }
+            double tol = 2 * gamma_k(k) * mag;
+            if (mc->fast && pali_dtype_is_quant(mc->dtype))
+                tol += U_BF16 * mag + quant16_error(xr, wf, k);
+            if (b)
+                tol += 2 * U_F32 * (mag + fabs(b[r]));
+            const double d = fabs((double)got[i * m + r] - ref[i * m + r]);
+            if (!(d <= tol)) // (a NaN fails too)
+                g_error("%s %s %s, weights %d bytes past a line, n=%lld "
+                        "k=%lld m=%lld: y[%lld][%lld] = %.9g, reference %.9g, "
+                        "|diff| %.3g > %.3g",
+                        pali_kernel_name((pali_kernel)mc->kernel),
+                        mc->fast ? "fast" : "exact", pali_dtype_name(mc->dtype),
+                        (int)((uintptr_t)w->data % 64), (long long)n,
+                        (long long)k, (long long)m, (long long)i, (long long)r,
+                        got[i * m + r], ref[i * m + r], d, tol);
+            if (tol > 0 && d / tol > worst)
+                worst = d / tol;
+        }
+    }
+    g_free(wf);
+    g_free(xr);
+    return worst;
+}
+
 static void run_matmul_case(const MatmulCase *mc, const Shape *sh, GRand *rng)
 {
     const int64_t n = sh->n, k = sh->k, m = sh->m;
@@ -318,38 +362,9 @@ static void run_matmul_case(const MatmulCase *mc, const Shape *sh, GRand *rng)
     g_assert_cmpmem(got, (size_t)(n * m) * 4, got1, (size_t)(n * m) * 4);
     check_fused_act(c2, c1, x, n, &tw.t, b, got, rng);
 
-    // the operands as the reference multiplies them
-    float *wf = g_new(float, k), *xr = g_new(float, k);
-    double worst = 0;
-    for (int64_t r = 0; r < m; r++) {
-        pali_weights_rows_f32(&tw.t, r, r + 1, 0, k, mc->fast, wf, k);
-        for (int64_t i = 0; i < n; i++) {
-            double mag = 0;
-            for (int64_t j = 0; j < k; j++) {
-                xr[j] = mc->fast ? pali_round_bf16(x[i * k + j]) : x[i * k + j];
-                mag += fabs((double)xr[j] * wf[j]);
-            }
-            double tol = 2 * gamma_k(k) * mag;
-            if (mc->fast && pali_dtype_is_quant(mc->dtype))
-                tol += U_BF16 * mag + quant16_error(xr, wf, k);
-            if (b)
-                tol += 2 * U_F32 * (mag + fabs(b[r]));
-            const double d = fabs((double)got[i * m + r] - ref[i * m + r]);
-            if (d > tol)
-                g_error("%s %s %s n=%lld k=%lld m=%lld: y[%lld][%lld] = %.9g, "
-                        "reference %.9g, |diff| %.3g > %.3g",
-                        pali_kernel_name((pali_kernel)mc->kernel),
-                        mc->fast ? "fast" : "exact", pali_dtype_name(mc->dtype),
-                        (long long)n, (long long)k, (long long)m, (long long)i,
-                        (long long)r, got[i * m + r], ref[i * m + r], d, tol);
-            if (tol > 0 && d / tol > worst)
-                worst = d / tol;
-        }
-    }
+    const double worst = check_product(mc, x, n, &tw.t, b, got, ref);
     g_test_message("n=%lld k=%lld m=%lld: worst |diff| = %.2f of tolerance",
                    (long long)n, (long long)k, (long long)m, worst);
-    g_free(wf);
-    g_free(xr);
     // a value that is not finite reaches every output as the reference
     // has it (the 16-bit activations of quantized decode cannot hold it)
     x[k / 2] = (n + k) % 2 ? INFINITY : NAN;
@@ -887,35 +902,16 @@ static void off_weights_make(OffWeights *ow, const float *w, int64_t m,
                            .nbytes = bytes };
 }
 
-/* y (n, m) = x·Wᵀ in fast precision on kernel set `kernel` against the
- * scalar set's: within the bound of run_matmul_case, and finite. */
-static void assert_near_reference(pali_compute *cr, const float *x, int64_t n,
-                                  const pali_tensor *w, const float *y,
-                                  int kernel)
+/* y = x·Wᵀ in fast precision on mc's set against the scalar set's
+ * (check_product). */
+static void assert_near_reference(pali_compute *cr, const MatmulCase *mc,
+                                  const float *x, int64_t n,
+                                  const pali_tensor *w, const float *y)
 {
-    const int64_t k = pali_tensor_cols(w), m = pali_tensor_rows(w);
-    float *ref = g_new(float, n *m), *wf = g_new(float, k);
+    float *ref = g_new(float, n *pali_tensor_rows(w));
     pali_matmul(cr, x, n, w, NULL, ref);
-    for (int64_t r = 0; r < m; r++) {
-        pali_weights_rows_f32(w, r, r + 1, 0, k, true, wf, k);
-        for (int64_t i = 0; i < n; i++) {
-            double mag = 0;
-            for (int64_t j = 0; j < k; j++)
-                mag += fabs((double)pali_round_bf16(x[i * k + j]) * wf[j]);
-            const double tol = 2 * gamma_k(k) * mag;
-            const double d = fabs((double)y[i * m + r] - ref[i * m + r]);
-            if (!isfinite(y[i * m + r]) || d > tol)
-                g_error("%s, weights %d bytes past a line, n=%lld k=%lld "
-                        "m=%lld: y[%lld][%lld] = %.9g, reference %.9g "
-                        "(tolerance %.3g)",
-                        pali_kernel_name((pali_kernel)kernel),
-                        (int)((uintptr_t)w->data % 64), (long long)n,
-                        (long long)k, (long long)m, (long long)i, (long long)r,
-                        y[i * m + r], ref[i * m + r], tol);
-        }
-    }
+    check_product(mc, x, n, w, NULL, y, ref);
     g_free(ref);
-    g_free(wf);
 }
 
 /* Checkpoint tensors lie at any even byte offset from a cache line (the
@@ -942,6 +938,7 @@ static void test_matmul_offsets(gconstpointer data)
     pali_compute *cr = compute_new(PALI_KERNEL_SCALAR, 1, true, 1152, 0, 0);
     pali_compute *c = compute_new(kernel, 2, true, 1152, 0, 0);
     const bool layouts = pali_matmul_layouts(c, 16);
+    const MatmulCase mc = { kernel, true, PALI_DTYPE_BF16 };
     GRand *rng = g_rand_new_with_seed(77);
     for (size_t s = 0; s < G_N_ELEMENTS(off_shapes); s++) {
         const int64_t n = off_shapes[s][0], k = off_shapes[s][1],
@@ -966,10 +963,10 @@ static void test_matmul_offsets(gconstpointer data)
             off_weights_make(&aligned_a, wa, m, k, 0);
             off_weights_make(&aligned_b, wb, m, k, 0);
             pali_matmul(c, x, n, &a.t, NULL, alone[0]);
-            assert_near_reference(cr, x, n, &a.t, alone[0], kernel);
+            assert_near_reference(cr, &mc, x, n, &a.t, alone[0]);
             pali_matmul(c, x, n, &b.t, NULL, alone[1]);
             pali_matmul(c, x, n, &a2.t, NULL, alone[2]);
-            assert_near_reference(cr, x, n, &a2.t, alone[2], kernel);
+            assert_near_reference(cr, &mc, x, n, &a2.t, alone[2]);
             // one x, weights off alike and not
             const pali_product many[3] = {
                 { &a.t, NULL, y[0], PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
