@@ -18,7 +18,8 @@
  * block of C tiles (32 weight rows × 32 tokens) accumulates one k block,
  * waits in L2, and after the last is transposed into y, + bias, through
  * mm->act — or stored as bf16 pairs in the activation layout of the next
- * product (PACKED, compute.h).  A gated product (mm->other_w: the MLP's
+ * product (PACKED, compute.h) — in slices between the tile products of
+ * the next block (epilogue).  A gated product (mm->other_w: the MLP's
  * gate and up) takes 16 outputs per panel, their rows of w as the first
  * A tile and of other_w as the second, so that gate and up of the same
  * outputs and tokens meet in the C tiles: gelu_tanh(gate)·up leaves them
@@ -144,17 +145,9 @@ static inline void c_tiles_zero(void)
     tile_zero(TC11);
 }
 
-/* Stores C tile `c` (tile register) of 16 weight rows × 16 tokens into y
- * at element offset `at`: token j's outputs go to y[j][0..rows) (+ bias,
- * then mm->act).  buf: 16×16 floats. */
-#define STORE_C(c, buf, mm, at, rows, tokens, bias)                            \
-    do {                                                                       \
-        if ((rows) > 0 && (tokens) > 0) {                                      \
-            tile_store(c, buf, 64);                                            \
-            store_transposed(buf, mm, at, rows, tokens, bias);                 \
-        }                                                                      \
-    } while (0)
-
+/* A C tile stored in buf (16 weight rows × 16 tokens) into y at element
+ * offset `at`: token j's outputs go to y[j][0..rows) (+ bias, then
+ * mm->act). */
 static void store_transposed(const float *buf, const pali_mm *mm, int64_t at,
                              int rows, int tokens, const float *bias)
 {
@@ -224,37 +217,78 @@ static void store_pairs(const float *lo, const float *hi, int pairs,
     }
 }
 
-/* The finished C tiles of the panel at output j0 × tokens [tg, tg + 32)
- * (rows0/rows1 valid rows in the tile rows, tok0/tok1 valid tokens in the
- * tile columns) to y in PACKED (compute.h): 16 tokens at a time, rows
- * 0–15 from TC0h and 16–31 from TC1h — or, gated, gelu_tanh(TC0h)·TC1h
- * for 16 outputs.  buf: two tiles. */
-static void store_block(const pali_mm *mm, int64_t j0, int64_t tg, int rows0,
-                        int rows1, int tok0, int tok1, const float *bias0,
-                        const float *bias1, float *buf)
+/* A finished 2×2 block of C tiles (the panel at output j0 × tokens
+ * [tg, tg + 32); rows0/rows1 valid rows in the tile rows, tok0/tok1 valid
+ * tokens in the tile columns), stored in buf as TC00, TC10, TC01, TC11,
+ * whose epilogue — + bias, mm->act, the transposed store into y or the
+ * PACKED one — runs in slices between the tile products of the blocks
+ * that follow: the vector units work while the tiles multiply, where the
+ * epilogue straight after the products left the tiles idle (14–16 % of
+ * `palilens-kernel-bench matmul 256 1152 1152` and `mlp 260 2304 9216`)
+ * and read the tiles' stores back at once.  `slices` 0: nothing
+ * pending. */
+typedef struct epilogue {
+    float *buf;
+    int64_t j0, tg;
+    int rows0, rows1, tok0, tok1;
+    int done, slices;
+} epilogue;
+
+/* Slices of an epilogue: in ROWS one per tile; in PACKED one per tile of
+ * each 16-token half (the second storing the half's pairs), or, gated,
+ * one per half: gelu_tanh(TC0h)·TC1h for 16 outputs. */
+static int epilogue_slices(const pali_mm *mm)
 {
-    const bool gated = mm->other_w != NULL;
-    uint16_t *y = (uint16_t *)mm->y;
-    const int64_t half_pairs = round_up(mm->m, 32) / 2;
-    for (int h = 0; h < 2; h++) {
-        const int tok = h ? tok1 : tok0;
-        if (h) {
-            tile_store(TC01, buf, 64);
-            tile_store(TC11, buf + 256, 64);
-        } else {
-            tile_store(TC00, buf, 64);
-            tile_store(TC10, buf + 256, 64);
-        }
-        uint16_t *dst = y + ((tg / 16 + h) * half_pairs + j0 / 2) * 32;
-        if (gated) {
-            tile_finish(mm, buf, rows0, tok, bias0, buf + 256);
-            store_pairs(buf, NULL, 8, dst);
-            continue;
-        }
-        tile_finish(mm, buf, rows0, tok, bias0, NULL);
-        tile_finish(mm, buf + 256, rows1, tok, bias1, NULL);
-        store_pairs(buf, buf + 256, 16, dst);
+    return mm->layout == PALI_LAYOUT_PACKED && mm->other_w ? 2 : 4;
+}
+
+/* The epilogue's next slice. */
+static void epilogue_slice(const pali_mm *mm, epilogue *e)
+{
+    const int s = e->done++;
+    const float *bias0 = mm->bias && e->rows0 > 0 ? mm->bias + e->j0 : NULL;
+    const float *bias1 =
+        mm->bias && e->rows1 > 0 ? mm->bias + e->j0 + 16 : NULL;
+    if (mm->layout == PALI_LAYOUT_ROWS) { // tile s: rows hi, tokens right
+        const int hi = s & 1, right = s >> 1;
+        store_transposed(e->buf + 256 * s, mm,
+                         (e->tg + 16 * right) * mm->m + e->j0 + 16 * hi,
+                         hi ? e->rows1 : e->rows0, right ? e->tok1 : e->tok0,
+                         hi ? bias1 : bias0);
+        return;
     }
+    const bool gated = mm->other_w != NULL;
+    const int h = gated ? s : s >> 1; // the 16-token half
+    const int tok = h ? e->tok1 : e->tok0;
+    float *lo = e->buf + 512 * h, *hi = lo + 256;
+    uint16_t *dst =
+        (uint16_t *)mm->y +
+        ((e->tg / 16 + h) * (round_up(mm->m, 32) / 2) + e->j0 / 2) * 32;
+    if (gated) {
+        tile_finish(mm, lo, e->rows0, tok, bias0, hi);
+        store_pairs(lo, NULL, 8, dst);
+    } else if ((s & 1) == 0) {
+        tile_finish(mm, lo, e->rows0, tok, bias0, NULL);
+    } else {
+        tile_finish(mm, hi, e->rows1, tok, bias1, NULL);
+        store_pairs(lo, hi, 16, dst);
+    }
+}
+
+/* Slices of e until `upto` of them are done. */
+static inline void epilogue_run(const pali_mm *mm, epilogue *e, int upto)
+{
+    while (e->done < upto)
+        epilogue_slice(mm, e);
+}
+
+/* Step `step` of `steps`' share of e: its slices spread evenly, all done
+ * after the last. */
+static inline void epilogue_share(const pali_mm *mm, epilogue *e, int step,
+                                  int steps)
+{
+    if (e->done < e->slices)
+        epilogue_run(mm, e, ((step + 1) * e->slices + steps - 1) / steps);
 }
 
 /* The lanes i of a 16- or 32-element vector whose element first + i lies
@@ -323,11 +357,12 @@ static int64_t chunk_tokens(int64_t n, int64_t kpad)
     return round_up((n + chunks - 1) / chunks, 32);
 }
 
-/* Per thread: a converted 32 × KC weight block, one f32 row, two C tiles,
- * the partial C tiles of a group of panels over the largest chunk. */
+/* Per thread: a converted 32 × KC weight block, one f32 row, the four C
+ * tiles of a pending epilogue, the partial C tiles of a group of panels
+ * over the largest chunk. */
 static size_t amx_gemm_scratch(void)
 {
-    return (size_t)(32 * AMX_KC * 2 + AMX_KC * 4 + 2 * 16 * 16 * 4 +
+    return (size_t)(32 * AMX_KC * 2 + AMX_KC * 4 + 4 * 16 * 16 * 4 +
                     AMX_GROUP * 32 * (AMX_CHUNK_ROWS + 32) * 4 + 256);
 }
 
@@ -663,19 +698,22 @@ prefetch_y(const pali_mm *mm, int64_t tg, int64_t j0, int line)
 
 /* amx_gemm_packed's panels [g0, g1) (its outputs, on to the padding of a
  * gated product), the group at output `following` next (< 0: none); the
- * tiles configured.  Not inlined: GCC 12's code for it inlined ran
- * `palilens-kernel-bench mlp 266 2304 9216` 3–10 % slower. */
+ * tiles configured.  ep: the epilogue pending from the blocks before,
+ * and on return this group's last (the tiles' buffer in scratch).  Not inlined:
+ * GCC 12's code for it inlined ran `palilens-kernel-bench mlp 266 2304 9216`
+ * 3–10 % slower. */
 static __attribute__((noinline)) void
 amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                int64_t g0, int64_t g1, int64_t following, bool whole,
-               bool direct, bool in_place, void *scratch)
+               bool direct, bool in_place, epilogue *ep, void *scratch)
 {
     const int64_t m = mm->m;
     const int64_t kpad = packed_k(mm);
     uint16_t *wconv = scratch;                   // (32, AMX_KC)
     float *row = (float *)(wconv + 32 * AMX_KC); // (AMX_KC)
-    float *cbuf = row + AMX_KC;                  // (2, 16, 16)
-    float *cpart = cbuf + 512; // (AMX_GROUP, nt/32, 4 tiles, 16, 16)
+    float *cbuf = row + AMX_KC;                  // (4, 16, 16)
+    float *cpart = cbuf + 1024; // (AMX_GROUP, nt/32, 4 tiles, 16, 16)
+    const int slices = epilogue_slices(mm);
     const int64_t ntb = round_up(nt, 32) / 32;
     const int64_t width = panel_width(mm);
     // what the tile products fetch ahead, line by line: with whole,
@@ -697,9 +735,6 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
             const a_operand a = weight_block(mm, j0, rows, k0, kc, direct,
                                              in_place, wconv, row);
             const int rows0 = rows < 16 ? rows : 16, rows1 = rows - rows0;
-            const float *bias0 = mm->bias && rows0 > 0 ? mm->bias + j0 : NULL;
-            const float *bias1 =
-                mm->bias && rows1 > 0 ? mm->bias + j0 + 16 : NULL;
             float *cgroup = cpart + ((j0 - g0) / width) * ntb * 1024;
             // The tile loads of A (and the conversion of q8/q4
             // codes) wait on memory unless the next block is on its
@@ -731,6 +766,7 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                                    : mm->other_w ? 16
                                                  : 32;
                 int yline = 0;
+                const int steps = (int)(kc / 32);
                 for (int64_t kk = 0; kk < kc; kk += 32) {
                     for (int p = 0; p < per_step && line < next.total;
                          p++, line++)
@@ -751,6 +787,7 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                     if (half) {
                         tile_dp(TC00, TA0, TB0);
                         tile_dp(TC10, TA1, TB0);
+                        epilogue_share(mm, ep, (int)(kk / 32), steps);
                         continue;
                     }
                     tile_load(TB1, b1 + kk * 16, 64);
@@ -758,22 +795,33 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                     tile_dp(TC01, TA0, TB1);
                     tile_dp(TC10, TA1, TB0);
                     tile_dp(TC11, TA1, TB1);
+                    // while they multiply: a share of the pending
+                    // epilogue, spread over the steps
+                    epilogue_share(mm, ep, (int)(kk / 32), steps);
                 }
+                epilogue_run(mm, ep, ep->slices);
                 if (!last) {
                     c_tiles_store(cp, 256, 512, 64, !half);
                     continue;
                 }
-                const int tok0 = clamp16(nt - tb), tok1 = clamp16(nt - tb - 16);
-                if (mm->layout != PALI_LAYOUT_ROWS) {
-                    store_block(mm, j0, t0 + tb, rows0, rows1, tok0, tok1,
-                                bias0, bias1, cbuf);
-                    continue;
+                // this block's epilogue waits for the next block's
+                // products (a half block's right tiles are not stored:
+                // no tokens there)
+                tile_store(TC00, cbuf, 64);
+                tile_store(TC10, cbuf + 256, 64);
+                if (!half) {
+                    tile_store(TC01, cbuf + 512, 64);
+                    tile_store(TC11, cbuf + 768, 64);
                 }
-                const int64_t y0 = (t0 + tb) * m + j0, y1 = y0 + 16 * m;
-                STORE_C(TC00, cbuf, mm, y0, rows0, tok0, bias0);
-                STORE_C(TC01, cbuf, mm, y1, rows0, tok1, bias0);
-                STORE_C(TC10, cbuf, mm, y0 + 16, rows1, tok0, bias1);
-                STORE_C(TC11, cbuf, mm, y1 + 16, rows1, tok1, bias1);
+                *ep = (epilogue){ cbuf,
+                                  j0,
+                                  t0 + tb,
+                                  rows0,
+                                  rows1,
+                                  clamp16(nt - tb),
+                                  clamp16(nt - tb - 16),
+                                  0,
+                                  slices };
             }
         }
     }
@@ -814,6 +862,7 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
     const int64_t most = whole ? 1 : group / PALI_MATMUL_PANEL;
     int64_t c0, c1, n0 = 0, n1 = 0;
     bool have = pali_work_claim(work, ith, most, &c0, &c1);
+    epilogue ep = { 0 };
     tiles_configure();
     while (have) {
         const bool ahead = whole && pali_work_claim(work, ith, most, &n0, &n1);
@@ -828,7 +877,7 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
                                       : ahead  ? n0 * PALI_MATMUL_PANEL
                                                : -1;
             amx_gemm_group(mm, xp, t0, nt, g0, g1, following, whole, direct,
-                           in_place, scratch);
+                           in_place, &ep, scratch);
         }
         if (ahead) {
             c0 = n0;
@@ -837,6 +886,7 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
             have = !whole && pali_work_claim(work, ith, most, &c0, &c1);
         }
     }
+    epilogue_run(mm, &ep, ep.slices); // the last block's
     _tile_release();
 }
 
