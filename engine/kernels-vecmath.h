@@ -35,8 +35,8 @@ static inline vf v_exp(vf x)
     return vf_blend_lt(x, vf_set1(EXP_LO), vf_zero(), p);
 }
 
-/* 2^t for t ≤ 0 (a softmax's exponents; a rounding above 0 is fine):
- * t = n + f with |f| ≤ ½, 2^f by its degree-6 Taylor polynomial
+/* 2^t for t ≤ 127 (a softmax's exponents, at most 0; GELU's, at most
+ * GELU_T_MAX): t = n + f with |f| ≤ ½, 2^f by its degree-6 Taylor polynomial
  * (truncation at most 1.2·10⁻⁷ relative, about one ulp), times 2^n
  * (vf_ldexp); t is clamped at −126, where 2^t is too small to move a sum
  * of the 1 that the largest term contributes.  Cheaper than v_exp: the
@@ -83,14 +83,23 @@ static inline vf v_tanh(vf x)
 /* sqrt(2/π) and the cubic coefficient of gelu_pytorch_tanh. */
 #define GELU_BETA  0.7978845608028654f
 #define GELU_KAPPA 0.044715f
+/* −2·log2(e)·β and times κ: 0.5·x·(1 + tanh(u)) = x / (1 + e^(−2u)) =
+ * x / (1 + 2^(x·(GELU_T1 + GELU_T3·x²))) for u = β(x + κx³). */
+#define GELU_T1 (-2.302208198144325f)
+#define GELU_T3 (-0.1029432395800235f)
+/* 2^t beyond this is clamped: 1 + 2^t and its reciprocal stay normal (the
+ * result, x·2^−100 at most, is 0 in all but name, as tanh's 1 + (−1)). */
+#define GELU_T_MAX 100.0f
 
+/* gelu_pytorch_tanh as x·sigmoid(2u): no cancellation (where tanh's
+ * 1 + tanh(u) loses bits for negative u) and half the operations of
+ * tanh's two branches; within a few ulp of x of the reference. */
 static inline vf v_gelu_tanh(vf x)
 {
-    const vf x3 = vf_mul(vf_mul(x, x), x);
-    const vf inner =
-        vf_mul(vf_set1(GELU_BETA), vf_fmadd(vf_set1(GELU_KAPPA), x3, x));
-    const vf half_x = vf_mul(vf_set1(0.5f), x);
-    return vf_fmadd(half_x, v_tanh(inner), half_x);
+    const vf t =
+        vf_mul(x, vf_fmadd(vf_mul(x, x), vf_set1(GELU_T3), vf_set1(GELU_T1)));
+    const vf e = v_exp2(vf_min(t, vf_set1(GELU_T_MAX)));
+    return vf_mul(x, vf_recip(vf_add(e, vf_set1(1))));
 }
 
 #endif /* PALI_KERNELS_VECMATH_H */
