@@ -5,10 +5,11 @@
  *   palilens-kernel-bench matmul N K M [--copies C] [--repeat R]
  *       y (N, M) = x (N, K) · Wᵀ, bf16 weights, C distinct weight
  *       matrices in turn so that they stream from memory as a model's do;
- *   palilens-kernel-bench mlp N D FF [--repeat R]
+ *   palilens-kernel-bench mlp N D FF [--copies C] [--repeat R]
  *       Gemma 2's MLP the way gemma2.c runs it (gate and up as one gated
  *       product into down's packed input where the kernel set packs, else
- *       up, gelu(gate)·up and down in rows);
+ *       up, gelu(gate)·up and down in rows), C distinct sets of weights
+ *       in turn (1: they stay in L3, as they do not in a forward pass);
  *   palilens-kernel-bench attention N HEADS KV_HEADS HEAD_DIM [SOFTCAP]
  *       a prefix of N tokens attending to itself.
  *
@@ -25,7 +26,8 @@
 #include "compute.h"
 #include "internal.h"
 
-static int g_repeat = 5, g_copies = 4, g_threads = 0;
+/* g_copies 0: the operation's default (matmul 4, mlp 1) */
+static int g_repeat = 5, g_copies = 0, g_threads = 0;
 static gboolean g_exact;
 
 /* The median of n times in ms (sorts t). */
@@ -85,23 +87,24 @@ static int bench_matmul(GRand *rng, int64_t n, int64_t k, int64_t m)
         return 1;
     float *x = random_floats(rng, n * k, 1.0),
           *y = pali_aligned_alloc((size_t)(n * m) * 4);
-    pali_tensor *w = g_new(pali_tensor, g_copies);
-    for (int i = 0; i < g_copies; i++)
+    const int copies = g_copies > 0 ? g_copies : 4;
+    pali_tensor *w = g_new(pali_tensor, copies);
+    for (int i = 0; i < copies; i++)
         w[i] = random_weights(rng, m, k);
     double *t = g_new(double, g_repeat);
     pali_matmul(&c, x, n, &w[0], NULL, y);
     for (int r = 0; r < g_repeat; r++) {
         const double t0 = pali_now_ms();
-        for (int i = 0; i < g_copies; i++)
+        for (int i = 0; i < copies; i++)
             pali_matmul(&c, x, n, &w[i], NULL, y);
-        t[r] = (pali_now_ms() - t0) / g_copies;
+        t[r] = (pali_now_ms() - t0) / copies;
     }
     const double ms = median_ms(t, g_repeat);
     printf("matmul n=%lld k=%lld m=%lld (%s%s): %.2f ms, %.0f GFLOP/s\n",
            (long long)n, (long long)k, (long long)m,
            pali_compute_kernel_name(&c), g_exact ? ", exact" : "", ms,
            2.0 * n * k * m / ms / 1e6);
-    for (int i = 0; i < g_copies; i++)
+    for (int i = 0; i < copies; i++)
         pali_aligned_free((void *)w[i].data);
     g_free(w);
     g_free(t);
@@ -124,25 +127,29 @@ static int bench_mlp(GRand *rng, int64_t n, int64_t d, int64_t ff)
     float *gate = pali_aligned_alloc(pali_layout_bytes(
         tiled ? PALI_LAYOUT_PACKED : PALI_LAYOUT_ROWS, n, ff));
     float *o = pali_aligned_alloc((size_t)(n * d) * 4);
-    pali_tensor wu = random_weights(rng, ff, d),
-                wg = random_weights(rng, ff, d),
-                wd = random_weights(rng, d, ff);
-    const pali_product gated = {
-        &wg, NULL, gate, PALI_ACT_GELU_TANH_MUL, NULL, PALI_LAYOUT_PACKED, &wu
-    };
-    const pali_product p[2] = {
-        { &wu, NULL, up, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
-        { &wg, NULL, gate, PALI_ACT_GELU_TANH_MUL, up, PALI_LAYOUT_ROWS },
-    };
+    const int copies = g_copies > 0 ? g_copies : 1;
+    pali_tensor *w = g_new(pali_tensor, 3 * copies); // up, gate, down
+    for (int i = 0; i < 3 * copies; i++)
+        w[i] = i % 3 == 2 ? random_weights(rng, d, ff)
+                          : random_weights(rng, ff, d);
     double *t = g_new(double, g_repeat);
     for (int r = -1; r < g_repeat; r++) {
+        const pali_tensor *wu = &w[3 * ((r + 1) % copies)], *wg = wu + 1,
+                          *wd = wu + 2;
+        const pali_product gated = {
+            wg, NULL, gate, PALI_ACT_GELU_TANH_MUL, NULL, PALI_LAYOUT_PACKED, wu
+        };
+        const pali_product p[2] = {
+            { wu, NULL, up, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
+            { wg, NULL, gate, PALI_ACT_GELU_TANH_MUL, up, PALI_LAYOUT_ROWS },
+        };
         const double t0 = pali_now_ms();
         if (tiled) {
             pali_matmul_many(&c, x, n, &gated, 1);
-            pali_matmul_prepacked(&c, gate, n, &wd, NULL, o);
+            pali_matmul_prepacked(&c, gate, n, wd, NULL, o);
         } else {
             pali_matmul_many(&c, x, n, p, 2);
-            pali_matmul(&c, gate, n, &wd, NULL, o);
+            pali_matmul(&c, gate, n, wd, NULL, o);
         }
         if (r >= 0)
             t[r] = pali_now_ms() - t0;
@@ -152,9 +159,9 @@ static int bench_mlp(GRand *rng, int64_t n, int64_t d, int64_t ff)
            (long long)n, (long long)d, (long long)ff,
            pali_compute_kernel_name(&c), tiled ? ", gated, packed" : "", ms,
            6.0 * n * d * ff / ms / 1e6);
-    pali_aligned_free((void *)wu.data);
-    pali_aligned_free((void *)wg.data);
-    pali_aligned_free((void *)wd.data);
+    for (int i = 0; i < 3 * copies; i++)
+        pali_aligned_free((void *)w[i].data);
+    g_free(w);
     g_free(t);
     pali_aligned_free(x);
     pali_aligned_free(up);
@@ -227,7 +234,7 @@ int main(int argc, char **argv)
     const GOptionEntry entries[] = {
         { "repeat", 0, 0, G_OPTION_ARG_INT, &g_repeat, "Timed runs (5)", "R" },
         { "copies", 0, 0, G_OPTION_ARG_INT, &g_copies,
-          "matmul: weight matrices in turn (4)", "C" },
+          "Weight sets in turn (matmul 4, mlp 1)", "C" },
         { "threads", 0, 0, G_OPTION_ARG_INT, &g_threads,
           "Threads (default: all cores)", "N" },
         { "exact", 0, 0, G_OPTION_ARG_NONE, &g_exact,
@@ -250,7 +257,7 @@ int main(int argc, char **argv)
     GRand *rng = g_rand_new_with_seed(1);
     int rc = 2;
     g_repeat = MAX(g_repeat, 1);
-    g_copies = MAX(g_copies, 1);
+    g_copies = MAX(g_copies, 0);
     if (argc == 5 && strcmp(argv[1], "matmul") == 0 && a[0] > 0 && a[1] > 0 &&
         a[2] > 0)
         rc = bench_matmul(rng, a[0], a[1], a[2]);
