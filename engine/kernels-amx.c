@@ -222,11 +222,12 @@ static void store_pairs(const float *lo, const float *hi, int pairs,
  * tokens in the tile columns), stored in buf as TC00, TC10, TC01, TC11,
  * whose epilogue — + bias, mm->act, the transposed store into y or the
  * PACKED one — runs in slices between the tile products of the blocks
- * that follow: the vector units work while the tiles multiply, where the
- * epilogue straight after the products left the tiles idle (14–16 % of
+ * that follow, so that the vector units work while the tiles multiply.
+ * Run straight after the products it left the tiles idle (14–16 % of
  * `palilens-kernel-bench matmul 256 1152 1152` and `mlp 260 2304 9216`)
- * and read the tiles' stores back at once.  `slices` 0: nothing
- * pending. */
+ * and read the tiles' stores back at once; spread out it hides only a
+ * part of that, a slice's vector work being more than the 64 cycles of
+ * the four products it sits between.  `slices` 0: nothing pending. */
 typedef struct epilogue {
     float *buf;
     int64_t j0, tg;
