@@ -788,19 +788,18 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                     if (half) {
                         tile_dp(TC00, TA0, TB0);
                         tile_dp(TC10, TA1, TB0);
-                        epilogue_share(mm, ep, (int)(kk / 32), steps);
-                        continue;
+                    } else {
+                        tile_load(TB1, b1 + kk * 16, 64);
+                        tile_dp(TC00, TA0, TB0);
+                        tile_dp(TC01, TA0, TB1);
+                        tile_dp(TC10, TA1, TB0);
+                        tile_dp(TC11, TA1, TB1);
                     }
-                    tile_load(TB1, b1 + kk * 16, 64);
-                    tile_dp(TC00, TA0, TB0);
-                    tile_dp(TC01, TA0, TB1);
-                    tile_dp(TC10, TA1, TB0);
-                    tile_dp(TC11, TA1, TB1);
                     // while they multiply: a share of the pending
-                    // epilogue, spread over the steps
+                    // epilogue, spread over the steps (the last step's
+                    // finishes it, so cbuf is free below)
                     epilogue_share(mm, ep, (int)(kk / 32), steps);
                 }
-                epilogue_run(mm, ep, ep->slices);
                 if (!last) {
                     c_tiles_store(cp, 256, 512, 64, !half);
                     continue;
