@@ -229,6 +229,7 @@ static void store_pairs(const float *lo, const float *hi, int pairs,
  * part of that, a slice's vector work being more than the 64 cycles of
  * the four products it sits between.  `slices` 0: nothing pending. */
 typedef struct epilogue {
+    const pali_mm *mm; /* the product whose block it is */
     float *buf;
     int64_t j0, tg;
     int rows0, rows1, tok0, tok1;
@@ -244,8 +245,9 @@ static int epilogue_slices(const pali_mm *mm)
 }
 
 /* The epilogue's next slice. */
-static void epilogue_slice(const pali_mm *mm, epilogue *e)
+static void epilogue_slice(epilogue *e)
 {
+    const pali_mm *mm = e->mm;
     const int s = e->done++;
     const float *bias0 = mm->bias && e->rows0 > 0 ? mm->bias + e->j0 : NULL;
     const float *bias1 =
@@ -277,19 +279,18 @@ static void epilogue_slice(const pali_mm *mm, epilogue *e)
 }
 
 /* Slices of e until `upto` of them are done. */
-static inline void epilogue_run(const pali_mm *mm, epilogue *e, int upto)
+static inline void epilogue_run(epilogue *e, int upto)
 {
     while (e->done < upto)
-        epilogue_slice(mm, e);
+        epilogue_slice(e);
 }
 
 /* Step `step` of `steps`' share of e: its slices spread evenly, all done
  * after the last. */
-static inline void epilogue_share(const pali_mm *mm, epilogue *e, int step,
-                                  int steps)
+static inline void epilogue_share(epilogue *e, int step, int steps)
 {
     if (e->done < e->slices)
-        epilogue_run(mm, e, ((step + 1) * e->slices + steps - 1) / steps);
+        epilogue_run(e, ((step + 1) * e->slices + steps - 1) / steps);
 }
 
 /* The lanes i of a 16- or 32-element vector whose element first + i lies
@@ -697,16 +698,18 @@ prefetch_y(const pali_mm *mm, int64_t tg, int64_t j0, int line)
     __builtin_prefetch(dst + (line % per_half) * 32, 1, 3);
 }
 
-/* amx_gemm_packed's panels [g0, g1) (its outputs, on to the padding of a
- * gated product), the group at output `following` next (< 0: none); the
- * tiles configured.  ep: the epilogue pending from the blocks before,
- * and on return this group's last (the tiles' buffer in scratch).  Not inlined:
- * GCC 12's code for it inlined ran `palilens-kernel-bench mlp 266 2304 9216`
- * 3–10 % slower. */
+/* amx_gemm_packed's panels [g0, g1) of mm (its outputs, on to the
+ * padding of a gated product), the group at output `following` of
+ * next_mm next (< 0: none; with whole, the next claim's panel, which may
+ * be another product's); the tiles configured.  ep: the epilogue pending
+ * from the blocks before, and on return this group's last (the tiles'
+ * buffer in scratch).  Not inlined: GCC 12's code for it inlined ran
+ * `palilens-kernel-bench mlp 266 2304 9216` 3–10 % slower. */
 static __attribute__((noinline)) void
 amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
-               int64_t g0, int64_t g1, int64_t following, bool whole,
-               bool direct, bool in_place, epilogue *ep, void *scratch)
+               int64_t g0, int64_t g1, const pali_mm *next_mm,
+               int64_t following, bool whole, bool direct, bool in_place,
+               epilogue *ep, void *scratch)
 {
     const int64_t m = mm->m;
     const int64_t kpad = packed_k(mm);
@@ -723,7 +726,7 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
     next_block next = { 0 };
     int per_step = 0, line = 0;
     if (whole) {
-        next = next_panel_rows(mm, following);
+        next = next_panel_rows(next_mm, following);
         const int64_t steps = ntb * (kpad / 32);
         per_step = (int)((next.total + steps - 1) / steps);
     }
@@ -798,7 +801,7 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                     // while they multiply: a share of the pending
                     // epilogue, spread over the steps (the last step's
                     // finishes it, so cbuf is free below)
-                    epilogue_share(mm, ep, (int)(kk / 32), steps);
+                    epilogue_share(ep, (int)(kk / 32), steps);
                 }
                 if (!last) {
                     c_tiles_store(cp, 256, 512, 64, !half);
@@ -813,7 +816,8 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                     tile_store(TC01, cbuf + 512, 64);
                     tile_store(TC11, cbuf + 768, 64);
                 }
-                *ep = (epilogue){ cbuf,
+                *ep = (epilogue){ mm,
+                                  cbuf,
                                   j0,
                                   t0 + tb,
                                   rows0,
@@ -827,57 +831,112 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
     }
 }
 
-/* Rows [t0, t0 + nt) of y from the chunk's packed activations (amx_pack,
- * shared by the threads), for the 32-output panels this thread claims
- * from work.  Blocking, innermost last: group of AMX_GROUP panels (one
- * claim; one panel when the chunk fits AMX_WHOLE_BYTES) → k block of
- * AMX_KC → panel → 32-token block.  Each weight element is read from
- * memory once per chunk; the chunk's k block of activations stays in L2
- * for the whole group; the panel's k block of weights stays in L1 for all
- * token blocks; C tiles wait in the group's partial buffer (L2) between k
- * blocks. */
-static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
-                            int64_t nt, pali_work *work, int ith, void *scratch)
+/* Whether each panel of mm may be a group of its own (amx_gemm_packed):
+ * weights read in place as bf16 or q8/q4 codes, k a multiple of 32. */
+static bool whole_panels(const pali_mm *mm)
 {
-    const int64_t k = mm->k, m = mm->m;
-    const int64_t kpad = packed_k(mm);
-    const uint16_t *xp = packed; // (nt/16, kpad/2, 16, 2)
-    const bool direct = direct_bf16(mm);
-    const bool in_place = direct && in_place_stride(k);
+    const bool quant = pali_dtype_is_quant(mm->w->dtype);
+    return (direct_bf16(mm) ||
+            (quant &&
+             (mm->other_w == NULL || mm->other_w->dtype == mm->w->dtype))) &&
+           mm->k % 32 == 0;
+}
+
+/* Claim units (PALI_MATMUL_PANEL outputs) of mm. */
+static int64_t product_units(const pali_mm *mm)
+{
+    return (mm->m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
+}
+
+/* The product that claim unit u falls in; *first: its first unit. */
+static const pali_mm *unit_product(const pali_mm *mm, int count, int64_t u,
+                                   int64_t *first)
+{
+    int64_t base = 0;
+    for (int i = 0; i < count - 1; i++) {
+        const int64_t units = product_units(&mm[i]);
+        if (u < base + units) {
+            *first = base;
+            return &mm[i];
+        }
+        base += units;
+    }
+    *first = base;
+    return &mm[count - 1];
+}
+
+/* Rows [t0, t0 + nt) of the outputs of the `count` products of one x (the
+ * chunk's packed activations, amx_pack, shared by the threads), for the
+ * units this thread claims from work: each product's 32-output panels in
+ * turn, as one run, so that the threads part only once and the next
+ * product's first rows are fetched during this one's last panel.
+ * Blocking, innermost last: group of AMX_GROUP panels (one claim; one
+ * panel when the chunk fits AMX_WHOLE_BYTES) → k block of AMX_KC → panel
+ * → 32-token block.  Each weight element is read from memory once per
+ * chunk; the chunk's k block of activations stays in L2 for the whole
+ * group; the panel's k block of weights stays in L1 for all token
+ * blocks; C tiles wait in the group's partial buffer (L2) between k
+ * blocks. */
+static void amx_gemm_packed(const pali_mm *mms, int count, const void *packed,
+                            int64_t t0, int64_t nt, pali_work *work, int ith,
+                            void *scratch)
+{
+    const int64_t kpad = packed_k(&mms[0]); // (k and shift alike)
+    const uint16_t *xp = packed;            // (nt/16, kpad/2, 16, 2)
     // A short prompt's packed activations stay in L2 whole: then each
     // panel is a group of its own (nothing read again from L3), and what
     // is fetched ahead is the next panel's rows whole, one stream in
     // memory order, where the next block would be 32 pieces of 512 bytes
     // from as many pages.
-    const bool quant = pali_dtype_is_quant(mm->w->dtype);
-    const bool whole =
-        (direct || (quant && (mm->other_w == NULL ||
-                              mm->other_w->dtype == mm->w->dtype))) &&
-        k % 32 == 0 && nt * kpad * 2 <= AMX_WHOLE_BYTES;
-    const int64_t width = panel_width(mm);
-    const int64_t group = width * (whole ? 1 : AMX_GROUP);
+    bool whole = nt * kpad * 2 <= AMX_WHOLE_BYTES;
     // claims of one group (a whole group's panels share the activations'
     // pass from L3), or with whole one 32-output panel, the next claimed
     // ahead so that its rows can be fetched during this one's products
-    const int64_t most = whole ? 1 : group / PALI_MATMUL_PANEL;
+    int64_t most = AMX_GROUP;
+    for (int i = 0; i < count; i++) {
+        whole = whole && whole_panels(&mms[i]);
+        const int64_t g = panel_width(&mms[i]) * AMX_GROUP / PALI_MATMUL_PANEL;
+        most = g < most ? g : most;
+    }
+    most = whole ? 1 : most;
     int64_t c0, c1, n0 = 0, n1 = 0;
     bool have = pali_work_claim(work, ith, most, &c0, &c1);
     epilogue ep = { 0 };
     tiles_configure();
     while (have) {
         const bool ahead = whole && pali_work_claim(work, ith, most, &n0, &n1);
-        const int64_t o1 =
-            c1 * PALI_MATMUL_PANEL < m ? c1 * PALI_MATMUL_PANEL : m;
-        // gated: 16 outputs per panel, on to the PACKED padding (the last
-        // panel's end is m), whose panels store zeros
-        const int64_t end = mm->other_w ? round_up(o1, 32) : o1;
-        for (int64_t g0 = c0 * PALI_MATMUL_PANEL; g0 < end; g0 += group) {
-            const int64_t g1 = g0 + group < end ? g0 + group : end;
-            const int64_t following = g1 < end ? g1
-                                      : ahead  ? n0 * PALI_MATMUL_PANEL
-                                               : -1;
-            amx_gemm_group(mm, xp, t0, nt, g0, g1, following, whole, direct,
-                           in_place, &ep, scratch);
+        int64_t next_first = 0;
+        const pali_mm *next_mm =
+            ahead ? unit_product(mms, count, n0, &next_first) : NULL;
+        const int64_t following =
+            ahead ? (n0 - next_first) * PALI_MATMUL_PANEL : -1;
+        // the claim's units, product by product
+        for (int64_t u = c0; u < c1;) {
+            int64_t first;
+            const pali_mm *mm = unit_product(mms, count, u, &first);
+            const int64_t u1 =
+                first + product_units(mm) < c1 ? first + product_units(mm) : c1;
+            const int64_t m = mm->m;
+            const bool direct = direct_bf16(mm);
+            const bool in_place = direct && in_place_stride(mm->k);
+            const int64_t group = panel_width(mm) * (whole ? 1 : AMX_GROUP);
+            const int64_t o1 = (u1 - first) * PALI_MATMUL_PANEL < m
+                                   ? (u1 - first) * PALI_MATMUL_PANEL
+                                   : m;
+            // gated: 16 outputs per panel, on to the PACKED padding (the
+            // last panel's end is m), whose panels store zeros
+            const int64_t end = mm->other_w ? round_up(o1, 32) : o1;
+            for (int64_t g0 = (u - first) * PALI_MATMUL_PANEL; g0 < end;
+                 g0 += group) {
+                const int64_t g1 = g0 + group < end ? g0 + group : end;
+                const bool last = g1 == end && u1 == c1;
+                amx_gemm_group(mm, xp, t0, nt, g0, g1, last ? next_mm : mm,
+                               g1 < end ? g1
+                               : last   ? following
+                                        : -1,
+                               whole, direct, in_place, &ep, scratch);
+            }
+            u = u1;
         }
         if (ahead) {
             c0 = n0;
@@ -886,7 +945,7 @@ static void amx_gemm_packed(const pali_mm *mm, const void *packed, int64_t t0,
             have = !whole && pali_work_claim(work, ith, most, &c0, &c1);
         }
     }
-    epilogue_run(mm, &ep, ep.slices); // the last block's
+    epilogue_run(&ep, ep.slices); // the last block's
     _tile_release();
 }
 

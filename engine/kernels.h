@@ -109,9 +109,10 @@ typedef struct pali_kernels {
      * pack_bytes: the buffer for products of up to max_k inputs;
      * pack_blocks: 16-row blocks of a chunk of nt rows; pack: blocks
      * [b0, b1) of rows [t0, t0 + nt); matmul_packed: rows [t0, t0 + nt)
-     * of y for the panels of PALI_MATMUL_PANEL outputs that thread ith
-     * claims from work (units: ⌈m / PALI_MATMUL_PANEL⌉ panels), until
-     * none are left.
+     * of the y of `count` products of that x (the same k and shift; none
+     * reading another's output) for the panels of PALI_MATMUL_PANEL
+     * outputs that thread ith claims from work (units: each product's
+     * ⌈m / PALI_MATMUL_PANEL⌉ panels in turn), until none are left.
      * matmul ignores mm->act (the matmul layer applies it to the thread's
      * columns afterwards); matmul_packed applies it as it stores y, while
      * the outputs are in L1.  Either way each output goes through the row
@@ -124,8 +125,9 @@ typedef struct pali_kernels {
     int64_t (*pack_blocks)(int64_t nt);
     void (*pack)(const pali_mm *mm, int64_t t0, int64_t nt, int64_t b0,
                  int64_t b1, void *packed);
-    void (*matmul_packed)(const pali_mm *mm, const void *packed, int64_t t0,
-                          int64_t nt, pali_work *work, int ith, void *scratch);
+    void (*matmul_packed)(const pali_mm *mm, int count, const void *packed,
+                          int64_t t0, int64_t nt, pali_work *work, int ith,
+                          void *scratch);
     /* s = q·kᵀ for keys [key0, key0 + round_up(n_keys, 32)) (the scale
      * is applied by softcap_softmax). */
     void (*attn_scores)(const pali_attn_block *b);

@@ -118,20 +118,30 @@ size_t pali_matmul_scratch_bytes(int kernel, int64_t max_k)
     return pali_kernels_get((pali_kernel)kernel)->matmul_scratch(max_k);
 }
 
+/* Most products of one x that a packed run takes at once. */
+#define RUN_MAX 4
+
 typedef struct matmul_job {
     const pali_compute *c;
     pali_mm mm;
-    int64_t t0, nt;     /* the packed chunk's rows (packed products) */
-    const void *packed; /* ... and where they are packed */
+    int64_t t0, nt;       /* the packed chunk's rows (packed products) */
+    const void *packed;   /* ... and where they are packed */
+    pali_mm run[RUN_MAX]; /* packed products: the run's `count` products */
+    int count;
 } matmul_job;
+
+/* Panels of m outputs (the grid's units of work). */
+static int64_t panels(int64_t m)
+{
+    return (m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
+}
 
 /* This thread's columns: whole panels of the fixed grid. */
 static bool thread_columns(int64_t m, int ith, int nth, int64_t *r0,
                            int64_t *r1)
 {
-    const int64_t n_panels = (m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
     int64_t p0, p1;
-    pali_split(n_panels, ith, nth, &p0, &p1);
+    pali_split(panels(m), ith, nth, &p0, &p1);
     *r0 = p0 * PALI_MATMUL_PANEL;
     *r1 = p1 * PALI_MATMUL_PANEL < m ? p1 * PALI_MATMUL_PANEL : m;
     return *r0 < *r1;
@@ -211,17 +221,17 @@ static void packed_worker(void *arg, int ith, int nth)
 {
     (void)nth;
     const matmul_job *job = arg;
-    job->c->kernels->matmul_packed(&job->mm, job->packed, job->t0, job->nt,
-                                   job->c->work, ith, job->c->scratch[ith]);
+    job->c->kernels->matmul_packed(job->run, job->count, job->packed, job->t0,
+                                   job->nt, job->c->work, ith,
+                                   job->c->scratch[ith]);
 }
 
-/* job's product with its panels shared out in claims (a thread that a
- * neighbour slows down takes fewer): a packed one, or a GEMV. */
+/* job's `units` panels shared out in claims (a thread that a neighbour
+ * slows down takes fewer): a run of packed products, or a GEMV. */
 static void run_claimed(const pali_compute *c, matmul_job *job,
-                        pali_pool_fn worker)
+                        pali_pool_fn worker, int64_t units)
 {
-    pali_work_reset(c->work,
-                    (job->mm.m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL);
+    pali_work_reset(c->work, units);
     pali_pool_run(c->pool, worker, job);
 }
 
@@ -242,6 +252,31 @@ static pali_mm product_mm(const pali_compute *c, const float *x, int64_t n,
         .layout = p->layout,
         .other_w = p->other_w,
     };
+}
+
+/* Chunk [job->t0, + job->nt) of the packed products, in runs of up to
+ * RUN_MAX (each product alone where one reads another's output: it must
+ * wait for all of it). */
+static void packed_runs(matmul_job *job, const float *x, int64_t n,
+                        const pali_product *products, int count, int shift)
+{
+    bool reads = false;
+    for (int i = 0; i < count; i++)
+        reads = reads || products[i].other != NULL;
+    for (int i = 0; i < count;) {
+        int64_t units = 0;
+        job->count = 0;
+        for (; i < count && job->count < (reads ? 1 : RUN_MAX); i++) {
+            pali_mm mi = product_mm(job->c, x, n, &products[i]);
+            mi.shift = shift;
+            if (mi.m > 0) {
+                job->run[job->count++] = mi;
+                units += panels(mi.m);
+            }
+        }
+        if (job->count > 0)
+            run_claimed(job->c, job, packed_worker, units);
+    }
 }
 
 void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
@@ -273,7 +308,7 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
             if (n > PALI_GEMV_MAX_ROWS)
                 pali_pool_run(c->pool, matmul_worker, &job);
             else
-                run_claimed(c, &job, gemv_worker);
+                run_claimed(c, &job, gemv_worker, panels(job.mm.m));
         }
         return;
     }
@@ -281,12 +316,7 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
     for (job.t0 = 0; job.t0 < n; job.t0 += rows) {
         job.nt = n - job.t0 < rows ? n - job.t0 : rows;
         pali_pool_run(c->pool, pack_worker, &job);
-        for (int i = 0; i < count; i++) {
-            job.mm = product_mm(c, x, n, &products[i]);
-            job.mm.shift = shift;
-            if (job.mm.m > 0)
-                run_claimed(c, &job, packed_worker);
-        }
+        packed_runs(&job, x, n, products, count, shift);
     }
 }
 
@@ -336,7 +366,9 @@ void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
     for (job.t0 = 0; job.t0 < n; job.t0 += rows) {
         job.nt = n - job.t0 < rows ? n - job.t0 : rows;
         job.packed = (const uint16_t *)xp + (job.t0 / 16) * kpad * 16;
-        run_claimed(c, &job, packed_worker);
+        job.run[0] = job.mm;
+        job.count = 1;
+        run_claimed(c, &job, packed_worker, panels(job.mm.m));
     }
 }
 

@@ -1028,6 +1028,80 @@ static void test_matmul_offsets(gconstpointer data)
     compute_free(cr);
 }
 
+/* ---- products of one x in one call ----------------------------------- */
+
+/* pali_matmul_many runs the products of one x together (AMX: one claimed
+ * run over all their panels, the next product's first rows fetched
+ * during the last panel of the one before, a block's epilogue finished
+ * during the next product's): each product's outputs get the bits they
+ * get alone, whatever the mix of output counts (partial panels), biases
+ * and weight formats, and past the most products a run takes; with few
+ * rows (each panel a group, the next claim's rows fetched ahead) and
+ * many (groups of panels), fast and exact, on 2 threads. */
+static void test_matmul_runs(gconstpointer data)
+{
+    const int kernel = GPOINTER_TO_INT(data);
+    if (!supported(kernel))
+        return;
+    static const int64_t run_shapes[][2] = { { 40, 96 },
+                                             { 260, 256 },
+                                             { 600, 1152 } };
+    static const int64_t outs[] = { 64, 45, 32, 100, 17, 96, 33 };
+    static const pali_dtype formats[] = { PALI_DTYPE_BF16, PALI_DTYPE_Q8,
+                                          PALI_DTYPE_BF16, PALI_DTYPE_Q4,
+                                          PALI_DTYPE_F32,  PALI_DTYPE_BF16,
+                                          PALI_DTYPE_F16 };
+    enum {
+        COUNT = G_N_ELEMENTS(outs)
+    };
+    GRand *rng = g_rand_new_with_seed(91);
+    for (int f = 0; f < 2; f++) {
+        pali_compute *c = compute_new(kernel, 2, f == 1, 1152, 0, 0);
+        for (size_t s = 0; s < G_N_ELEMENTS(run_shapes); s++) {
+            const int64_t n = run_shapes[s][0], k = run_shapes[s][1];
+            float *x = g_new(float, n *k);
+            fill(rng, x, n * k, 2.0);
+            TestWeights tw[COUNT];
+            pali_product many[COUNT];
+            float *alone[COUNT], *bias[COUNT];
+            for (int i = 0; i < COUNT; i++) {
+                const int64_t m = outs[i];
+                float *w = g_new(float, m *k);
+                fill(rng, w, m * k, 0.2);
+                weights_make(&tw[i], formats[i], w, m, k);
+                g_free(w);
+                bias[i] = NULL;
+                if (i % 2 == 1) {
+                    bias[i] = g_new(float, m);
+                    fill(rng, bias[i], m, 0.5);
+                }
+                alone[i] = g_new(float, n *m);
+                pali_matmul(c, x, n, &tw[i].t, bias[i], alone[i]);
+                many[i] =
+                    (pali_product){ &tw[i].t,      bias[i], g_new(float, n *m),
+                                    PALI_ACT_NONE, NULL,    PALI_LAYOUT_ROWS };
+            }
+            for (int count = 2; count <= COUNT; count++) {
+                for (int i = 0; i < count; i++)
+                    memset(many[i].y, 0xff, (size_t)(n * outs[i]) * 4);
+                pali_matmul_many(c, x, n, many, count);
+                for (int i = 0; i < count; i++)
+                    g_assert_cmpmem(many[i].y, (size_t)(n * outs[i]) * 4,
+                                    alone[i], (size_t)(n * outs[i]) * 4);
+            }
+            for (int i = 0; i < COUNT; i++) {
+                weights_clear(&tw[i]);
+                g_free(bias[i]);
+                g_free(alone[i]);
+                g_free(many[i].y);
+            }
+            g_free(x);
+        }
+        compute_free(c);
+    }
+    g_rand_free(rng);
+}
+
 /* ---- work shared out in claims (pool.c) ------------------------------- */
 
 typedef struct ClaimJob {
@@ -1153,6 +1227,9 @@ int main(int argc, char **argv)
         g_autofree char *offsets =
             g_strdup_printf("/engine/kernels/%s/matmul-offsets", name);
         g_test_add_data_func(offsets, GINT_TO_POINTER(k), test_matmul_offsets);
+        g_autofree char *runs =
+            g_strdup_printf("/engine/kernels/%s/matmul-runs", name);
+        g_test_add_data_func(runs, GINT_TO_POINTER(k), test_matmul_runs);
     }
     return g_test_run();
 }

@@ -2,9 +2,12 @@
  * timed alone (development use: the figures in PERFORMANCE.md that name
  * a single product or attention call come from here):
  *
- *   palilens-kernel-bench matmul N K M [--copies C] [--repeat R]
+ *   palilens-kernel-bench matmul N K M [--copies C] [--products P]
+ *                                      [--repeat R]
  *       y (N, M) = x (N, K) · Wᵀ, bf16 weights, C distinct weight
  *       matrices in turn so that they stream from memory as a model's do;
+ *       with P > 1, P products of the same x in one call (as attention's
+ *       q, k and v are), C sets of P;
  *   palilens-kernel-bench mlp N D FF [--copies C] [--repeat R]
  *       Gemma 2's MLP the way gemma2.c runs it (gate and up as one gated
  *       product into down's packed input where the kernel set packs, else
@@ -27,7 +30,7 @@
 #include "internal.h"
 
 /* g_copies 0: the operation's default (matmul 4, mlp 1) */
-static int g_repeat = 5, g_copies = 0, g_threads = 0;
+static int g_repeat = 5, g_copies = 0, g_threads = 0, g_products = 1;
 static gboolean g_exact;
 
 /* The median of n times in ms (sorts t). */
@@ -85,28 +88,36 @@ static int bench_matmul(GRand *rng, int64_t n, int64_t k, int64_t m)
     pali_compute c;
     if (!compute_new(&c, k, 0))
         return 1;
+    const int np = g_products, copies = g_copies > 0 ? g_copies : 4;
     float *x = random_floats(rng, n * k, 1.0),
-          *y = pali_aligned_alloc((size_t)(n * m) * 4);
-    const int copies = g_copies > 0 ? g_copies : 4;
-    pali_tensor *w = g_new(pali_tensor, copies);
-    for (int i = 0; i < copies; i++)
+          *y = pali_aligned_alloc((size_t)(n * m * np) * 4);
+    pali_tensor *w = g_new(pali_tensor, copies * np);
+    pali_product *p = g_new0(pali_product, copies * np);
+    for (int i = 0; i < copies * np; i++) {
         w[i] = random_weights(rng, m, k);
+        p[i] = (pali_product){ &w[i],         NULL, y + (i % np) * n * m,
+                               PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS };
+    }
     double *t = g_new(double, g_repeat);
-    pali_matmul(&c, x, n, &w[0], NULL, y);
+    pali_matmul_many(&c, x, n, p, np);
     for (int r = 0; r < g_repeat; r++) {
         const double t0 = pali_now_ms();
         for (int i = 0; i < copies; i++)
-            pali_matmul(&c, x, n, &w[i], NULL, y);
+            pali_matmul_many(&c, x, n, p + i * np, np);
         t[r] = (pali_now_ms() - t0) / copies;
     }
     const double ms = median_ms(t, g_repeat);
-    printf("matmul n=%lld k=%lld m=%lld (%s%s): %.2f ms, %.0f GFLOP/s\n",
-           (long long)n, (long long)k, (long long)m,
+    char times[16] = "";
+    if (np > 1)
+        snprintf(times, sizeof times, " ×%d", np);
+    printf("matmul n=%lld k=%lld m=%lld%s (%s%s): %.2f ms, %.0f GFLOP/s\n",
+           (long long)n, (long long)k, (long long)m, times,
            pali_compute_kernel_name(&c), g_exact ? ", exact" : "", ms,
-           2.0 * n * k * m / ms / 1e6);
-    for (int i = 0; i < copies; i++)
+           2.0 * n * k * m * np / ms / 1e6);
+    for (int i = 0; i < copies * np; i++)
         pali_aligned_free((void *)w[i].data);
     g_free(w);
+    g_free(p);
     g_free(t);
     pali_aligned_free(x);
     pali_aligned_free(y);
@@ -235,6 +246,8 @@ int main(int argc, char **argv)
         { "repeat", 0, 0, G_OPTION_ARG_INT, &g_repeat, "Timed runs (5)", "R" },
         { "copies", 0, 0, G_OPTION_ARG_INT, &g_copies,
           "Weight sets in turn (matmul 4, mlp 1)", "C" },
+        { "products", 0, 0, G_OPTION_ARG_INT, &g_products,
+          "matmul: products of the same x per call (1)", "P" },
         { "threads", 0, 0, G_OPTION_ARG_INT, &g_threads,
           "Threads (default: all cores)", "N" },
         { "exact", 0, 0, G_OPTION_ARG_NONE, &g_exact,
@@ -258,6 +271,7 @@ int main(int argc, char **argv)
     int rc = 2;
     g_repeat = MAX(g_repeat, 1);
     g_copies = MAX(g_copies, 0);
+    g_products = CLAMP(g_products, 1, 16);
     if (argc == 5 && strcmp(argv[1], "matmul") == 0 && a[0] > 0 && a[1] > 0 &&
         a[2] > 0)
         rc = bench_matmul(rng, a[0], a[1], a[2]);
