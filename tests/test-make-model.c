@@ -554,6 +554,12 @@ static void test_bench_json(void)
     const pali_json *limits = pali_json_get(root, "limits");
     g_assert_nonnull(limits);
     g_assert_cmpfloat(number_at(limits, "read_gbps"), >, 0);
+    // the model's own weights read after each run, and decode against
+    // that rate
+    g_assert_cmpfloat(number_at(limits, "weights_read_gbps"), >, 0);
+    g_assert_cmpfloat(
+        number_at(pali_json_get(root, "ratios"), "decode_over_weights_read"), >,
+        0);
     const pali_json *mm = pali_json_get(limits, "matmul_gflops");
     g_assert_true(mm != NULL && mm->type == PALI_JSON_OBJECT);
     g_assert_cmpfloat(number_at(mm, "scalar"), >, 0); // every machine has it
@@ -564,6 +570,10 @@ static void test_bench_json(void)
         pali_json_get(pali_json_get(root, "samples"), "ttft_ms");
     g_assert_true(ttfts != NULL && ttfts->type == PALI_JSON_ARRAY);
     g_assert_cmpuint(ttfts->len, ==, 2);
+    const pali_json *reads =
+        pali_json_get(pali_json_get(root, "samples"), "weights_read_gbps");
+    g_assert_true(reads != NULL && reads->type == PALI_JSON_ARRAY);
+    g_assert_cmpuint(reads->len, ==, 2);
     pali_json_free(doc);
 
     g_autofree char *missing = g_build_filename(dir, "absent", NULL);

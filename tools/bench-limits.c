@@ -437,11 +437,13 @@ __attribute__((target("avx2"))) static void *read_thread(void *p)
     return NULL;
 }
 
-static double run_read(const float *buf, size_t n, int threads)
+/* One pass over n floats of buf, each of the threads reading its own
+ * contiguous part; GB/s, and the bytes read in *read. */
+static double read_pass(const float *buf, size_t n, int threads, size_t *read)
 {
     pthread_t tid[64];
     ReadArg args[64];
-    threads = threads > 64 ? 64 : threads;
+    threads = threads > 64 ? 64 : threads < 1 ? 1 : threads;
     const size_t per = n / (size_t)threads / 64 * 64;
     const double t0 = now_s();
     for (int i = 0; i < threads; i++) {
@@ -450,8 +452,19 @@ static double run_read(const float *buf, size_t n, int threads)
     }
     for (int i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
-    return (double)(per * (size_t)threads * sizeof(float)) / (now_s() - t0) /
-           1e9;
+    *read = per * (size_t)threads * sizeof(float);
+    return (double)*read / (now_s() - t0) / 1e9;
+}
+
+static double run_read(const float *buf, size_t n, int threads)
+{
+    size_t read;
+    return read_pass(buf, n, threads, &read);
+}
+
+double bench_read_pass(const void *buf, size_t bytes, int threads, size_t *read)
+{
+    return read_pass(buf, bytes / sizeof(float), threads, read);
 }
 
 static int cmp_double(const void *a, const void *b)

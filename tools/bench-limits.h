@@ -38,3 +38,9 @@ typedef struct {
  * Repeats each measurement and keeps the best (peaks) or the median
  * (bandwidth). */
 void bench_limits_measure(BenchLimits *lim, int threads, bool quick);
+
+/* One pass of the bandwidth test's read loop over [buf, buf + bytes) on
+ * `threads` threads (buf 32-byte aligned; a tail of under 256 bytes per
+ * thread is left out): GB/s, and the bytes read in *read. */
+double bench_read_pass(const void *buf, size_t bytes, int threads,
+                       size_t *read);

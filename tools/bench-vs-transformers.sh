@@ -100,6 +100,11 @@ print(f"PaliLens: peak RSS {pl['peak_rss_mb']:.0f} MB (weights {pl['weights_mb']
       f"time to first token {pl['ratios']['ttft_over_floor']:.2f}x its floor"
       + (f" ({loop:.2f}x at the AMX tile loop's rate)" if loop else "")
       + f", decode {pl['ratios']['decode_over_floor']:.2f}x its floor")
+same = pl['ratios'].get('decode_over_weights_read')
+if same:
+    print(f"PaliLens: decode {same:.2f}x the time to read its bytes at the rate "
+          f"the weights read at after each run "
+          f"({pl['limits']['weights_read_gbps']:.1f} GB/s)")
 huge = pl.get("weights_huge_fraction", -1)
 if huge >= 0:
     print(f"PaliLens: {100 * huge:.0f} % of the weights in memory in 2 MB pages")

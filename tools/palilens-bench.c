@@ -16,7 +16,11 @@
  * come from the config (counted below), so the output gives achieved GFLOP/s
  * and GB/s and the ratio to the floors: time to first token against FLOPs ÷ the
  * precision's arithmetic peak (AMX bf16 tiles in fast precision, f32 FMA in
- * exact), decode against the weights' bytes ÷ read bandwidth.  Peak resident
+ * exact), decode against the weights' bytes ÷ read bandwidth — the
+ * limits' (a 1 GB buffer, measured after the runs), and the rate at which
+ * the same read loop streams the model's own mapped weights right after
+ * each run's decode (the bandwidth of that minute, through the same
+ * pages; median of the runs' ratios).  Peak resident
  * memory is the model runs' own, read before the limits are measured.
  * --json prints one JSON object (the keys other checks read: load_ms,
  * preprocess_ms, vision_ms, prefill_ms, ttft_ms, decode_ms_per_token,
@@ -34,6 +38,7 @@
 #include "lens-json.h"
 #include "model.h"
 #include "pali.h"
+#include "safetensors.h"
 
 /* The synthetic image used without --image: large enough that the
  * resize is a real downscale at every resolution. */
@@ -205,18 +210,46 @@ static void reset_peak_rss(void)
 
 typedef struct {
     GArray *load, *preprocess, *vision, *prefill, *ttft, *decode;
+    /* after each run: the weights' read rate, and decode against it */
+    GArray *weights_read, *decode_over_read;
 } Samples;
 
 static void samples_clear(Samples *s)
 {
-    GArray **all[] = { &s->load,    &s->preprocess, &s->vision,
-                       &s->prefill, &s->ttft,       &s->decode };
+    GArray **all[] = { &s->load,         &s->preprocess,
+                       &s->vision,       &s->prefill,
+                       &s->ttft,         &s->decode,
+                       &s->weights_read, &s->decode_over_read };
     for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
         g_clear_pointer(all[i], g_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Samples, samples_clear)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(pali_model, pali_model_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(pali_session, pali_session_free)
+
+/* GB/s at which the bandwidth test's read loop streams the model's own
+ * mapped weights on `threads` threads — the quantized cache where the
+ * model reads one, else every checkpoint file (gigabytes, beyond any
+ * cache): the bandwidth decode had in the same minute, through the same
+ * pages.  0 where nothing is mapped. */
+static double weights_read_gbps(const pali_model *m, int threads)
+{
+    double bytes = 0, seconds = 0;
+    for (int f = 0; f < (m->quant_map ? 1 : m->n_files); f++) {
+        const void *map =
+            m->quant_map ? m->quant_map : pali_safetensors_map(m->files[f]);
+        const size_t size = m->quant_map
+                                ? m->quant_bytes
+                                : pali_safetensors_file_size(m->files[f]);
+        size_t read = 0;
+        const double gbps = bench_read_pass(map, size, threads, &read);
+        if (gbps > 0) {
+            bytes += (double)read;
+            seconds += (double)read / gbps / 1e9;
+        }
+    }
+    return seconds > 0 ? bytes / seconds / 1e9 : 0;
+}
 
 static GArray *samples_new(void)
 {
@@ -388,8 +421,9 @@ int main(int argc, char **argv)
     const double weights_mb = (double)pali_model_resident_bytes(model) / 1e6;
     g_clear_pointer(&model, pali_model_free);
 
-    g_auto(Samples) s = { samples_new(), samples_new(), samples_new(),
-                          samples_new(), samples_new(), samples_new() };
+    g_auto(Samples)
+        s = { samples_new(), samples_new(), samples_new(), samples_new(),
+              samples_new(), samples_new(), samples_new(), samples_new() };
     int64_t prompt_tokens = 0;
     // opening, --repeat times; then one model for every run, as an
     // application keeps it (each run a new session: vision runs again)
@@ -441,6 +475,17 @@ int main(int argc, char **argv)
         add(s.prefill, t->prefill_ms);
         add(s.ttft, t->preprocess_ms + t->vision_ms + t->prefill_ms);
         add(s.decode, t->n_decoded ? t->decode_ms / t->n_decoded : 0);
+        // the bandwidth of the minute decode ran in, for its floor
+        if (t->n_decoded > 0) {
+            const double gbps = weights_read_gbps(model, threads);
+            const Work wr = count_work(&info, out->n_input, o.new_tokens,
+                                       o.weights ? o.weights : "", fast);
+            add(s.weights_read, gbps);
+            if (gbps > 0)
+                add(s.decode_over_read,
+                    t->decode_ms / t->n_decoded /
+                        (wr.decode_bytes_per_token / gbps / 1e6));
+        }
     }
     g_clear_pointer(&session, pali_session_free);
     g_clear_pointer(&pixels, g_free);
@@ -457,7 +502,9 @@ int main(int argc, char **argv)
                               o.weights ? o.weights : "", fast);
     const double m_load = median(s.load), m_pre = median(s.preprocess),
                  m_vis = median(s.vision), m_pre_fill = median(s.prefill),
-                 m_ttft = median(s.ttft), m_dec = median(s.decode);
+                 m_ttft = median(s.ttft), m_dec = median(s.decode),
+                 m_wread = median(s.weights_read),
+                 m_dec_read = median(s.decode_over_read);
     const double first_ttft_ms = g_array_index(s.ttft, double, 0);
     // floors: FLOPs ÷ the precision's peak, bytes ÷ read bandwidth
     const double peak = fast ? (lim.peak_gflops[PALI_KERNEL_AMX] > 0
@@ -583,6 +630,8 @@ int main(int argc, char **argv)
         }
         lens_json_key(j, "decode_over_floor");
         lens_json_double(j, decode_floor > 0 ? m_dec / decode_floor : 0);
+        lens_json_key(j, "decode_over_weights_read");
+        lens_json_double(j, m_dec_read);
         lens_json_end_object(j);
         lens_json_key(j, "limits");
         lens_json_begin_object(j);
@@ -617,6 +666,8 @@ int main(int argc, char **argv)
         lens_json_double(j, lim.read_gbps);
         lens_json_key(j, "read_gbps_1thread");
         lens_json_double(j, lim.read_gbps_1thread);
+        lens_json_key(j, "weights_read_gbps");
+        lens_json_double(j, m_wread);
         lens_json_end_object(j);
         lens_json_key(j, "samples");
         lens_json_begin_object(j);
@@ -625,6 +676,8 @@ int main(int argc, char **argv)
         json_samples(j, "prefill_ms", s.prefill);
         json_samples(j, "ttft_ms", s.ttft);
         json_samples(j, "decode_ms_per_token", s.decode);
+        json_samples(j, "weights_read_gbps", s.weights_read);
+        json_samples(j, "decode_over_weights_read", s.decode_over_read);
         lens_json_end_object(j);
         lens_json_end_object(j);
         char *text = lens_json_free_to_string(j);
@@ -684,6 +737,10 @@ int main(int argc, char **argv)
                m_dec, w.decode_bytes_per_token / 1e9,
                m_dec > 0 ? w.decode_bytes_per_token / m_dec / 1e6 : 0,
                decode_floor > 0 ? m_dec / decode_floor : 0, decode_floor);
+        if (m_wread > 0)
+            printf("           %.2f× the weights' own read rate after each "
+                   "run (%.1f GB/s)\n",
+                   m_dec_read, m_wread);
         printf("memory     peak RSS %.0f MB, weights %.0f MB (%.2f×)", rss,
                weights_mb, weights_mb > 0 ? rss / weights_mb : 0);
         if (huge >= 0)
