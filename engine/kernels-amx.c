@@ -672,32 +672,6 @@ static inline const char *next_line(const next_block *nb, int line)
            (r % nb->scale_lines) * nb->scale_step;
 }
 
-/* Fetches for writing line `line` of the outputs of the panel at j0 ×
- * the 32 tokens from row tg: in ROWS (and `other` for
- * PALI_ACT_GELU_TANH_MUL) 2 lines per token; in PACKED the lines of its
- * pairs, 16 tokens' worth at a time.  Always inlined: a function that
- * only prefetches has no effect GCC must keep, and GCC 12 dropped its
- * calls (ipa-pure-const) — the tile loop fetched none of y's lines. */
-static inline __attribute__((always_inline)) void
-prefetch_y(const pali_mm *mm, int64_t tg, int64_t j0, int line)
-{
-    if (mm->layout == PALI_LAYOUT_ROWS) {
-        if ((line & 1) && j0 + 16 >= mm->m)
-            return; // a panel of at most 16 outputs: one line per token
-        const int64_t at = (tg + (line >> 1)) * mm->m + j0 + (line & 1) * 16;
-        __builtin_prefetch(mm->y + at, 1, 3);
-        if (mm->other)
-            __builtin_prefetch(mm->other + at, 0, 3);
-        return;
-    }
-    const int per_half = mm->other_w ? 8 : 16; // lines of 32 bf16
-    const int h = line / per_half;
-    const int64_t half_pairs = round_up(mm->m, 32) / 2;
-    const uint16_t *dst =
-        (const uint16_t *)mm->y + ((tg / 16 + h) * half_pairs + j0 / 2) * 32;
-    __builtin_prefetch(dst + (line % per_half) * 32, 1, 3);
-}
-
 /* amx_gemm_packed's panels [g0, g1) of mm (its outputs, on to the
  * padding of a gated product), the group at output `following` of
  * next_mm next (< 0: none; with whole, the next claim's panel, which may
@@ -760,23 +734,16 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
                     c_tiles_zero();
                 else
                     c_tiles_load(cp, 256, 512, 64, !half);
-                // The last k block stores this block of y: its
-                // lines are fetched for writing meanwhile, 8 per
-                // step, or the stores stall (ROWS: 32 tokens × 2
-                // lines; PACKED: 2 × 16 or, gated, 2 × 8 pairs).
-                const int ylines = !last ? 0
-                                   : mm->layout == PALI_LAYOUT_ROWS
-                                       ? 2 * (int)(nt - tb < 32 ? nt - tb : 32)
-                                   : mm->other_w ? 16
-                                                 : 32;
-                int yline = 0;
+                // (y's lines are not fetched for writing ahead of the
+                // epilogue: with its stores spread over the next
+                // block's steps, 8 prefetchw per step cost more than
+                // they saved — 3B-224 prefill 3.6 % and 448 3 % faster
+                // without them, 10 and 4 interleaved runs)
                 const int steps = (int)(kc / 32);
                 for (int64_t kk = 0; kk < kc; kk += 32) {
                     for (int p = 0; p < per_step && line < next.total;
                          p++, line++)
                         _mm_prefetch(next_line(&next, line), _MM_HINT_T0);
-                    for (int p = 0; p < 8 && yline < ylines; p++, yline++)
-                        prefetch_y(mm, t0 + tb, j0, yline);
                     if (kk == 0 && a.head) {
                         tile_load(TA0, a.head, 64);
                         tile_load(TA1, a.head + 16 * 32, 64);
