@@ -1036,16 +1036,17 @@ static void test_matmul_offsets(gconstpointer data)
  * during the next product's): each product's outputs get the bits they
  * get alone, whatever the mix of output counts (partial panels), biases
  * and weight formats, and past the most products a run takes; with few
- * rows (each panel a group, the next claim's rows fetched ahead) and
- * many (groups of panels), fast and exact, on 2 threads. */
+ * rows (each panel a group, the next claim's rows fetched ahead), many
+ * (groups of panels) and more than a chunk (runs per chunk), fast and
+ * exact, on 2 threads. */
 static void test_matmul_runs(gconstpointer data)
 {
     const int kernel = GPOINTER_TO_INT(data);
     if (!supported(kernel))
         return;
-    static const int64_t run_shapes[][2] = { { 40, 96 },
-                                             { 260, 256 },
-                                             { 600, 1152 } };
+    static const int64_t run_shapes[][2] = {
+        { 40, 96 }, { 260, 256 }, { 600, 1152 }, { 1000, 64 }
+    };
     static const int64_t outs[] = { 64, 45, 32, 100, 17, 96, 33 };
     static const pali_dtype formats[] = { PALI_DTYPE_BF16, PALI_DTYPE_Q8,
                                           PALI_DTYPE_BF16, PALI_DTYPE_Q4,
