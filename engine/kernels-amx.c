@@ -813,19 +813,13 @@ static bool whole_panels(const pali_mm *mm)
            mm->k % 32 == 0;
 }
 
-/* Claim units (PALI_MATMUL_PANEL outputs) of mm. */
-static int64_t product_units(const pali_mm *mm)
-{
-    return (mm->m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
-}
-
 /* The product that claim unit u falls in; *first: its first unit. */
 static const pali_mm *unit_product(const pali_mm *mm, int count, int64_t u,
                                    int64_t *first)
 {
     int64_t base = 0;
     for (int i = 0; i < count - 1; i++) {
-        const int64_t units = product_units(&mm[i]);
+        const int64_t units = pali_matmul_panels(mm[i].m);
         if (u < base + units) {
             *first = base;
             return &mm[i];
@@ -885,8 +879,8 @@ static void amx_gemm_packed(const pali_mm *mms, int count, const void *packed,
         for (int64_t u = c0; u < c1;) {
             int64_t first;
             const pali_mm *mm = unit_product(mms, count, u, &first);
-            const int64_t u1 =
-                first + product_units(mm) < c1 ? first + product_units(mm) : c1;
+            const int64_t after = first + pali_matmul_panels(mm->m);
+            const int64_t u1 = after < c1 ? after : c1;
             const int64_t m = mm->m;
             const bool direct = direct_bf16(mm);
             const bool in_place = direct && in_place_stride(mm->k);

@@ -34,6 +34,12 @@
  * (decode): weights are streamed once, which is all that matters. */
 #define PALI_GEMV_MAX_ROWS 4
 
+/* Panels of m outputs: the grid's units of work. */
+static inline int64_t pali_matmul_panels(int64_t m)
+{
+    return (m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
+}
+
 /* y (n, m) = act(x (n, k) · Wᵀ + bias). */
 typedef struct pali_mm {
     const float *x; /* (n, k) */

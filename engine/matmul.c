@@ -130,18 +130,12 @@ typedef struct matmul_job {
     int count;
 } matmul_job;
 
-/* Panels of m outputs (the grid's units of work). */
-static int64_t panels(int64_t m)
-{
-    return (m + PALI_MATMUL_PANEL - 1) / PALI_MATMUL_PANEL;
-}
-
 /* This thread's columns: whole panels of the fixed grid. */
 static bool thread_columns(int64_t m, int ith, int nth, int64_t *r0,
                            int64_t *r1)
 {
     int64_t p0, p1;
-    pali_split(panels(m), ith, nth, &p0, &p1);
+    pali_split(pali_matmul_panels(m), ith, nth, &p0, &p1);
     *r0 = p0 * PALI_MATMUL_PANEL;
     *r1 = p1 * PALI_MATMUL_PANEL < m ? p1 * PALI_MATMUL_PANEL : m;
     return *r0 < *r1;
@@ -271,7 +265,7 @@ static void packed_runs(matmul_job *job, const float *x, int64_t n,
             mi.shift = shift;
             if (mi.m > 0) {
                 job->run[job->count++] = mi;
-                units += panels(mi.m);
+                units += pali_matmul_panels(mi.m);
             }
         }
         if (job->count > 0)
@@ -308,7 +302,7 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
             if (n > PALI_GEMV_MAX_ROWS)
                 pali_pool_run(c->pool, matmul_worker, &job);
             else
-                run_claimed(c, &job, gemv_worker, panels(job.mm.m));
+                run_claimed(c, &job, gemv_worker, pali_matmul_panels(job.mm.m));
         }
         return;
     }
@@ -368,7 +362,7 @@ void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
         job.packed = (const uint16_t *)xp + (job.t0 / 16) * kpad * 16;
         job.run[0] = job.mm;
         job.count = 1;
-        run_claimed(c, &job, packed_worker, panels(job.mm.m));
+        run_claimed(c, &job, packed_worker, pali_matmul_panels(job.mm.m));
     }
 }
 

@@ -438,8 +438,9 @@ __attribute__((target("avx2"))) static void *read_thread(void *p)
 }
 
 /* One pass over n floats of buf, each of the threads reading its own
- * contiguous part; GB/s, and the bytes read in *read. */
-static double read_pass(const float *buf, size_t n, int threads, size_t *read)
+ * contiguous part: the bytes read, and the seconds in *seconds. */
+static size_t read_pass(const float *buf, size_t n, int threads,
+                        double *seconds)
 {
     pthread_t tid[64];
     ReadArg args[64];
@@ -452,19 +453,21 @@ static double read_pass(const float *buf, size_t n, int threads, size_t *read)
     }
     for (int i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
-    *read = per * (size_t)threads * sizeof(float);
-    return (double)*read / (now_s() - t0) / 1e9;
+    *seconds = now_s() - t0;
+    return per * (size_t)threads * sizeof(float);
 }
 
 static double run_read(const float *buf, size_t n, int threads)
 {
-    size_t read;
-    return read_pass(buf, n, threads, &read);
+    double seconds;
+    const size_t read = read_pass(buf, n, threads, &seconds);
+    return seconds > 0 ? (double)read / seconds / 1e9 : 0;
 }
 
-double bench_read_pass(const void *buf, size_t bytes, int threads, size_t *read)
+size_t bench_read_pass(const void *buf, size_t bytes, int threads,
+                       double *seconds)
 {
-    return read_pass(buf, bytes / sizeof(float), threads, read);
+    return read_pass(buf, bytes / sizeof(float), threads, seconds);
 }
 
 static int cmp_double(const void *a, const void *b)

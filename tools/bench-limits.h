@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "cpu.h"
 
@@ -41,6 +42,6 @@ void bench_limits_measure(BenchLimits *lim, int threads, bool quick);
 
 /* One pass of the bandwidth test's read loop over [buf, buf + bytes) on
  * `threads` threads (buf 32-byte aligned; a tail of under 256 bytes per
- * thread is left out): GB/s, and the bytes read in *read. */
-double bench_read_pass(const void *buf, size_t bytes, int threads,
-                       size_t *read);
+ * thread is left out): the bytes read, and the seconds in *seconds. */
+size_t bench_read_pass(const void *buf, size_t bytes, int threads,
+                       double *seconds);

@@ -241,12 +241,9 @@ static double weights_read_gbps(const pali_model *m, int threads)
         const size_t size = m->quant_map
                                 ? m->quant_bytes
                                 : pali_safetensors_file_size(m->files[f]);
-        size_t read = 0;
-        const double gbps = bench_read_pass(map, size, threads, &read);
-        if (gbps > 0) {
-            bytes += (double)read;
-            seconds += (double)read / gbps / 1e9;
-        }
+        double s = 0;
+        bytes += (double)bench_read_pass(map, size, threads, &s);
+        seconds += s;
     }
     return seconds > 0 ? bytes / seconds / 1e9 : 0;
 }
