@@ -146,9 +146,21 @@ void pali_kv_store(const pali_compute *c, const pali_kv_layout *lay,
         pali_pool_run(c->pool, store_worker, &j);
 }
 
+/* Floats between rows of a block's scores: n_keys rounded up to the key
+ * block, and one block more where that would be a multiple of 4 KB —
+ * rows 4 KB apart fall on the same L1 set, and a tile's 16 rows then
+ * thrash one set's 12 ways (SigLIP at 448 and 896 px: 1024 and 4096
+ * keys).  */
+static int64_t score_stride(int64_t n_keys)
+{
+    const int64_t s = round_up(n_keys, PALI_KV_BLOCK);
+    return s * 4 % 4096 == 0 ? s + PALI_KV_BLOCK : s;
+}
+
 size_t pali_attention_scratch_bytes(int64_t n_keys, int hd)
 {
-    const int64_t keys = round_up(n_keys + PALI_KV_BLOCK, PALI_KV_BLOCK);
+    // (any range's score_stride, and a key block of slack)
+    const int64_t keys = score_stride(n_keys) + PALI_KV_BLOCK;
     const int64_t q = PALI_ATTN_QUERY_BLOCK, g = PALI_ATTN_GROUP_MAX;
     const int64_t hd_pad = round_up(hd, KV_BF16_K_ALIGN);
     // one head: scores (q, keys) f32; bf16 copies of p (q, keys) and of
@@ -182,7 +194,7 @@ static void attention_worker(void *arg, int ith, int nth)
     const size_t esize = lay->bf16 ? sizeof(uint16_t) : sizeof(float);
     const int64_t key0 = a->key_begin / PALI_KV_BLOCK * PALI_KV_BLOCK;
     const int64_t n_keys = a->key_end - key0;
-    const int64_t s_stride = round_up(n_keys, PALI_KV_BLOCK);
+    const int64_t s_stride = score_stride(n_keys);
     const int64_t lo = a->key_begin - key0, hi = a->key_end - key0;
     const int64_t n_blocks = job->n_blocks;
     const int per_item = job->per_item;

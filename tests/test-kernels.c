@@ -490,6 +490,8 @@ static const AttnShape attn_shapes[] = {
     { 20, 2, 1, 72, 40, 580, 608, 0 },
     // four query heads per kv head: one head per work item
     { 24, 8, 2, 32, 0, 100, 128, 30 },
+    // 1024 keys: rows of scores a key block more than 4 KB apart
+    { 36, 2, 2, 72, 0, 1024, 1024, 0 },
 };
 
 /* Runs attention on compute c over keys/values stored by c's layout. */
