@@ -25,8 +25,12 @@
 #define BF_KC 512 /* k per packed panel: (256 pairs, 32) bf16 = 32 KB */
 /* Bytes ahead of the weight stream a GEMV prefetches (16 cache lines: the
  * hardware prefetcher alone leaves a decode step ~15 % short of the read
- * bandwidth). */
+ * bandwidth) — bf16 rows and q8 codes; q4's codes, half the bytes a
+ * weight, twice as far (Q4_PREFETCH).  For q8, 1 KB against 2 KB:
+ * 3B-224 decode 150–157 against 172–176 ms/token (512 B: 156–161, none:
+ * 168–176; 3 interleaved rounds); for q4, 1 KB is no better than 2. */
 #define GEMV_PREFETCH 1024
+#define Q4_PREFETCH   (2 * GEMV_PREFETCH)
 
 static inline __m512bh as_bh(__m512i v)
 {
@@ -436,7 +440,7 @@ static inline __m512 q4_group(const uint8_t *codes, const xq *q, int64_t blk)
 {
     const __m512i nib = _mm512_set1_epi16(0xf);
     const uint8_t *line = codes + blk * 16;
-    _mm_prefetch((const char *)line + 2 * GEMV_PREFETCH, _MM_HINT_T0);
+    _mm_prefetch((const char *)line + Q4_PREFETCH, _MM_HINT_T0);
     const __m512i w = _mm512_loadu_si512(line);
     const int16_t *v = q->v + blk * 32;
     __m512i t = _mm512_loadu_si512(q->zero + blk * 4);
@@ -510,8 +514,7 @@ static void gemv_q8_row(const pali_mm *mm, const xq *q, int64_t r)
                     _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, scales + b)),
                     _mm512_maskz_loadu_ps(mk, q->scale + b)));
         for (int j = 0; j < blocks; j += 2) { // a line, two chains
-            _mm_prefetch((const char *)(codes + (b + j) * 32) +
-                             2 * GEMV_PREFETCH,
+            _mm_prefetch((const char *)(codes + (b + j) * 32) + GEMV_PREFETCH,
                          _MM_HINT_T0);
             acc0 = q8_block(codes, q, b + j, ds[j], acc0);
             if (j + 1 < blocks)
