@@ -150,11 +150,11 @@ void pali_kv_store(const pali_compute *c, const pali_kv_layout *lay,
  * block, and one block more where that would be a multiple of 4 KB —
  * rows 4 KB apart fall on the same L1 set, and a tile's 16 rows then
  * thrash one set's 12 ways (SigLIP at 448 and 896 px: 1024 and 4096
- * keys).  */
+ * keys). */
 static int64_t score_stride(int64_t n_keys)
 {
     const int64_t s = round_up(n_keys, PALI_KV_BLOCK);
-    return s * 4 % 4096 == 0 ? s + PALI_KV_BLOCK : s;
+    return s * (int64_t)sizeof(float) % 4096 == 0 ? s + PALI_KV_BLOCK : s;
 }
 
 size_t pali_attention_scratch_bytes(int64_t n_keys, int hd)
