@@ -117,6 +117,18 @@ void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
                      const pali_tensor *w, const float *bias, float *y,
                      pali_act act, const float *other);
 
+/* One row of x (k) through w (m, k) in exact arithmetic whatever the
+ * compute's precision: y (m) = x · wᵀ, f32 products of x and w's values
+ * as f32, summed in f32.  On the pool. */
+void pali_gemv_exact(const pali_compute *c, const float *x,
+                     const pali_tensor *w, float *y);
+/* Outputs [r0, r1) of pali_matmul(c, x, 1, w, NULL, y), r0 on the
+ * PALI_MATMUL_PANEL grid and r1 on it or m, computed on the calling
+ * thread by the same kernel call: the same bits.  False (nothing done)
+ * where that product does not go by columns. */
+bool pali_gemv_columns(const pali_compute *c, const float *x,
+                       const pali_tensor *w, int64_t r0, int64_t r1, float *y);
+
 /* Where a product's outputs go.  ROWS: y (n, m) f32, row-major.  PACKED
  * only where pali_matmul_layouts says so: bf16, rounded to nearest even,
  * in the layout in which that set takes the x of a product with k = m

@@ -59,21 +59,27 @@ void pali_kv_cache_clear(pali_kv_cache *kv);
 int64_t pali_gemma_work_floats(const pali_model *m, int64_t n_tokens);
 
 /* Runs the prefix: ids (n) with the image features (N, Dt) at the
- * <image> positions; fills the cache from position 0 and writes the
- * logits (V) of the last position (before any final soft-cap).  Taps:
+ * <image> positions; fills the cache from position 0 and writes the last
+ * position's final-norm output (Dt) to normed and, unless logits is
+ * NULL, its logits (V, before any final soft-cap).  Taps:
  * inputs_embeds_text, prefill_hidden_states_last, prefill_final_norm_last,
- * prefill_logits_last. */
+ * prefill_logits_last (with the logits). */
 pali_status pali_gemma_prefill(const pali_model *m, const pali_compute *c,
                                pali_kv_cache *kv, const int32_t *ids, int64_t n,
-                               const float *image_features, float *logits,
-                               float *work, const pali_callbacks *cb,
-                               pali_error *err);
+                               const float *image_features, float *normed,
+                               float *logits, float *work,
+                               const pali_callbacks *cb, pali_error *err);
 
-/* Feeds one token at the next cache position and writes its logits (V),
- * before any final soft-cap. */
+/* Feeds one token at the next cache position and writes its final-norm
+ * output and, unless NULL, its logits, as pali_gemma_prefill does. */
 pali_status pali_gemma_decode(const pali_model *m, const pali_compute *c,
-                              pali_kv_cache *kv, int32_t id, float *logits,
-                              float *work, const pali_callbacks *cb,
-                              pali_error *err);
+                              pali_kv_cache *kv, int32_t id, float *normed,
+                              float *logits, float *work,
+                              const pali_callbacks *cb, pali_error *err);
+
+/* logits (V) = normed · embedᵀ: the LM head of pali_gemma_prefill and
+ * pali_gemma_decode, the same bits. */
+void pali_gemma_logits(const pali_model *m, const pali_compute *c,
+                       const float *normed, float *logits);
 
 #endif /* PALI_FORWARD_H */

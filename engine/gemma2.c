@@ -275,22 +275,29 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
                           eps, h);
 }
 
-/* logits (V) = final_norm(x_row) · embedᵀ; final_norm_out gets the normed
- * row (Dt). */
+void pali_gemma_logits(const pali_model *m, const pali_compute *c,
+                       const float *normed, float *logits)
+{
+    pali_matmul(c, normed, 1, &m->embed, NULL, logits);
+}
+
+/* normed (Dt) = final_norm(x_row); logits (V) = normed · embedᵀ unless
+ * logits is NULL. */
 static void lm_head(const pali_model *m, const pali_compute *c,
-                    const float *x_row, float *final_norm_out, float *logits)
+                    const float *x_row, float *normed, float *logits)
 {
     const gemma_dims g = dims_of(m);
     pali_rmsnorm(c, x_row, 1, g.d, m->final_norm, m->cfg.info.rms_norm_eps,
-                 final_norm_out);
-    pali_matmul(c, final_norm_out, 1, &m->embed, NULL, logits);
+                 normed);
+    if (logits)
+        pali_gemma_logits(m, c, normed, logits);
 }
 
 pali_status pali_gemma_prefill(const pali_model *m, const pali_compute *c,
                                pali_kv_cache *kv, const int32_t *ids, int64_t n,
-                               const float *image_features, float *logits,
-                               float *work, const pali_callbacks *cb,
-                               pali_error *err)
+                               const float *image_features, float *normed,
+                               float *logits, float *work,
+                               const pali_callbacks *cb, pali_error *err)
 {
     const pali_model_info *in = &m->cfg.info;
     const gemma_dims g = dims_of(m);
@@ -359,21 +366,22 @@ pali_status pali_gemma_prefill(const pali_model *m, const pali_compute *c,
     pali_hooks_progress(cb, PALI_PHASE_PREFILL, in->text_layers,
                         in->text_layers);
 
-    lm_head(m, c, b.x + (n - 1) * g.d, b.h, logits);
+    lm_head(m, c, b.x + (n - 1) * g.d, normed, logits);
     const int64_t hidden_shape[2] = { in->text_layers + 1, g.d };
     pali_hooks_tensor(cb, "prefill_hidden_states_last", -1, b.hidden, 2,
                       hidden_shape);
     const int64_t d_shape[1] = { g.d };
-    pali_hooks_tensor(cb, "prefill_final_norm_last", -1, b.h, 1, d_shape);
+    pali_hooks_tensor(cb, "prefill_final_norm_last", -1, normed, 1, d_shape);
     const int64_t v_shape[1] = { g.vocab };
-    pali_hooks_tensor(cb, "prefill_logits_last", -1, logits, 1, v_shape);
+    if (logits)
+        pali_hooks_tensor(cb, "prefill_logits_last", -1, logits, 1, v_shape);
     return PALI_OK;
 }
 
 pali_status pali_gemma_decode(const pali_model *m, const pali_compute *c,
-                              pali_kv_cache *kv, int32_t id, float *logits,
-                              float *work, const pali_callbacks *cb,
-                              pali_error *err)
+                              pali_kv_cache *kv, int32_t id, float *normed,
+                              float *logits, float *work,
+                              const pali_callbacks *cb, pali_error *err)
 {
     const pali_model_info *in = &m->cfg.info;
     const gemma_dims g = dims_of(m);
@@ -402,6 +410,6 @@ pali_status pali_gemma_decode(const pali_model *m, const pali_compute *c,
         layer_forward(m, c, kv, l, t, 1, 0, begin, t + 1, &b);
     }
     kv->length = t + 1;
-    lm_head(m, c, b.x, b.h, logits);
+    lm_head(m, c, b.x, normed, logits);
     return PALI_OK;
 }

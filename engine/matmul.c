@@ -379,3 +379,33 @@ void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
     const pali_product p = { w, bias, y, act, other, PALI_LAYOUT_ROWS };
     pali_matmul_many(c, x, n, &p, 1);
 }
+
+void pali_gemv_exact(const pali_compute *c, const float *x,
+                     const pali_tensor *w, float *y)
+{
+    const pali_product p = {
+        w, NULL, y, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS
+    };
+    matmul_job job = { .c = c, .mm = product_mm(c, x, 1, &p) };
+    job.mm.fast = false;
+    if (job.mm.m > 0)
+        run_claimed(c, &job, gemv_worker, pali_matmul_panels(job.mm.m));
+}
+
+bool pali_gemv_columns(const pali_compute *c, const float *x,
+                       const pali_tensor *w, int64_t r0, int64_t r1, float *y)
+{
+    const pali_product p = {
+        w, NULL, y, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS
+    };
+    matmul_job job = { .c = c, .mm = product_mm(c, x, 1, &p) };
+    const pali_kernels *k = c->kernels;
+    // pali_matmul_many's choice for one row: packed where the set packs
+    if (k->pack_shift)
+        job.mm.shift = k->pack_shift(&job.mm);
+    if (c->packed && k->pack_rows && k->pack_rows(&job.mm) > 0)
+        return false;
+    if (r0 < r1)
+        product_columns(&job, r0, r1, c->scratch[0]);
+    return true;
+}

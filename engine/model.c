@@ -631,11 +631,18 @@ pali_status pali_model_load(const char *dir, const pali_model_params *params,
     return PALI_OK;
 }
 
+void pali_model_settle(pali_model *model)
+{
+    if (model)
+        pali_prefault_wait(model->prefault);
+}
+
 void pali_model_free(pali_model *model)
 {
     if (model == NULL)
         return;
     pali_prefault_stop(model->prefault); // before the mappings go
+    pali_lmhead_clear(&model->lmhead);
     pali_tokenizer_free(model->tokenizer);
     pali_quant_release(model);
     pali_aligned_free(model->bf16_copy);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "pali.h"
+#include "lmhead.h"
 #include "tensor.h"
 
 typedef struct pali_safetensors pali_safetensors; /* safetensors.h */
@@ -102,6 +103,8 @@ struct pali_model {
 
     /* the background mapping of the matrices' pages (prefault.c) */
     struct pali_prefault *prefault;
+    /* the LM head's q8 pre-pass, built after them (lmhead.h) */
+    pali_lmhead lmhead;
 };
 
 /* Every matrix a forward pass multiplies by, vision and text: a new
@@ -109,11 +112,14 @@ struct pali_model {
 pali_tensor **pali_model_matrices(pali_model *m, int *n);
 
 /* prefault.c: a thread that maps the pages of the model's matrices in the
- * background (NULL when there is nothing to map or it cannot start), and
- * stopping it, which waits for it. */
+ * background, then builds the LM head's pre-pass (NULL when there is
+ * nothing to map or it cannot start), and stopping it, which waits for
+ * it. */
 typedef struct pali_prefault pali_prefault;
 pali_prefault *pali_prefault_start(pali_model *m);
 void pali_prefault_stop(pali_prefault *p);
+/* Waits for it to finish its work (stop still frees it). */
+void pali_prefault_wait(pali_prefault *p);
 
 /* Bytes of weights a forward pass touches, as they are held now (mapped
  * checkpoint, cache or copies): what must fit in RAM. */

@@ -12,7 +12,8 @@
  * pages it maps are the ones a forward pass would map (only the matrices
  * the model reads, in the files they are read from), so resident memory
  * ends where a first request would leave it.  Stopping (when the model
- * is freed) takes at most one chunk. */
+ * is freed) takes at most one chunk.  Then it builds the LM head's q8
+ * pre-pass (lmhead.h), which stops between rows. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -34,6 +35,8 @@ typedef struct range {
 
 struct pali_prefault {
     pthread_t thread;
+    pali_model *model;
+    bool joined;
     atomic_bool stop;
     range *ranges;
     int n_ranges;
@@ -65,9 +68,11 @@ static void *prefault_main(void *arg)
             if (madvise((void *)a,
                         left < PREFAULT_CHUNK ? left : PREFAULT_CHUNK,
                         MADV_POPULATE_READ) != 0)
-                return NULL;
+                goto mapped;
         }
+mapped:
 #endif
+    (void)pali_lmhead_build(&p->model->lmhead, p->model, &p->stop);
     return NULL;
 }
 
@@ -109,7 +114,10 @@ pali_prefault *pali_prefault_start(pali_model *m)
     }
     int k = 0;
     for (int i = 0; i < n; i++)
-        add_range(m, all[i], r, &k);
+        // the LM head's pre-pass reads the embedding once, then leaves it
+        // to the page cache: mapping it first would only raise the peak
+        if (all[i] != &m->embed || pali_lmhead_bytes(&m->embed) == 0)
+            add_range(m, all[i], r, &k);
     add_range(m, &m->pos_emb, r, &k);
     free(all);
     // in address order (the files' read-ahead), overlaps merged
@@ -125,6 +133,7 @@ pali_prefault *pali_prefault_start(pali_model *m)
     }
     p->ranges = r;
     p->n_ranges = merged;
+    p->model = m;
     atomic_init(&p->stop, false);
     if (merged == 0 ||
         pthread_create(&p->thread, NULL, prefault_main, p) != 0) {
@@ -135,12 +144,20 @@ pali_prefault *pali_prefault_start(pali_model *m)
     return p;
 }
 
+void pali_prefault_wait(pali_prefault *p)
+{
+    if (p == NULL || p->joined)
+        return;
+    pthread_join(p->thread, NULL);
+    p->joined = true;
+}
+
 void pali_prefault_stop(pali_prefault *p)
 {
     if (p == NULL)
         return;
     atomic_store(&p->stop, true);
-    pthread_join(p->thread, NULL);
+    pali_prefault_wait(p);
     free(p->ranges);
     free(p);
 }

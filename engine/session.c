@@ -46,6 +46,9 @@ struct pali_session {
                     max(pali_siglip_work_bytes, pali_gemma_work_floats(n)) */
     int64_t work_floats;
     float *logits; /* (V) */
+    float *normed; /* (Dt) the final norm's output */
+    float *x_lm;   /* (Dt) and int32 (V / 32 + 1): the LM head pre-pass's */
+    int32_t *panels;
     pali_sampler sampler;
     pali_detok *detok;
 
@@ -145,8 +148,12 @@ pali_status pali_session_new(const pali_model *model,
     s->features =
         pali_aligned_alloc((size_t)(N * in->text_hidden) * sizeof(float));
     s->logits = pali_aligned_alloc((size_t)in->vocab_rows * sizeof(float));
-    if (!s->pixels || !s->features || !s->logits ||
-        !pali_sampler_init(&s->sampler, allowed_ids(model))) {
+    s->normed = pali_aligned_alloc((size_t)in->text_hidden * sizeof(float));
+    s->x_lm = pali_aligned_alloc((size_t)in->text_hidden * sizeof(float));
+    s->panels = pali_malloc_array(
+        (size_t)(pali_matmul_panels(in->vocab_rows) + 1), sizeof(int32_t));
+    if (!s->pixels || !s->features || !s->logits || !s->normed || !s->x_lm ||
+        !s->panels || !pali_sampler_init(&s->sampler, allowed_ids(model))) {
         pali_session_free(s);
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
                          "out of memory for a session");
@@ -170,6 +177,9 @@ void pali_session_free(pali_session *s)
     pali_kv_cache_clear(&s->kv);
     pali_aligned_free(s->work);
     pali_aligned_free(s->logits);
+    pali_aligned_free(s->normed);
+    pali_aligned_free(s->x_lm);
+    free(s->panels);
     pali_sampler_clear(&s->sampler);
     pali_detok_free(s->detok);
     free(s->ids);
@@ -285,7 +295,9 @@ static pali_status check_fits(const pali_session *s, int64_t work_floats,
 {
     const pali_model *m = s->model;
     const pali_model_info *in = &m->cfg.info;
-    const uint64_t weights = pali_model_resident_bytes(m);
+    uint64_t weights = pali_model_resident_bytes(m);
+    if (atomic_load(&m->lmhead.ready)) // the LM head's q8 copy
+        weights += pali_lmhead_bytes(&m->embed);
     const uint64_t kv = pali_kv_cache_bytes(m, &s->compute, kv_positions);
     const uint64_t fixed =
         (uint64_t)pali_pool_size(s->compute.pool) * s->compute.scratch_bytes +
@@ -330,13 +342,43 @@ static void final_softcap(pali_session *s)
         pali_softcap(&s->compute, s->logits, in->vocab_rows, in->final_softcap);
 }
 
+/* The id the sampler never picks: <image>, where it is an allowed id. */
+static int32_t excluded_id(const pali_model *m)
+{
+    const int32_t image = m->cfg.info.image_token_id;
+    return image < allowed_ids(m) ? image : -1;
+}
+
 /* Chooses the next token from the current (capped) logits. */
 static int32_t choose(pali_session *s)
 {
-    const pali_model_info *in = &s->model->cfg.info;
-    const int64_t n = allowed_ids(s->model);
-    int32_t excluded = in->image_token_id < n ? in->image_token_id : -1;
-    return pali_sampler_pick(&s->sampler, s->logits, n, excluded);
+    return pali_sampler_pick(&s->sampler, s->logits, allowed_ids(s->model),
+                             excluded_id(s->model));
+}
+
+/* Greedy choices without taps may come from the LM head's pre-pass
+ * (lmhead.h) once it is built: then the full logits are only computed
+ * where it cannot decide. */
+static bool prepass_wanted(const pali_session *s,
+                           const pali_generate_params *gp,
+                           const pali_callbacks *cb)
+{
+    return gp->temperature <= 0 && gp->forced_ids == NULL &&
+           !(cb && cb->tensor) &&
+           atomic_load_explicit(&s->model->lmhead.ready, memory_order_acquire);
+}
+
+/* The greedy pre-pass's choice into *id (true), else the full logits in
+ * s->logits (false). */
+static bool prepass_choose(pali_session *s, int32_t *id)
+{
+    const pali_model *m = s->model;
+    if (pali_lmhead_greedy(m, &s->compute, s->normed, allowed_ids(m),
+                           excluded_id(m), m->cfg.info.final_softcap, s->logits,
+                           s->x_lm, s->panels, id))
+        return true;
+    pali_gemma_logits(m, &s->compute, s->normed, s->logits);
+    return false;
 }
 
 pali_status pali_session_generate(pali_session *s, const char *prompt,
@@ -418,8 +460,10 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
     s->preprocess_ms = s->vision_ms = 0; // reported once per image
 
     double t0 = pali_now_ms();
+    bool prepass = prepass_wanted(s, &gp, cb);
     st = pali_gemma_prefill(m, &s->compute, &s->kv, s->ids, L, s->features,
-                            s->logits, s->work, cb, err);
+                            s->normed, prepass ? NULL : s->logits, s->work, cb,
+                            err);
     if (st != PALI_OK)
         return st;
     // token 0 comes with the prefill: its time counts from the start
@@ -429,11 +473,17 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
 
     for (int step = 0;; step++) {
         const int64_t vshape[2] = { 1, in->vocab_rows };
-        // taps: the uncapped logits under the golden name, then capped
-        pali_hooks_tensor(cb, "gen_logits", step, s->logits, 2, vshape);
-        final_softcap(s);
-        pali_hooks_tensor(cb, "gen_logits_capped", step, s->logits, 2, vshape);
-        int32_t id = gp.forced_ids ? gp.forced_ids[step] : choose(s);
+        int32_t id;
+        if (prepass && prepass_choose(s, &id)) {
+            s->out.timings.n_prepass++;
+        } else {
+            // taps: the uncapped logits under the golden name, then capped
+            pali_hooks_tensor(cb, "gen_logits", step, s->logits, 2, vshape);
+            final_softcap(s);
+            pali_hooks_tensor(cb, "gen_logits_capped", step, s->logits, 2,
+                              vshape);
+            id = gp.forced_ids ? gp.forced_ids[step] : choose(s);
+        }
         if (id < 0 || id >= in->vocab_rows)
             return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
                              "token id %d at step %d is outside the "
@@ -477,8 +527,9 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
         if (pali_hooks_abort(cb))
             return pali_fail(err, PALI_ERR_ABORTED, "aborted");
         double td = pali_now_ms();
-        st = pali_gemma_decode(m, &s->compute, &s->kv, id, s->logits, s->work,
-                               cb, err);
+        prepass = prepass_wanted(s, &gp, cb);
+        st = pali_gemma_decode(m, &s->compute, &s->kv, id, s->normed,
+                               prepass ? NULL : s->logits, s->work, cb, err);
         if (st != PALI_OK)
             return st;
         s->out.timings.decode_ms += pali_now_ms() - td;

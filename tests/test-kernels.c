@@ -644,6 +644,52 @@ static double ulps(double got, double want)
     return fabs(got - want) / unit;
 }
 
+/* The soft-cap against cap·tanh(v / cap) in double, for the bound the LM
+ * head's pre-pass (engine/lmhead.c) relies on: within 2⁻¹⁷·cap for every
+ * v, over a dense sweep of [−10·cap, 10·cap] (tanh's polynomial, its
+ * exp branch and the seam between them), beyond, and at ±inf. */
+static void test_softcap_bound(gconstpointer data)
+{
+    const int kernel = GPOINTER_TO_INT(data);
+    if (!supported(kernel))
+        return;
+    const pali_kernels *ks = pali_kernels_get((pali_kernel)kernel);
+    enum {
+        N = 1 << 16
+    };
+    float *x = g_new(float, N), *y = g_new(float, N);
+    static const float caps[] = { 30, 50, 1, 1000 };
+    double worst = 0;
+    for (size_t c = 0; c < G_N_ELEMENTS(caps); c++) {
+        const float cap = caps[c];
+        for (int round = 0; round < 40; round++) {
+            for (int i = 0; i < N; i++) {
+                // evenly over ±10 caps, offset per round; the last
+                // values far out and infinite
+                const double t = ((double)i + round / 40.0) / N;
+                x[i] = (float)((20 * t - 10) * cap);
+            }
+            x[N - 1] = INFINITY;
+            x[N - 2] = -INFINITY;
+            x[N - 3] = 1e30f;
+            x[N - 4] = -3e38f;
+            memcpy(y, x, sizeof(float) * N);
+            ks->softcap(y, N, cap);
+            for (int i = 0; i < N; i++) {
+                const double want = cap * tanh((double)x[i] / cap);
+                const double e = fabs(y[i] - want) / cap;
+                worst = e > worst ? e : worst;
+                if (!(e <= 0x1p-17))
+                    g_error("softcap(%.9g, cap %g) = %.9g, tanh gives %.9g",
+                            x[i], cap, y[i], want);
+            }
+        }
+    }
+    g_test_message("softcap against cap·tanh: worst %.3g cap", worst);
+    g_free(x);
+    g_free(y);
+}
+
 static void test_rowops(gconstpointer data)
 {
     const int kernel = GPOINTER_TO_INT(data);
@@ -1221,6 +1267,9 @@ int main(int argc, char **argv)
         g_autofree char *path =
             g_strdup_printf("/engine/kernels/%s/rowops", name);
         g_test_add_data_func(path, GINT_TO_POINTER(k), test_rowops);
+        g_autofree char *capped =
+            g_strdup_printf("/engine/kernels/%s/softcap-bound", name);
+        g_test_add_data_func(capped, GINT_TO_POINTER(k), test_softcap_bound);
         g_autofree char *chunks =
             g_strdup_printf("/engine/kernels/%s/matmul-chunks", name);
         g_test_add_data_func(chunks, GINT_TO_POINTER(k), test_matmul_chunks);

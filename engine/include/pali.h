@@ -130,6 +130,11 @@ pali_model_params pali_model_default_params(void);
 pali_status pali_model_load(const char *dir, const pali_model_params *params,
                             pali_model **out, pali_error *err);
 void pali_model_free(pali_model *model);
+/* Waits for the work a model does in the background after it opens
+ * (mapping its weights' pages, building the LM head's greedy pre-pass):
+ * for benchmarks that time a model as it is once it has been open a
+ * while. */
+void pali_model_settle(pali_model *model);
 
 typedef struct pali_model_info {
     const char *variant; /* "3b-224" … "28b-896", or "custom" */
@@ -260,6 +265,8 @@ typedef struct pali_timings {
     double prefill_ms;
     double decode_ms; /* all decode steps */
     int n_decoded;    /* decode steps (generated tokens − 1) */
+    int n_prepass;    /* greedy tokens chosen by the LM head's q8 pre-pass
+                         (exact: the full logits' choice, fewer bytes) */
 } pali_timings;
 
 typedef struct pali_output {
