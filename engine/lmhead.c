@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "internal.h"
 #include "kernels.h"
@@ -26,6 +27,8 @@
  * which the rows read leave the mapping (a 2 MB page each). */
 #define BUILD_CHECK_ROWS 256
 #define DROP_STRETCH     (2u << 20)
+/* How often a build that waits for sessions looks again. */
+#define BUSY_WAIT_NS 2000000
 /* The kernel's soft-cap against cap·tanh(v / cap), as a fraction of cap. */
 #define SOFTCAP_ERROR 0x1p-17
 /* Beyond this |logit| / cap the cap flattens too much to separate rows. */
@@ -84,6 +87,20 @@ void pali_lmhead_drop_pages(const pali_model *m)
     (void)madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+/* Waits while a session computes (checking `stop` every BUSY_WAIT_NS);
+ * false when stopped. */
+static bool wait_idle(pali_lmhead *f, const atomic_bool *stop)
+{
+    for (;;) {
+        if (atomic_load_explicit(stop, memory_order_relaxed))
+            return false;
+        if (atomic_load_explicit(&f->busy, memory_order_relaxed) == 0)
+            return true;
+        const struct timespec pause = { 0, BUSY_WAIT_NS };
+        nanosleep(&pause, NULL);
+    }
+}
+
 bool pali_lmhead_build(pali_lmhead *f, const pali_model *m,
                        const atomic_bool *stop)
 {
@@ -107,7 +124,7 @@ bool pali_lmhead_build(pali_lmhead *f, const pali_model *m,
     pali_page_span(e->data, e->nbytes, &dropped, &end);
     for (int64_t r = 0; ok && r < rows; r++) {
         if (r % BUILD_CHECK_ROWS == 0) {
-            if (atomic_load_explicit(stop, memory_order_relaxed)) {
+            if (!wait_idle(f, stop)) {
                 ok = false;
                 break;
             }

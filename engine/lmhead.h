@@ -37,6 +37,7 @@ typedef struct pali_lmhead {
     pali_tensor q8;    /* (V, D) q8 copy of the embedding; data owned */
     float *bound;      /* (V) c_i above */
     atomic_bool ready; /* set once q8 and bound are complete */
+    atomic_int busy;   /* sessions computing: the build waits for none */
     bool drop_pages;   /* the embedding is a file mapping: its pages are
                         * given back after each choice */
 } pali_lmhead;
@@ -47,7 +48,8 @@ typedef struct pali_model pali_model;
  * or its rows are not whole q8 blocks). */
 uint64_t pali_lmhead_bytes(const pali_tensor *e);
 
-/* Makes f from the model's embedding, checking `stop` between rows;
+/* Makes f from the model's embedding, checking `stop` between rows and
+ * waiting while f->busy is not zero;
  * false (f left not ready, its memory freed) when stopped or out of
  * memory.  Runs on the model's background thread (prefault.c). */
 bool pali_lmhead_build(pali_lmhead *f, const pali_model *m,

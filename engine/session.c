@@ -225,8 +225,8 @@ static uint64_t image_key(const pali_image *img)
     return h;
 }
 
-pali_status pali_session_set_image(pali_session *s, const pali_image *image,
-                                   const pali_callbacks *cb, pali_error *err)
+static pali_status set_image(pali_session *s, const pali_image *image,
+                             const pali_callbacks *cb, pali_error *err)
 {
     if (s == NULL || image == NULL)
         return pali_fail(err, PALI_ERR_INVALID_ARGUMENT, "no image");
@@ -381,10 +381,10 @@ static bool prepass_choose(pali_session *s, int32_t *id)
     return false;
 }
 
-pali_status pali_session_generate(pali_session *s, const char *prompt,
-                                  const pali_generate_params *params,
-                                  const pali_callbacks *cb,
-                                  const pali_output **out, pali_error *err)
+static pali_status generate(pali_session *s, const char *prompt,
+                            const pali_generate_params *params,
+                            const pali_callbacks *cb, const pali_output **out,
+                            pali_error *err)
 {
     if (out)
         *out = NULL;
@@ -554,4 +554,36 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
     if (out)
         *out = &s->out;
     return PALI_OK;
+}
+
+/* The model's background work (the LM head's pre-pass) waits while a
+ * session computes: it would take memory bandwidth and cores from it. */
+static void set_busy(const pali_session *s, int delta)
+{
+    pali_lmhead *f = (pali_lmhead *)&s->model->lmhead; // only the counter
+    atomic_fetch_add(&f->busy, delta);
+}
+
+pali_status pali_session_set_image(pali_session *s, const pali_image *image,
+                                   const pali_callbacks *cb, pali_error *err)
+{
+    if (s == NULL)
+        return set_image(s, image, cb, err);
+    set_busy(s, 1);
+    const pali_status st = set_image(s, image, cb, err);
+    set_busy(s, -1);
+    return st;
+}
+
+pali_status pali_session_generate(pali_session *s, const char *prompt,
+                                  const pali_generate_params *params,
+                                  const pali_callbacks *cb,
+                                  const pali_output **out, pali_error *err)
+{
+    if (s == NULL)
+        return generate(s, prompt, params, cb, out, err);
+    set_busy(s, 1);
+    const pali_status st = generate(s, prompt, params, cb, out, err);
+    set_busy(s, -1);
+    return st;
 }

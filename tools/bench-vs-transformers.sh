@@ -5,6 +5,7 @@
 #   tools/bench-vs-transformers.sh MODEL_DIR IMAGE [PROMPT]
 #       [--new-tokens N] [--threads N] [--precision exact|fast]
 #       [--weights bf16|q8|q4] [--repeat N] [--bench PATH] [--keep DIR]
+#       [--forced]
 #
 # Runs ../shared/tools/hf_run.py (bf16, eager attention: the only
 # transformers attention that applies Gemma 2's soft-cap) through refpy,
@@ -12,14 +13,18 @@
 # told otherwise), and prints every phase's time for both and the ratio
 # transformers / PaliLens (above 1: PaliLens is faster).  Time to first
 # token is preprocess + vision + prefill for both; decode is the median
-# per-token time.  Run it from the project root (refpy mounts the parent
-# directory, so the model and image must live under it).  The JSON of both
-# runs stays in --keep DIR (default: a temporary directory under build/).
+# per-token time.  Both decode greedily, as transformers' generate() does
+# with do_sample=False (palilens-bench --greedy, which lets the model
+# finish its background work first); --forced gives palilens-bench its
+# teacher-forced N tokens instead.  Run it from the project root (refpy
+# mounts the parent directory, so the model and image must live under it).
+# The JSON of both runs stays in --keep DIR (default: a temporary
+# directory under build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  sed -n '4,8p' "$0" >&2
+  sed -n '4,9p' "$0" >&2
   exit 2
 }
 
@@ -39,6 +44,7 @@ weights=
 repeat=3
 bench=build/tools/palilens-bench
 keep=
+greedy=--greedy
 while [ $# -gt 0 ]; do
   case $1 in
   --new-tokens) new_tokens=$2; shift 2 ;;
@@ -48,6 +54,7 @@ while [ $# -gt 0 ]; do
   --repeat) repeat=$2; shift 2 ;;
   --bench) bench=$2; shift 2 ;;
   --keep) keep=$2; shift 2 ;;
+  --forced) greedy=; shift ;;
   *) usage ;;
   esac
 done
@@ -70,6 +77,7 @@ args=(--model "$model" --image "$image" --prompt "$prompt"
   --new-tokens "$new_tokens" --threads "$threads" --precision "$precision"
   --repeat "$repeat" --json)
 [ -n "$weights" ] && args+=(--weights "$weights")
+[ -n "$greedy" ] && args+=("$greedy")
 "$bench" "${args[@]}" >"$pl_json"
 
 python3 - "$hf_json" "$pl_json" <<'PY'
@@ -91,6 +99,9 @@ print(f"model {pl['model']} ({pl['variant']}), {pl['prompt_tokens']} prompt toke
 print(f"transformers {hf['transformers']} / torch {hf['torch']}, {hf['dtype']}, "
       f"attn={hf['attn_implementation']}; PaliLens {pl['precision']} precision, "
       f"weights {pl['weights']}, kernel set {pl['kernel']}, median of {pl['repeat']}")
+if pl.get("greedy"):
+    print(f"PaliLens greedy: {pl['greedy_tokens']} tokens, {pl['prepass_tokens']} "
+          f"chosen by the LM head's pre-pass")
 print(f"{'phase':22} {'transformers ms':>16} {'PaliLens ms':>12} {'ratio':>8}")
 for name, a, b in rows:
     ratio = a / b if b else float("nan")
