@@ -1177,4 +1177,5 @@ const pali_kernels pali_kernels_amx = {
     .softcap = pali_avx512_softcap,
     .layernorm = pali_avx512_layernorm,
     .rmsnorm = pali_avx512_rmsnorm,
+    .q8_row_bound = pali_avx512_q8_row_bound,
 };

@@ -6,6 +6,7 @@
 #include "kernels-avx512.h"
 
 #include "kernels-vec.h"
+#include "quant.h"
 
 /* Attention on the bf16 layout belongs to the sets with bf16 arithmetic;
  * this set's sessions use the f32 layout, and anything else gets the
@@ -90,6 +91,89 @@ void pali_avx512_attn_values(const pali_attn_block *b)
     vec_attn_values(b);
 }
 
+/* 16 bf16 weights as f32. */
+static inline __m512 bf16x16(const uint16_t *p)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+
+/* One half-block: codes of v at scale r (1/r = inv), and the running
+ * maxima of |v − r·q| and |v| + |r·q|. */
+static inline void q8_half(__m512 v, __m512 r, __m512 inv, uint8_t *codes,
+                           __m512 *err, __m512 *mag)
+{
+    const __m512 lim = _mm512_set1_ps(127);
+    __m512 q = _mm512_roundscale_ps(
+        _mm512_mul_ps(v, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm512_max_ps(_mm512_min_ps(q, lim),
+                      _mm512_sub_ps(_mm512_setzero_ps(), lim));
+    _mm_storeu_si128((__m128i *)codes,
+                     _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(q)));
+    const __m512 wq = _mm512_mul_ps(r, q);
+    *err = _mm512_max_ps(*err, _mm512_abs_ps(_mm512_sub_ps(v, wq)));
+    *mag =
+        _mm512_max_ps(*mag, _mm512_add_ps(_mm512_abs_ps(v), _mm512_abs_ps(wq)));
+}
+
+/* Blocks per group whose scales are made together, one lane each. */
+#define Q8_GROUP 16
+
+float pali_avx512_q8_row_bound(const uint16_t *w, int64_t cols, uint8_t *codes,
+                               uint16_t *scales, double gamma)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 err = zero, mag = zero;
+    __mmask16 bad = 0;
+    const int64_t blocks = cols / PALI_QUANT_BLOCK;
+    for (int64_t g = 0; g < blocks; g += Q8_GROUP) {
+        const int n = blocks - g < Q8_GROUP ? (int)(blocks - g) : Q8_GROUP;
+        const uint16_t *src = w + g * PALI_QUANT_BLOCK;
+        // each block's largest |w|, and whether any w is not finite (v − v
+        // is NaN)
+        float amax[Q8_GROUP] = { 0 };
+        for (int b = 0; b < n; b++) {
+            const __m512 v0 = bf16x16(src + 32 * b),
+                         v1 = bf16x16(src + 32 * b + 16);
+            bad |=
+                _mm512_cmp_ps_mask(_mm512_sub_ps(v0, v0), zero, _CMP_NEQ_UQ) |
+                _mm512_cmp_ps_mask(_mm512_sub_ps(v1, v1), zero, _CMP_NEQ_UQ);
+            amax[b] = _mm512_reduce_max_ps(
+                _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        }
+        // pali_quant_scale(amax / 127) for the group: d to binary16 (no
+        // NaN or overflow here once clamped: finite amax ≤ 3.4e38 / 127),
+        // rounded to nearest even as pali_f32_to_f16 rounds, and 1/d
+        __m512 d = _mm512_div_ps(_mm512_loadu_ps(amax), _mm512_set1_ps(127));
+        d = _mm512_min_ps(d, _mm512_set1_ps(65504.0f));
+        const __m256i h = _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT);
+        const __m512 r = _mm512_cvtph_ps(h);
+        const __m512 inv = _mm512_maskz_div_ps(
+            _mm512_cmp_ps_mask(r, zero, _CMP_NEQ_OQ), _mm512_set1_ps(1), r);
+        uint16_t hs[Q8_GROUP];
+        float rs[Q8_GROUP], invs[Q8_GROUP];
+        _mm256_storeu_si256((__m256i *)hs, h);
+        _mm512_storeu_ps(rs, r);
+        _mm512_storeu_ps(invs, inv);
+        for (int b = 0; b < n; b++) {
+            scales[g + b] = hs[b];
+            const __m512 rb = _mm512_set1_ps(rs[b]),
+                         ib = _mm512_set1_ps(invs[b]);
+            uint8_t *out = codes + (g + b) * PALI_QUANT_BLOCK;
+            q8_half(bf16x16(src + 32 * b), rb, ib, out, &err, &mag);
+            q8_half(bf16x16(src + 32 * b + 16), rb, ib, out + 16, &err, &mag);
+        }
+    }
+    if (bad)
+        return INFINITY;
+    // f32's own rounding of the differences and sums (2⁻²⁴), then up
+    const double c = ((double)_mm512_reduce_max_ps(err) +
+                      gamma * (double)_mm512_reduce_max_ps(mag)) *
+                     (1 + 0x1p-20);
+    float f = (float)c;
+    return (double)f < c ? nextafterf(f, INFINITY) : f;
+}
+
 const pali_kernels pali_kernels_avx512 = {
     .id = PALI_KERNEL_AVX512,
     .matmul = pali_avx512_matmul,
@@ -102,4 +186,5 @@ const pali_kernels pali_kernels_avx512 = {
     .softcap = pali_avx512_softcap,
     .layernorm = pali_avx512_layernorm,
     .rmsnorm = pali_avx512_rmsnorm,
+    .q8_row_bound = pali_avx512_q8_row_bound,
 };

@@ -207,6 +207,8 @@ void pali_avx512_layernorm(const float *x, int64_t d, const float *w,
                            const float *b, float eps, float *out);
 void pali_avx512_rmsnorm(const float *x, int64_t d, const float *w, float eps,
                          float *out);
+float pali_avx512_q8_row_bound(const uint16_t *w, int64_t cols, uint8_t *codes,
+                               uint16_t *scales, double gamma);
 /* Columns [c0, c0 + n) of row r of W as f32 (bf16 values when fast). */
 void pali_avx512_weight_row_f32(const pali_tensor *w, int64_t r, int64_t c0,
                                 int64_t n, bool fast, float *out);

@@ -686,4 +686,5 @@ const pali_kernels pali_kernels_avx512bf16 = {
     .softcap = pali_avx512_softcap,
     .layernorm = pali_avx512_layernorm,
     .rmsnorm = pali_avx512_rmsnorm,
+    .q8_row_bound = pali_avx512_q8_row_bound,
 };

@@ -171,6 +171,13 @@ typedef struct pali_kernels {
                       float eps, float *out);
     void (*rmsnorm)(const float *x, int64_t d, const float *w, float eps,
                     float *out);
+    /* Optional: one row of cols bf16 weights (a multiple of 32) into q8
+     * codes and scales, the bits of pali_quantize_row, and the bound the
+     * LM head's pre-pass needs (lmhead.h): max |w − w̃| + gamma·max
+     * (|w| + |w̃|) over the row, rounded up; +inf where a weight is not
+     * finite. */
+    float (*q8_row_bound)(const uint16_t *w, int64_t cols, uint8_t *codes,
+                          uint16_t *scales, double gamma);
 } pali_kernels;
 
 extern const pali_kernels pali_kernels_scalar;

@@ -54,18 +54,19 @@ static double gamma_of(int64_t k)
     return nu / (1 - nu);
 }
 
-/* c_i of row w (cols, bf16) against its codes and scales. */
-static float row_bound(const uint16_t *w, int64_t cols, const uint8_t *codes,
-                       const uint16_t *scales, double gamma, float *row)
+/* c_i of a row (cols, as f32) against its codes and scales: the kernel
+ * sets' q8_row_bound, where a set has none. */
+static float row_bound(const float *row, int64_t cols, const uint8_t *codes,
+                       const uint16_t *scales, double gamma)
 {
-    for (int64_t j = 0; j < cols; j++)
-        row[j] = pali_bf16_to_f32(w[j]);
     double err = 0, mag = 0;
     for (int64_t b = 0; b < cols / PALI_QUANT_BLOCK; b++) {
         const float d = pali_f16_to_f32(scales[b]);
         for (int64_t j = b * PALI_QUANT_BLOCK; j < (b + 1) * PALI_QUANT_BLOCK;
              j++) {
             const double v = row[j], q = d * (float)(int8_t)codes[j];
+            if (!isfinite(v))
+                return INFINITY;
             err = fmax(err, fabs(v - q));
             mag = fmax(mag, fabs(v) + fabs(q));
         }
@@ -119,6 +120,9 @@ bool pali_lmhead_build(pali_lmhead *f, const pali_model *m,
     bool ok = data && bound && row;
     q.data = data;
     const double gamma = gamma_of(cols);
+    int kernel = PALI_KERNEL_SCALAR;
+    (void)pali_compute_select_kernel(&kernel, NULL); // else the reference
+    const pali_kernels *k = pali_kernels_get((pali_kernel)kernel);
     const bool drop = m->quant_map == NULL && m->bf16_copy == NULL;
     uintptr_t dropped, end;
     pali_page_span(e->data, e->nbytes, &dropped, &end);
@@ -141,10 +145,14 @@ bool pali_lmhead_build(pali_lmhead *f, const pali_model *m,
         const uint16_t *w = (const uint16_t *)e->data + r * cols;
         uint8_t *codes = (uint8_t *)pali_quant_codes(&q, r);
         uint16_t *scales = (uint16_t *)pali_quant_scales(&q, r);
+        if (k->q8_row_bound) {
+            bound[r] = k->q8_row_bound(w, cols, codes, scales, gamma);
+            continue;
+        }
         for (int64_t j = 0; j < cols; j++)
             row[j] = pali_bf16_to_f32(w[j]);
         pali_quantize_row(PALI_DTYPE_Q8, row, cols, codes, scales);
-        bound[r] = row_bound(w, cols, codes, scales, gamma, row);
+        bound[r] = row_bound(row, cols, codes, scales, gamma);
     }
     free(row);
     if (!ok) {

@@ -203,6 +203,65 @@ static void test_quant_roundtrip(void)
     g_rand_free(rng);
 }
 
+/* A set's q8_row_bound against the reference: the codes and scales of
+ * pali_quantize_row bit for bit, and a bound at least max |w − w̃| +
+ * γ·max (|w| + |w̃|) (in double); +inf for a row with a NaN or an
+ * infinity.  Rows of every magnitude: subnormal scales, zeros, huge. */
+static void test_q8_row_bound(gconstpointer data)
+{
+    const int kernel = GPOINTER_TO_INT(data);
+    if (!supported(kernel))
+        return;
+    const pali_kernels *ks = pali_kernels_get((pali_kernel)kernel);
+    if (!ks->q8_row_bound)
+        return;
+    enum {
+        K = 32 * 37 // a group of 16 blocks, twice, and a short one
+    };
+    GRand *rng = g_rand_new_with_seed(17);
+    float w[K], back[K];
+    uint16_t wb[K], scales[K / 32], want_scales[K / 32];
+    uint8_t codes[K], want_codes[K];
+    const double gamma = 3e-4;
+    static const double mags[] = { 1e-40, 1e-9, 0.02, 1, 3e4, 1e30 };
+    for (size_t mi = 0; mi < G_N_ELEMENTS(mags); mi++) {
+        for (int round = 0; round < 20; round++) {
+            for (int i = 0; i < K; i++) {
+                // each block its own spread of magnitudes
+                const double m =
+                    mags[mi] *
+                    exp(g_rand_double_range(rng, -8, 8) * (i / 32 % 3) / 2);
+                wb[i] = pali_f32_to_bf16(
+                    (float)(m * g_rand_double_range(rng, -1, 1)));
+                w[i] = pali_bf16_to_f32(wb[i]);
+            }
+            for (int i = 64; i < 96; i++) // a block of zeros
+                w[i] = pali_bf16_to_f32(wb[i] = 0);
+            pali_quantize_row(PALI_DTYPE_Q8, w, K, want_codes, want_scales);
+            const float c = ks->q8_row_bound(wb, K, codes, scales, gamma);
+            g_assert_cmpmem(codes, K, want_codes, K);
+            g_assert_cmpmem(scales, sizeof(scales), want_scales,
+                            sizeof(scales));
+            TestWeights tw;
+            weights_make(&tw, PALI_DTYPE_Q8, w, 1, K);
+            pali_weights_read_f32(&tw.t, 0, K, back);
+            weights_clear(&tw);
+            double err = 0, mag = 0;
+            for (int i = 0; i < K; i++) {
+                err = fmax(err, fabs((double)w[i] - back[i]));
+                mag = fmax(mag, fabs((double)w[i]) + fabs((double)back[i]));
+            }
+            g_assert_cmpfloat(c, >=, err + gamma * mag);
+            g_assert_cmpfloat(c, <=, (err + gamma * mag) * 1.001 + 1e-44);
+        }
+    }
+    wb[100] = 0x7fc0; // NaN
+    g_assert_true(isinf(ks->q8_row_bound(wb, K, codes, scales, gamma)));
+    wb[100] = 0x7f80; // +inf
+    g_assert_true(isinf(ks->q8_row_bound(wb, K, codes, scales, gamma)));
+    g_rand_free(rng);
+}
+
 /* ---- matrix products ------------------------------------------------------
  */
 
@@ -1267,6 +1326,9 @@ int main(int argc, char **argv)
         g_autofree char *path =
             g_strdup_printf("/engine/kernels/%s/rowops", name);
         g_test_add_data_func(path, GINT_TO_POINTER(k), test_rowops);
+        g_autofree char *q8row =
+            g_strdup_printf("/engine/kernels/%s/q8-row-bound", name);
+        g_test_add_data_func(q8row, GINT_TO_POINTER(k), test_q8_row_bound);
         g_autofree char *capped =
             g_strdup_printf("/engine/kernels/%s/softcap-bound", name);
         g_test_add_data_func(capped, GINT_TO_POINTER(k), test_softcap_bound);
