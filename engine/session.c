@@ -295,9 +295,9 @@ static pali_status check_fits(const pali_session *s, int64_t work_floats,
 {
     const pali_model *m = s->model;
     const pali_model_info *in = &m->cfg.info;
-    uint64_t weights = pali_model_resident_bytes(m);
-    if (atomic_load(&m->lmhead.ready)) // the LM head's q8 copy
-        weights += pali_lmhead_bytes(&m->embed);
+    // (the LM head pre-pass's copy, where built, was checked against RAM
+    // with the weights, and greedy decoding unmaps the embedding for it)
+    const uint64_t weights = pali_model_resident_bytes(m);
     const uint64_t kv = pali_kv_cache_bytes(m, &s->compute, kv_positions);
     const uint64_t fixed =
         (uint64_t)pali_pool_size(s->compute.pool) * s->compute.scratch_bytes +
