@@ -36,6 +36,7 @@
 #include "compute.h"
 #include "forward.h"
 #include "internal.h"
+#include "kernels.h"
 #include "model.h"
 #include "quant.h"
 #include "safetensors.h"
@@ -252,6 +253,9 @@ typedef struct quant_job {
     uint8_t *codes;   /* (r1 − r0) rows */
     uint16_t *scales; /* (r1 − r0, cols/32) */
     float **rows;     /* per thread: one f32 row */
+    /* q8 of a bf16 source in one vector pass (kernels.h), else NULL */
+    float (*q8_bf16)(const uint16_t *w, int64_t cols, uint8_t *codes,
+                     uint16_t *scales, double gamma);
 } quant_job;
 
 static void quant_worker(void *arg, int ith, int nth)
@@ -262,6 +266,12 @@ static void quant_worker(void *arg, int ith, int nth)
     const int64_t row_bytes = pali_quant_row_bytes(j->fmt, j->cols);
     const int64_t blocks = j->cols / PALI_QUANT_BLOCK;
     for (int64_t r = a; r < b; r++) {
+        if (j->q8_bf16) { // the same bits as below, its bound unused
+            (void)j->q8_bf16(
+                (const uint16_t *)j->src->data + (j->r0 + r) * j->cols, j->cols,
+                j->codes + r * row_bytes, j->scales + r * blocks, 0);
+            continue;
+        }
         pali_tensor_read_f32(j->src, (j->r0 + r) * j->cols, j->cols,
                              j->rows[ith]);
         pali_quantize_row(j->fmt, j->rows[ith], j->cols,
@@ -283,6 +293,9 @@ static pali_status write_cache(int fd, const char *tmp, const target *t, int n,
     pali_pool *pool = NULL;
     if ((st = pali_pool_new(n_threads, &pool, err)) != PALI_OK)
         return st;
+    int kernel = PALI_KERNEL_SCALAR;
+    (void)pali_compute_select_kernel(&kernel, NULL); // else the reference
+    const pali_kernels *kernels = pali_kernels_get((pali_kernel)kernel);
     int64_t max_cols = 0;
     for (int i = 0; i < n; i++)
         max_cols = e[i].cols > max_cols ? e[i].cols : max_cols;
@@ -315,7 +328,18 @@ static pali_status write_cache(int fd, const char *tmp, const target *t, int n,
             }
             const int64_t r1 =
                 r0 + chunk_rows_max < rows_n ? r0 + chunk_rows_max : rows_n;
-            quant_job job = { src, fmt, r0, r1, cols, codes, scales, rows };
+            quant_job job = { src,
+                              fmt,
+                              r0,
+                              r1,
+                              cols,
+                              codes,
+                              scales,
+                              rows,
+                              fmt == PALI_DTYPE_Q8 &&
+                                      src->dtype == PALI_DTYPE_BF16
+                                  ? kernels->q8_row_bound
+                                  : NULL };
             pali_pool_run(pool, quant_worker, &job);
             st = write_all(fd, codes, (size_t)((r1 - r0) * row_bytes),
                            e[i].offset + (uint64_t)(r0 * row_bytes), tmp, err);
