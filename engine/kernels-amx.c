@@ -1178,4 +1178,5 @@ const pali_kernels pali_kernels_amx = {
     .layernorm = pali_avx512_layernorm,
     .rmsnorm = pali_avx512_rmsnorm,
     .q8_row_bound = pali_avx512_q8_row_bound,
+    .q4_row = pali_avx512_q4_row,
 };

@@ -174,6 +174,72 @@ float pali_avx512_q8_row_bound(const uint16_t *w, int64_t cols, uint8_t *codes,
     return (double)f < c ? nextafterf(f, INFINITY) : f;
 }
 
+/* q4's codes of one block of 32 at scale r (1/r = inv): byte i holds
+ * q[i] in its low nibble and q[i + 16] in its high one. */
+static inline void q4_block(__m512 v0, __m512 v1, __m512 r_inv, uint8_t *codes)
+{
+    const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(15),
+                 z = _mm512_set1_ps(PALI_Q4_ZERO);
+    __m512 t0 =
+        _mm512_add_ps(_mm512_roundscale_ps(_mm512_mul_ps(v0, r_inv), rn), z);
+    __m512 t1 =
+        _mm512_add_ps(_mm512_roundscale_ps(_mm512_mul_ps(v1, r_inv), rn), z);
+    t0 = _mm512_min_ps(_mm512_max_ps(t0, zero), top);
+    t1 = _mm512_min_ps(_mm512_max_ps(t1, zero), top);
+    const __m512i b = _mm512_or_si512(
+        _mm512_cvtps_epi32(t0), _mm512_slli_epi32(_mm512_cvtps_epi32(t1), 4));
+    _mm_storeu_si128((__m128i *)codes, _mm512_cvtepi32_epi8(b));
+}
+
+bool pali_avx512_q4_row(const uint16_t *w, int64_t cols, uint8_t *codes,
+                        uint16_t *scales)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    const int64_t blocks = cols / PALI_QUANT_BLOCK;
+    for (int64_t g = 0; g < blocks; g += Q8_GROUP) {
+        const int n = blocks - g < Q8_GROUP ? (int)(blocks - g) : Q8_GROUP;
+        const uint16_t *src = w + g * PALI_QUANT_BLOCK;
+        // each block's first weight of the largest magnitude, as quant.c
+        // picks it
+        float extreme[Q8_GROUP] = { 0 };
+        for (int b = 0; b < n; b++) {
+            const __m512 v0 = bf16x16(src + 32 * b),
+                         v1 = bf16x16(src + 32 * b + 16);
+            if (_mm512_cmp_ps_mask(_mm512_sub_ps(v0, v0), zero, _CMP_NEQ_UQ) |
+                _mm512_cmp_ps_mask(_mm512_sub_ps(v1, v1), zero, _CMP_NEQ_UQ))
+                return false; // not finite: the caller's reference
+            const __m512 a0 = _mm512_abs_ps(v0), a1 = _mm512_abs_ps(v1);
+            const float amax = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+            if (amax == 0)
+                continue;
+            const __mmask16 m0 =
+                _mm512_cmp_ps_mask(a0, _mm512_set1_ps(amax), _CMP_EQ_OQ);
+            const __mmask16 m1 =
+                _mm512_cmp_ps_mask(a1, _mm512_set1_ps(amax), _CMP_EQ_OQ);
+            const int at = m0 ? __builtin_ctz(m0) : 16 + __builtin_ctz(m1);
+            extreme[b] = pali_bf16_to_f32(src[32 * b + at]);
+        }
+        // pali_quant_scale(extreme / −8) for the group (finite here)
+        __m512 d = _mm512_div_ps(_mm512_loadu_ps(extreme),
+                                 _mm512_set1_ps(-PALI_Q4_ZERO));
+        d = _mm512_min_ps(_mm512_max_ps(d, _mm512_set1_ps(-65504.0f)),
+                          _mm512_set1_ps(65504.0f));
+        const __m256i h = _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT);
+        const __m512 r = _mm512_cvtph_ps(h);
+        const __m512 inv = _mm512_maskz_div_ps(
+            _mm512_cmp_ps_mask(r, zero, _CMP_NEQ_OQ), _mm512_set1_ps(1), r);
+        float invs[Q8_GROUP];
+        _mm256_mask_storeu_epi16(scales + g, (__mmask16)((1u << n) - 1), h);
+        _mm512_storeu_ps(invs, inv);
+        for (int b = 0; b < n; b++)
+            q4_block(bf16x16(src + 32 * b), bf16x16(src + 32 * b + 16),
+                     _mm512_set1_ps(invs[b]),
+                     codes + (g + b) * (PALI_QUANT_BLOCK / 2));
+    }
+    return true;
+}
+
 const pali_kernels pali_kernels_avx512 = {
     .id = PALI_KERNEL_AVX512,
     .matmul = pali_avx512_matmul,
@@ -187,4 +253,5 @@ const pali_kernels pali_kernels_avx512 = {
     .layernorm = pali_avx512_layernorm,
     .rmsnorm = pali_avx512_rmsnorm,
     .q8_row_bound = pali_avx512_q8_row_bound,
+    .q4_row = pali_avx512_q4_row,
 };

@@ -207,6 +207,8 @@ void pali_avx512_layernorm(const float *x, int64_t d, const float *w,
                            const float *b, float eps, float *out);
 void pali_avx512_rmsnorm(const float *x, int64_t d, const float *w, float eps,
                          float *out);
+bool pali_avx512_q4_row(const uint16_t *w, int64_t cols, uint8_t *codes,
+                        uint16_t *scales);
 float pali_avx512_q8_row_bound(const uint16_t *w, int64_t cols, uint8_t *codes,
                                uint16_t *scales, double gamma);
 /* Columns [c0, c0 + n) of row r of W as f32 (bf16 values when fast). */

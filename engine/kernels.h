@@ -178,6 +178,11 @@ typedef struct pali_kernels {
      * finite. */
     float (*q8_row_bound)(const uint16_t *w, int64_t cols, uint8_t *codes,
                           uint16_t *scales, double gamma);
+    /* Optional: the same for q4, without a bound: the bits of
+     * pali_quantize_row; false (codes and scales unspecified) where a
+     * weight is not finite. */
+    bool (*q4_row)(const uint16_t *w, int64_t cols, uint8_t *codes,
+                   uint16_t *scales);
 } pali_kernels;
 
 extern const pali_kernels pali_kernels_scalar;

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,13 +251,28 @@ typedef struct quant_job {
     const pali_tensor *src;
     pali_dtype fmt;
     int64_t r0, r1, cols;
-    uint8_t *codes;   /* (r1 − r0) rows */
-    uint16_t *scales; /* (r1 − r0, cols/32) */
-    float **rows;     /* per thread: one f32 row */
-    /* q8 of a bf16 source in one vector pass (kernels.h), else NULL */
-    float (*q8_bf16)(const uint16_t *w, int64_t cols, uint8_t *codes,
-                     uint16_t *scales, double gamma);
+    uint8_t *codes;              /* (r1 − r0) rows */
+    uint16_t *scales;            /* (r1 − r0, cols/32) */
+    float **rows;                /* per thread: one f32 row */
+    const pali_kernels *kernels; /* a bf16 source's rows in one vector
+                                  * pass where the set has it */
 } quant_job;
+
+/* Row r of a bf16 source by the kernel set's q8/q4 pass: the bits of
+ * pali_quantize_row; false where the set has none or a weight is not
+ * finite (the reference takes those rows). */
+static bool quantize_bf16_row(const quant_job *j, int64_t r, uint8_t *codes,
+                              uint16_t *scales)
+{
+    if (j->src->dtype != PALI_DTYPE_BF16)
+        return false;
+    const uint16_t *w = (const uint16_t *)j->src->data + (j->r0 + r) * j->cols;
+    if (j->fmt == PALI_DTYPE_Q8 && j->kernels->q8_row_bound)
+        return !isinf(j->kernels->q8_row_bound(w, j->cols, codes, scales, 0));
+    if (j->fmt == PALI_DTYPE_Q4 && j->kernels->q4_row)
+        return j->kernels->q4_row(w, j->cols, codes, scales);
+    return false;
+}
 
 static void quant_worker(void *arg, int ith, int nth)
 {
@@ -266,12 +282,9 @@ static void quant_worker(void *arg, int ith, int nth)
     const int64_t row_bytes = pali_quant_row_bytes(j->fmt, j->cols);
     const int64_t blocks = j->cols / PALI_QUANT_BLOCK;
     for (int64_t r = a; r < b; r++) {
-        if (j->q8_bf16) { // the same bits as below, its bound unused
-            (void)j->q8_bf16(
-                (const uint16_t *)j->src->data + (j->r0 + r) * j->cols, j->cols,
-                j->codes + r * row_bytes, j->scales + r * blocks, 0);
+        if (quantize_bf16_row(j, r, j->codes + r * row_bytes,
+                              j->scales + r * blocks))
             continue;
-        }
         pali_tensor_read_f32(j->src, (j->r0 + r) * j->cols, j->cols,
                              j->rows[ith]);
         pali_quantize_row(j->fmt, j->rows[ith], j->cols,
@@ -328,18 +341,8 @@ static pali_status write_cache(int fd, const char *tmp, const target *t, int n,
             }
             const int64_t r1 =
                 r0 + chunk_rows_max < rows_n ? r0 + chunk_rows_max : rows_n;
-            quant_job job = { src,
-                              fmt,
-                              r0,
-                              r1,
-                              cols,
-                              codes,
-                              scales,
-                              rows,
-                              fmt == PALI_DTYPE_Q8 &&
-                                      src->dtype == PALI_DTYPE_BF16
-                                  ? kernels->q8_row_bound
-                                  : NULL };
+            quant_job job = { src,   fmt,    r0,   r1,     cols,
+                              codes, scales, rows, kernels };
             pali_pool_run(pool, quant_worker, &job);
             st = write_all(fd, codes, (size_t)((r1 - r0) * row_bytes),
                            e[i].offset + (uint64_t)(r0 * row_bytes), tmp, err);

@@ -206,8 +206,10 @@ static void test_quant_roundtrip(void)
 /* A set's q8_row_bound against the reference: the codes and scales of
  * pali_quantize_row bit for bit, and a bound at least max |w − w̃| +
  * γ·max (|w| + |w̃|) (in double); +inf for a row with a NaN or an
- * infinity.  Rows of every magnitude: subnormal scales, zeros, huge. */
-static void test_q8_row_bound(gconstpointer data)
+ * infinity.  Its q4_row: the reference's codes and scales, false for
+ * those rows.  Rows of every magnitude: subnormal scales, zeros, huge,
+ * blocks whose extremes tie in magnitude. */
+static void test_quant_rows(gconstpointer data)
 {
     const int kernel = GPOINTER_TO_INT(data);
     if (!supported(kernel))
@@ -237,6 +239,11 @@ static void test_q8_row_bound(gconstpointer data)
             }
             for (int i = 64; i < 96; i++) // a block of zeros
                 w[i] = pali_bf16_to_f32(wb[i] = 0);
+            // a block whose largest magnitudes tie with opposite signs
+            wb[130] = pali_f32_to_bf16((float)(100 * mags[mi]));
+            wb[150] = wb[130] ^ 0x8000;
+            w[130] = pali_bf16_to_f32(wb[130]);
+            w[150] = pali_bf16_to_f32(wb[150]);
             pali_quantize_row(PALI_DTYPE_Q8, w, K, want_codes, want_scales);
             const float c = ks->q8_row_bound(wb, K, codes, scales, gamma);
             g_assert_cmpmem(codes, K, want_codes, K);
@@ -253,12 +260,25 @@ static void test_q8_row_bound(gconstpointer data)
             }
             g_assert_cmpfloat(c, >=, err + gamma * mag);
             g_assert_cmpfloat(c, <=, (err + gamma * mag) * 1.001 + 1e-44);
+            if (ks->q4_row) { // and q4's codes, the reference's bits
+                uint8_t q4[K / 2], want_q4[K / 2];
+                g_assert_true(ks->q4_row(wb, K, q4, scales));
+                pali_quantize_row(PALI_DTYPE_Q4, w, K, want_q4, want_scales);
+                g_assert_cmpmem(q4, K / 2, want_q4, K / 2);
+                g_assert_cmpmem(scales, sizeof(scales), want_scales,
+                                sizeof(scales));
+            }
         }
     }
     wb[100] = 0x7fc0; // NaN
     g_assert_true(isinf(ks->q8_row_bound(wb, K, codes, scales, gamma)));
     wb[100] = 0x7f80; // +inf
     g_assert_true(isinf(ks->q8_row_bound(wb, K, codes, scales, gamma)));
+    if (ks->q4_row)
+        g_assert_false(ks->q4_row(wb, K, codes, scales));
+    wb[100] = 0x7fc0; // NaN
+    if (ks->q4_row)
+        g_assert_false(ks->q4_row(wb, K, codes, scales));
     g_rand_free(rng);
 }
 
@@ -1327,8 +1347,8 @@ int main(int argc, char **argv)
             g_strdup_printf("/engine/kernels/%s/rowops", name);
         g_test_add_data_func(path, GINT_TO_POINTER(k), test_rowops);
         g_autofree char *q8row =
-            g_strdup_printf("/engine/kernels/%s/q8-row-bound", name);
-        g_test_add_data_func(q8row, GINT_TO_POINTER(k), test_q8_row_bound);
+            g_strdup_printf("/engine/kernels/%s/quant-rows", name);
+        g_test_add_data_func(q8row, GINT_TO_POINTER(k), test_quant_rows);
         g_autofree char *capped =
             g_strdup_printf("/engine/kernels/%s/softcap-bound", name);
         g_test_add_data_func(capped, GINT_TO_POINTER(k), test_softcap_bound);
