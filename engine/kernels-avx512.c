@@ -119,6 +119,31 @@ static inline void q8_half(__m512 v, __m512 r, __m512 inv, uint8_t *codes,
 /* Blocks per group whose scales are made together, one lane each. */
 #define Q8_GROUP 16
 
+/* Whether any of a block's 32 weights is not finite (v − v is NaN). */
+static inline __mmask16 not_finite(__m512 v0, __m512 v1)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    return _mm512_cmp_ps_mask(_mm512_sub_ps(v0, v0), zero, _CMP_NEQ_UQ) |
+           _mm512_cmp_ps_mask(_mm512_sub_ps(v1, v1), zero, _CMP_NEQ_UQ);
+}
+
+/* pali_quant_scale for a group of n (≤ 16) blocks' d, finite and within
+ * binary16's range: the n scales, rounded to nearest even as
+ * pali_f32_to_f16 rounds, and per lane the scale as f32 and 1/it (0 for
+ * 0). */
+static inline void group_scales(__m512 d, int n, uint16_t *scales, float *r,
+                                float *inv)
+{
+    const __m256i h = _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT);
+    const __m512 rv = _mm512_cvtph_ps(h);
+    _mm256_mask_storeu_epi16(scales, (__mmask16)((1u << n) - 1), h);
+    _mm512_storeu_ps(r, rv);
+    _mm512_storeu_ps(
+        inv, _mm512_maskz_div_ps(
+                 _mm512_cmp_ps_mask(rv, _mm512_setzero_ps(), _CMP_NEQ_OQ),
+                 _mm512_set1_ps(1), rv));
+}
+
 float pali_avx512_q8_row_bound(const uint16_t *w, int64_t cols, uint8_t *codes,
                                uint16_t *scales, double gamma)
 {
@@ -135,28 +160,18 @@ float pali_avx512_q8_row_bound(const uint16_t *w, int64_t cols, uint8_t *codes,
         for (int b = 0; b < n; b++) {
             const __m512 v0 = bf16x16(src + 32 * b),
                          v1 = bf16x16(src + 32 * b + 16);
-            bad |=
-                _mm512_cmp_ps_mask(_mm512_sub_ps(v0, v0), zero, _CMP_NEQ_UQ) |
-                _mm512_cmp_ps_mask(_mm512_sub_ps(v1, v1), zero, _CMP_NEQ_UQ);
+            bad |= not_finite(v0, v1);
             amax[b] = _mm512_reduce_max_ps(
                 _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
         }
-        // pali_quant_scale(amax / 127) for the group: d to binary16 (no
-        // NaN or overflow here once clamped: finite amax ≤ 3.4e38 / 127),
-        // rounded to nearest even as pali_f32_to_f16 rounds, and 1/d
-        __m512 d = _mm512_div_ps(_mm512_loadu_ps(amax), _mm512_set1_ps(127));
-        d = _mm512_min_ps(d, _mm512_set1_ps(65504.0f));
-        const __m256i h = _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT);
-        const __m512 r = _mm512_cvtph_ps(h);
-        const __m512 inv = _mm512_maskz_div_ps(
-            _mm512_cmp_ps_mask(r, zero, _CMP_NEQ_OQ), _mm512_set1_ps(1), r);
-        uint16_t hs[Q8_GROUP];
+        // pali_quant_scale(amax / 127), overflow clamped (a row with a NaN
+        // returns +inf below, whatever its codes)
+        const __m512 d = _mm512_min_ps(
+            _mm512_div_ps(_mm512_loadu_ps(amax), _mm512_set1_ps(127)),
+            _mm512_set1_ps(65504.0f));
         float rs[Q8_GROUP], invs[Q8_GROUP];
-        _mm256_storeu_si256((__m256i *)hs, h);
-        _mm512_storeu_ps(rs, r);
-        _mm512_storeu_ps(invs, inv);
+        group_scales(d, n, scales + g, rs, invs);
         for (int b = 0; b < n; b++) {
-            scales[g + b] = hs[b];
             const __m512 rb = _mm512_set1_ps(rs[b]),
                          ib = _mm512_set1_ps(invs[b]);
             uint8_t *out = codes + (g + b) * PALI_QUANT_BLOCK;
@@ -195,7 +210,6 @@ static inline void q4_block(__m512 v0, __m512 v1, __m512 r_inv, uint8_t *codes)
 bool pali_avx512_q4_row(const uint16_t *w, int64_t cols, uint8_t *codes,
                         uint16_t *scales)
 {
-    const __m512 zero = _mm512_setzero_ps();
     const int64_t blocks = cols / PALI_QUANT_BLOCK;
     for (int64_t g = 0; g < blocks; g += Q8_GROUP) {
         const int n = blocks - g < Q8_GROUP ? (int)(blocks - g) : Q8_GROUP;
@@ -206,9 +220,8 @@ bool pali_avx512_q4_row(const uint16_t *w, int64_t cols, uint8_t *codes,
         for (int b = 0; b < n; b++) {
             const __m512 v0 = bf16x16(src + 32 * b),
                          v1 = bf16x16(src + 32 * b + 16);
-            if (_mm512_cmp_ps_mask(_mm512_sub_ps(v0, v0), zero, _CMP_NEQ_UQ) |
-                _mm512_cmp_ps_mask(_mm512_sub_ps(v1, v1), zero, _CMP_NEQ_UQ))
-                return false; // not finite: the caller's reference
+            if (not_finite(v0, v1))
+                return false; // the caller's reference takes the row
             const __m512 a0 = _mm512_abs_ps(v0), a1 = _mm512_abs_ps(v1);
             const float amax = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
             if (amax == 0)
@@ -225,13 +238,8 @@ bool pali_avx512_q4_row(const uint16_t *w, int64_t cols, uint8_t *codes,
                                  _mm512_set1_ps(-PALI_Q4_ZERO));
         d = _mm512_min_ps(_mm512_max_ps(d, _mm512_set1_ps(-65504.0f)),
                           _mm512_set1_ps(65504.0f));
-        const __m256i h = _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT);
-        const __m512 r = _mm512_cvtph_ps(h);
-        const __m512 inv = _mm512_maskz_div_ps(
-            _mm512_cmp_ps_mask(r, zero, _CMP_NEQ_OQ), _mm512_set1_ps(1), r);
-        float invs[Q8_GROUP];
-        _mm256_mask_storeu_epi16(scales + g, (__mmask16)((1u << n) - 1), h);
-        _mm512_storeu_ps(invs, inv);
+        float rs[Q8_GROUP], invs[Q8_GROUP];
+        group_scales(d, n, scales + g, rs, invs);
         for (int b = 0; b < n; b++)
             q4_block(bf16x16(src + 32 * b), bf16x16(src + 32 * b + 16),
                      _mm512_set1_ps(invs[b]),
