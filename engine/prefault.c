@@ -135,7 +135,8 @@ pali_prefault *pali_prefault_start(pali_model *m)
     p->n_ranges = merged;
     p->model = m;
     atomic_init(&p->stop, false);
-    if (merged == 0 ||
+    // (with nothing to map, the pre-pass of converted weights may remain)
+    if ((merged == 0 && pali_lmhead_bytes(&m->embed) == 0) ||
         pthread_create(&p->thread, NULL, prefault_main, p) != 0) {
         free(r);
         free(p);

@@ -1,7 +1,9 @@
 /* test-decode-alloc.c — no allocation on the per-token path: between the
  * second streamed token and the last, generation (decode steps, sampling,
  * detokenizing) calls no malloc, calloc, realloc or aligned allocator, in
- * exact and fast precision, greedy and sampled, with bf16 and q4 weights.
+ * exact and fast precision, greedy and sampled, with bf16 and q4 weights,
+ * and greedy through the LM head's pre-pass on a bf16 model made by
+ * palilens-make-model.
  *
  * The allocators are interposed by this program (the engine is linked in
  * statically) and count while a flag is set; under AddressSanitizer, which
@@ -78,6 +80,7 @@ typedef struct {
     pali_precision precision;
     pali_weights weights;
     float temperature;
+    bool prepass; /* a made bf16 model, its LM head pre-pass built */
 } DecodeCase;
 
 static void test_no_alloc(gconstpointer data)
@@ -87,7 +90,11 @@ static void test_no_alloc(gconstpointer data)
         g_test_skip("the sanitizer owns the allocators");
         return;
     }
-    g_autofree char *dir = test_data_path("golden/tiny-448");
+    // a vocabulary large enough for the pre-pass to decide (lmhead.h)
+    const char *const args[] = { "--text-vocab", "20000", NULL };
+    g_autofree char *dir = dc->prepass
+                               ? test_make_model("custom", "prepass", args)
+                               : test_data_path("golden/tiny-448");
     pali_model_params mp = pali_model_default_params();
     mp.weights = dc->weights;
     mp.cache_dir = test_tmpdir();
@@ -95,6 +102,8 @@ static void test_no_alloc(gconstpointer data)
     pali_error err = { 0 };
     if (pali_model_load(dir, &mp, &m, &err) != PALI_OK)
         g_error("%s", err.message);
+    if (dc->prepass)
+        pali_model_settle(m);
     pali_session_params sp = pali_session_default_params();
     sp.precision = dc->precision;
     sp.n_threads = 2;
@@ -127,6 +136,8 @@ static void test_no_alloc(gconstpointer data)
     }
     g_assert_cmpint(out->n_generated, >, 2);
     g_assert_cmpint(at_last_token, ==, 0);
+    if (dc->prepass) // the path counted is the pre-pass's
+        g_assert_cmpint(out->timings.n_prepass, >=, out->n_generated / 2);
     pali_session_free(s);
     pali_model_free(m);
 }
@@ -139,9 +150,11 @@ int main(int argc, char **argv)
         { PALI_PRECISION_FAST, PALI_WEIGHTS_AS_STORED, 0 },
         { PALI_PRECISION_FAST, PALI_WEIGHTS_Q4, 0 },
         { PALI_PRECISION_EXACT, PALI_WEIGHTS_Q8, 0.8f },
+        { PALI_PRECISION_FAST, PALI_WEIGHTS_AS_STORED, 0, true },
     };
     static const char *const names[] = { "exact-greedy", "fast-greedy",
-                                         "fast-q4-greedy", "exact-q8-sampled" };
+                                         "fast-q4-greedy", "exact-q8-sampled",
+                                         "fast-prepass-greedy" };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *path =
             g_strdup_printf("/engine/decode/no-allocation/%s", names[i]);

@@ -6,9 +6,7 @@
  * and it must decide for most ordinary rows.  Whole greedy generations
  * with the pre-pass give the tokens of the full logits' path. */
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "compute.h"
 #include "cpu.h"
@@ -21,42 +19,15 @@
 /* Activation rows per kernel set, precision and scale. */
 #define TRIALS 24
 
-/* palilens-make-model custom tmp/NAME ARGS…; returns the directory. */
-static char *make_model(const char *name, ...)
-{
-    g_autofree char *tool = g_build_filename(g_getenv("PALI_BUILD_ROOT"),
-                                             "tools/palilens-make-model", NULL);
-    char *dir = g_build_filename(test_tmpdir(), name, NULL);
-    GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, tool);
-    g_ptr_array_add(argv, "custom");
-    g_ptr_array_add(argv, dir);
-    g_ptr_array_add(argv, "--quiet");
-    va_list ap;
-    va_start(ap, name);
-    for (char *arg; (arg = va_arg(ap, char *)) != NULL;)
-        g_ptr_array_add(argv, arg);
-    va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    g_autofree char *err = NULL;
-    int status = 0;
-    g_autoptr(GError) error = NULL;
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
-                      NULL, NULL, &err, &status, &error))
-        g_error("%s", error->message);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        g_error("palilens-make-model failed: %s", err);
-    g_ptr_array_free(argv, TRUE);
-    return dir;
-}
-
 /* A bf16 model with a 20 000-row vocabulary (625 panels, so the pre-pass
  * may compute up to 40), its background work done. */
 static pali_model *load_settled(const char *name, const char *final_cap)
 {
-    g_autofree char *dir =
-        make_model(name, "--text-vocab", "20000", "--text-hidden", "192",
-                   "--final-softcap", final_cap, NULL);
+    const char *const args[] = {
+        "--text-vocab", "20000", "--text-hidden", "192", "--final-softcap",
+        final_cap,      NULL
+    };
+    g_autofree char *dir = test_make_model("custom", name, args);
     pali_model *m = NULL;
     pali_error err = { 0 };
     g_assert_cmpint(pali_model_load(dir, NULL, &m, &err), ==, PALI_OK);

@@ -180,3 +180,30 @@ int test_run_cli(const char *const *args, char **out, char **err)
         g_free(e);
     return WEXITSTATUS(wait_status);
 }
+
+char *test_make_model(const char *preset, const char *name,
+                      const char *const *args)
+{
+    const char *root = g_getenv("PALI_BUILD_ROOT");
+    g_assert_nonnull(root);
+    char *dir = g_build_filename(test_tmpdir(), name, NULL);
+    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(
+        argv, g_build_filename(root, "tools", "palilens-make-model", NULL));
+    g_ptr_array_add(argv, g_strdup(preset));
+    g_ptr_array_add(argv, g_strdup(dir));
+    g_ptr_array_add(argv, g_strdup("--quiet"));
+    for (int i = 0; args && args[i] != NULL; i++)
+        g_ptr_array_add(argv, g_strdup(args[i]));
+    g_ptr_array_add(argv, NULL);
+    g_autofree char *e = NULL;
+    int wait_status = 0;
+    g_autoptr(GError) error = NULL;
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
+                      NULL, NULL, &e, &wait_status, &error))
+        g_error("%s", error->message);
+    if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0)
+        g_error("palilens-make-model %s failed: %s", preset, e);
+    g_ptr_array_free(argv, TRUE);
+    return dir;
+}

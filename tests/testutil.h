@@ -34,3 +34,9 @@ double test_max_abs_diff(const float *a, const float *b, size_t n);
  * arguments; returns its exit status (the test fails if it did not exit
  * normally) and, when not NULL, its stdout and stderr (g_free them). */
 int test_run_cli(const char *const *args, char **out, char **err);
+
+/* $PALI_BUILD_ROOT/tools/palilens-make-model PRESET test_tmpdir()/NAME
+ * --quiet ARGS… (args NULL-terminated); returns the model directory (a
+ * new string) and fails the test when the tool does. */
+char *test_make_model(const char *preset, const char *name,
+                      const char *const *args);
