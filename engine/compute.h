@@ -122,12 +122,13 @@ void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
  * as f32, summed in f32.  On the pool. */
 void pali_gemv_exact(const pali_compute *c, const float *x,
                      const pali_tensor *w, float *y);
-/* Outputs [r0, r1) of pali_matmul(c, x, 1, w, NULL, y), r0 on the
- * PALI_MATMUL_PANEL grid and r1 on it or m, computed on the calling
- * thread by the same kernel call: the same bits.  False (nothing done)
- * where that product does not go by columns. */
-bool pali_gemv_columns(const pali_compute *c, const float *x,
-                       const pali_tensor *w, int64_t r0, int64_t r1, float *y);
+/* The outputs of pali_matmul(c, x, 1, w, NULL, y) in the listed panels
+ * of PALI_MATMUL_PANEL rows (kernels.h; the last one possibly short), by
+ * the same kernel calls: the same bits.  On the pool.  False (nothing
+ * done) where that product does not go by columns. */
+bool pali_gemv_panels(const pali_compute *c, const float *x,
+                      const pali_tensor *w, const int32_t *panels, int64_t n,
+                      float *y);
 
 /* Where a product's outputs go.  ROWS: y (n, m) f32, row-major.  PACKED
  * only where pali_matmul_layouts says so: bf16, rounded to nearest even,

@@ -33,9 +33,10 @@
 #define SOFTCAP_ERROR 0x1p-17
 /* Beyond this |logit| / cap the cap flattens too much to separate rows. */
 #define SOFTCAP_REACH 4.0
-/* At most this share of the panels are computed exactly (1/16: 74 MB of
- * the 3B's 1.18 GB); beyond it the full product is as cheap. */
-#define PANEL_SHARE 16
+/* At most this share of the panels are computed exactly (1/8: 148 MB of
+ * the 3B's 1.18 GB, beside the copy's 0.63 GB): beyond it the full
+ * product is about as cheap. */
+#define PANEL_SHARE 8
 
 uint64_t pali_lmhead_bytes(const pali_tensor *e)
 {
@@ -257,14 +258,14 @@ bool pali_lmhead_greedy(const pali_model *m, const pali_compute *c,
     }
 
     // ... as the full product computes them, capped, and the first maximum
+    if (!pali_gemv_panels(c, h, &m->embed, panels, n_panels, logits))
+        return false;
     int32_t pick = -1;
     float pick_v = 0;
     for (int64_t k = 0; k < n_panels; k++) {
         const int64_t r0 = (int64_t)panels[k] * PALI_MATMUL_PANEL;
         const int64_t r1 =
             r0 + PALI_MATMUL_PANEL < rows ? r0 + PALI_MATMUL_PANEL : rows;
-        if (!pali_gemv_columns(c, h, &m->embed, r0, r1, logits))
-            return false;
         if (cap > 0)
             c->kernels->softcap(logits + r0, r1 - r0, cap);
         for (int64_t i = r0; i < r1 && i < n_allowed; i++) {

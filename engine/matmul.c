@@ -392,20 +392,42 @@ void pali_gemv_exact(const pali_compute *c, const float *x,
         run_claimed(c, &job, gemv_worker, pali_matmul_panels(job.mm.m));
 }
 
-bool pali_gemv_columns(const pali_compute *c, const float *x,
-                       const pali_tensor *w, int64_t r0, int64_t r1, float *y)
+typedef struct panels_job {
+    matmul_job job;
+    const int32_t *panels;
+} panels_job;
+
+/* Listed panels, in claims of one. */
+static void panels_worker(void *arg, int ith, int nth)
+{
+    (void)nth;
+    const panels_job *pj = arg;
+    const int64_t m = pj->job.mm.m;
+    int64_t a, b;
+    while (pali_work_claim(pj->job.c->work, ith, 1, &a, &b))
+        for (int64_t i = a; i < b; i++) {
+            const int64_t r0 = (int64_t)pj->panels[i] * PALI_MATMUL_PANEL;
+            const int64_t r1 =
+                r0 + PALI_MATMUL_PANEL < m ? r0 + PALI_MATMUL_PANEL : m;
+            product_columns(&pj->job, r0, r1, pj->job.c->scratch[ith]);
+        }
+}
+
+bool pali_gemv_panels(const pali_compute *c, const float *x,
+                      const pali_tensor *w, const int32_t *panels, int64_t n,
+                      float *y)
 {
     const pali_product p = {
         w, NULL, y, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS
     };
-    matmul_job job = { .c = c, .mm = product_mm(c, x, 1, &p) };
+    panels_job pj = { { .c = c, .mm = product_mm(c, x, 1, &p) }, panels };
     const pali_kernels *k = c->kernels;
     // pali_matmul_many's choice for one row: packed where the set packs
     if (k->pack_shift)
-        job.mm.shift = k->pack_shift(&job.mm);
-    if (c->packed && k->pack_rows && k->pack_rows(&job.mm) > 0)
+        pj.job.mm.shift = k->pack_shift(&pj.job.mm);
+    if (c->packed && k->pack_rows && k->pack_rows(&pj.job.mm) > 0)
         return false;
-    if (r0 < r1)
-        product_columns(&job, r0, r1, c->scratch[0]);
+    if (n > 0)
+        run_claimed(c, &pj.job, panels_worker, n);
     return true;
 }
