@@ -179,6 +179,15 @@ void pali_lmhead_clear(pali_lmhead *f)
     f->bound = NULL;
 }
 
+/* How far row i's logit may lie from its pre-pass value l: c_i·‖x‖₁
+ * (scale), the denormal slack, and 2⁻⁴⁸·|l| for the rounding of these
+ * sums in double (2⁻⁵³ each). */
+static inline double reach(const pali_lmhead *f, float l, int64_t i,
+                           double scale, double slack)
+{
+    return f->bound[i] * scale + slack + 0x1p-48 * fabs(l);
+}
+
 /* The soft-cap's margin μ (proof above) for a best row whose logit lies
  * in [lo, hi]; negative when the cap is too flat there. */
 static double cap_margin(double lo, double hi, float cap)
@@ -226,7 +235,7 @@ bool pali_lmhead_greedy(const pali_model *m, const pali_compute *c,
             continue;
         if (!isfinite(logits[i]))
             return false;
-        const double lo = logits[i] - f->bound[i] * scale - slack;
+        const double lo = logits[i] - reach(f, logits[i], i, scale, slack);
         if (lo > best_lo) {
             best_lo = lo;
             best = i;
@@ -236,8 +245,9 @@ bool pali_lmhead_greedy(const pali_model *m, const pali_compute *c,
         return false;
     double margin = 0;
     if (cap > 0) {
-        margin = cap_margin(best_lo,
-                            logits[best] + f->bound[best] * scale + slack, cap);
+        margin = cap_margin(
+            best_lo, logits[best] + reach(f, logits[best], best, scale, slack),
+            cap);
         if (margin < 0)
             return false;
     }
@@ -247,7 +257,8 @@ bool pali_lmhead_greedy(const pali_model *m, const pali_compute *c,
     const int64_t limit = pali_matmul_panels(rows) / PANEL_SHARE + 1;
     int64_t n_panels = 0;
     for (int64_t i = 0; i < n_allowed; i++) {
-        if (i == excluded || logits[i] + f->bound[i] * scale + slack < floor)
+        if (i == excluded ||
+            logits[i] + reach(f, logits[i], i, scale, slack) < floor)
             continue;
         const int32_t p = (int32_t)(i / PALI_MATMUL_PANEL);
         if (n_panels > 0 && panels[n_panels - 1] == p)
