@@ -127,7 +127,7 @@ static inline __mmask16 not_finite(__m512 v0, __m512 v1)
            _mm512_cmp_ps_mask(_mm512_sub_ps(v1, v1), zero, _CMP_NEQ_UQ);
 }
 
-/* pali_quant_scale for a group of n (≤ 16) blocks' d, finite and within
+/* quant.c's scale rule for a group of n (≤ 16) blocks' d, finite and within
  * binary16's range: the n scales, rounded to nearest even as
  * pali_f32_to_f16 rounds, and per lane the scale as f32 and 1/it (0 for
  * 0). */
@@ -164,7 +164,7 @@ float pali_avx512_q8_row_bound(const uint16_t *w, int64_t cols, uint8_t *codes,
             amax[b] = _mm512_reduce_max_ps(
                 _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
         }
-        // pali_quant_scale(amax / 127), overflow clamped (a row with a NaN
+        // the scales of amax / 127, overflow clamped (a row with a NaN
         // returns +inf below, whatever its codes)
         const __m512 d = _mm512_min_ps(
             _mm512_div_ps(_mm512_loadu_ps(amax), _mm512_set1_ps(127)),
@@ -233,7 +233,7 @@ bool pali_avx512_q4_row(const uint16_t *w, int64_t cols, uint8_t *codes,
             const int at = m0 ? __builtin_ctz(m0) : 16 + __builtin_ctz(m1);
             extreme[b] = pali_bf16_to_f32(src[32 * b + at]);
         }
-        // pali_quant_scale(extreme / −8) for the group (finite here)
+        // the scales of extreme / −8 for the group (finite here)
         __m512 d = _mm512_div_ps(_mm512_loadu_ps(extreme),
                                  _mm512_set1_ps(-PALI_Q4_ZERO));
         d = _mm512_min_ps(_mm512_max_ps(d, _mm512_set1_ps(-65504.0f)),

@@ -273,6 +273,15 @@ static void packed_runs(matmul_job *job, const float *x, int64_t n,
     }
 }
 
+/* Sets mm's shift and returns the rows per chunk in which the set packs
+ * its activations: 0 where it does not (the product goes by columns). */
+static int64_t packed_chunk_rows(const pali_compute *c, pali_mm *mm)
+{
+    const pali_kernels *k = c->kernels;
+    mm->shift = k->pack_shift ? k->pack_shift(mm) : 0;
+    return c->packed && k->pack_rows ? k->pack_rows(mm) : 0;
+}
+
 void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
                       const pali_product *products, int count)
 {
@@ -280,7 +289,8 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
         return;
     const pali_kernels *k = c->kernels;
     matmul_job job = { .c = c, .mm = product_mm(c, x, n, &products[0]) };
-    const int shift = k->pack_shift ? k->pack_shift(&job.mm) : 0;
+    const int64_t rows = packed_chunk_rows(c, &job.mm);
+    const int shift = job.mm.shift;
     for (int i = 1; i < count; i++) {
         const pali_mm mi = product_mm(c, x, n, &products[i]);
         if (mi.k != job.mm.k ||
@@ -292,8 +302,6 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
             return;
         }
     }
-    job.mm.shift = shift;
-    const int64_t rows = c->packed && k->pack_rows ? k->pack_rows(&job.mm) : 0;
     if (rows <= 0) {
         for (int i = 0; i < count; i++) {
             job.mm = product_mm(c, x, n, &products[i]);
@@ -380,13 +388,20 @@ void pali_matmul_act(const pali_compute *c, const float *x, int64_t n,
     pali_matmul_many(c, x, n, &p, 1);
 }
 
-void pali_gemv_exact(const pali_compute *c, const float *x,
-                     const pali_tensor *w, float *y)
+/* A product of one row of x through w into y, as pali_matmul sets it. */
+static matmul_job one_row(const pali_compute *c, const float *x,
+                          const pali_tensor *w, float *y)
 {
     const pali_product p = {
         w, NULL, y, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS
     };
-    matmul_job job = { .c = c, .mm = product_mm(c, x, 1, &p) };
+    return (matmul_job){ .c = c, .mm = product_mm(c, x, 1, &p) };
+}
+
+void pali_gemv_exact(const pali_compute *c, const float *x,
+                     const pali_tensor *w, float *y)
+{
+    matmul_job job = one_row(c, x, w, y);
     job.mm.fast = false;
     if (job.mm.m > 0)
         run_claimed(c, &job, gemv_worker, pali_matmul_panels(job.mm.m));
@@ -417,15 +432,11 @@ bool pali_gemv_panels(const pali_compute *c, const float *x,
                       const pali_tensor *w, const int32_t *panels, int64_t n,
                       float *y)
 {
-    const pali_product p = {
-        w, NULL, y, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS
-    };
-    panels_job pj = { { .c = c, .mm = product_mm(c, x, 1, &p) }, panels };
-    const pali_kernels *k = c->kernels;
-    // pali_matmul_many's choice for one row: packed where the set packs
-    if (k->pack_shift)
-        pj.job.mm.shift = k->pack_shift(&pj.job.mm);
-    if (c->packed && k->pack_rows && k->pack_rows(&pj.job.mm) > 0)
+    panels_job pj = { one_row(c, x, w, y), panels };
+    // only where pali_matmul_many takes this product by columns (and
+    // then with the mm product_mm made)
+    pali_mm probe = pj.job.mm;
+    if (packed_chunk_rows(c, &probe) > 0)
         return false;
     if (n > 0)
         run_claimed(c, &pj.job, panels_worker, n);

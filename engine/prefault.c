@@ -112,11 +112,12 @@ pali_prefault *pali_prefault_start(pali_model *m)
         free(r);
         return NULL;
     }
+    // the LM head's pre-pass reads the embedding once, then leaves it to
+    // the page cache: mapping it first would only raise the peak
+    const bool prepass = pali_lmhead_bytes(&m->embed) > 0;
     int k = 0;
     for (int i = 0; i < n; i++)
-        // the LM head's pre-pass reads the embedding once, then leaves it
-        // to the page cache: mapping it first would only raise the peak
-        if (all[i] != &m->embed || pali_lmhead_bytes(&m->embed) == 0)
+        if (all[i] != &m->embed || !prepass)
             add_range(m, all[i], r, &k);
     add_range(m, &m->pos_emb, r, &k);
     free(all);
@@ -136,7 +137,7 @@ pali_prefault *pali_prefault_start(pali_model *m)
     p->model = m;
     atomic_init(&p->stop, false);
     // (with nothing to map, the pre-pass of converted weights may remain)
-    if ((merged == 0 && pali_lmhead_bytes(&m->embed) == 0) ||
+    if ((merged == 0 && !prepass) ||
         pthread_create(&p->thread, NULL, prefault_main, p) != 0) {
         free(r);
         free(p);

@@ -23,7 +23,9 @@ bool pali_quant_fits(const pali_tensor *t)
            pali_tensor_cols(t) % PALI_QUANT_BLOCK == 0;
 }
 
-uint16_t pali_quant_scale(float d, float *inv)
+/* d rounded to binary16 (clamped to its range; NaN gives 0), and 1/d
+ * (0 for d = 0) for coding. */
+static uint16_t scale_of(float d, float *inv)
 {
     if (!(fabsf(d) <= F16_MAX)) /* also NaN: a broken row codes as zero */
         d = isnan(d) ? 0.0f : copysignf(F16_MAX, d);
@@ -40,7 +42,7 @@ static void quantize_block_q8(const float *w, uint8_t *codes, uint16_t *scale)
         if (fabsf(w[i]) > amax)
             amax = fabsf(w[i]);
     float inv;
-    *scale = pali_quant_scale(amax / Q8_MAX, &inv);
+    *scale = scale_of(amax / Q8_MAX, &inv);
     for (int i = 0; i < PALI_QUANT_BLOCK; i++) {
         float q = rintf(w[i] * inv);
         q = q > Q8_MAX ? Q8_MAX : q < -Q8_MAX ? -Q8_MAX : q;
@@ -55,7 +57,7 @@ static void quantize_block_q4(const float *w, uint8_t *codes, uint16_t *scale)
         if (fabsf(w[i]) > fabsf(extreme))
             extreme = w[i];
     float inv;
-    *scale = pali_quant_scale(extreme / Q4_EXTREME, &inv);
+    *scale = scale_of(extreme / Q4_EXTREME, &inv);
     const int half = PALI_QUANT_BLOCK / 2;
     for (int i = 0; i < half; i++) {
         int q[2];

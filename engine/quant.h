@@ -68,11 +68,6 @@ static inline const uint16_t *pali_quant_scales(const pali_tensor *t, int64_t r)
  * flattening, a whole number of blocks per row. */
 bool pali_quant_fits(const pali_tensor *t);
 
-/* A block's scale: d rounded to binary16 (clamped to its range; NaN
- * gives 0), and 1/d (0 for d = 0) for coding.  q8's d is amax / 127;
- * q4's, the block's largest-magnitude weight / −8. */
-uint16_t pali_quant_scale(float d, float *inv);
-
 /* Quantizes one row of `cols` weights (cols % PALI_QUANT_BLOCK == 0)
  * into its codes (pali_quant_row_bytes) and cols/32 scales. */
 void pali_quantize_row(pali_dtype fmt, const float *w, int64_t cols,

@@ -45,10 +45,10 @@ struct pali_session {
     float *work; /* the vision tower's, then the decoder's work space:
                     max(pali_siglip_work_bytes, pali_gemma_work_floats(n)) */
     int64_t work_floats;
-    float *logits; /* (V) */
-    float *normed; /* (Dt) the final norm's output */
-    float *x_lm;   /* (Dt) and int32 (V / 32 + 1): the LM head pre-pass's */
-    int32_t *panels;
+    float *logits;   /* (V) */
+    float *normed;   /* (Dt) the final norm's output */
+    float *x_lm;     /* (Dt) the LM head pre-pass's activations ... */
+    int32_t *panels; /* (V / 32 + 1) ... and candidate panels */
     pali_sampler sampler;
     pali_detok *detok;
 
