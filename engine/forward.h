@@ -40,13 +40,17 @@ typedef struct pali_kv_cache {
     pali_kv_layout lay;
     void *k, *v;             /* (layers) × pali_kv_k_bytes / pali_kv_v_bytes */
     size_t k_layer, v_layer; /* bytes per layer */
+    size_t k_bytes, v_bytes; /* in all (pali_zeroed_alloc's) */
     int64_t capacity;        /* positions */
     int64_t length;          /* positions filled */
 } pali_kv_cache;
 
 /* Makes room for `capacity` positions (rounded up to PALI_KV_BLOCK) in
- * c's layout; keeps the cache when it is already big enough.  Zero-filled,
- * so positions past the end read as finite zeros. */
+ * c's layout; keeps the cache when it is already big enough.  A new one is
+ * zeros (pali_zeroed_alloc: no page is touched until a position is
+ * stored), so positions past the end, and the layout's padding, read as
+ * finite zeros; a kept one holds the finite values of earlier requests
+ * there. */
 pali_status pali_kv_cache_reserve(pali_kv_cache *kv, const pali_model *m,
                                   const pali_compute *c, int64_t capacity,
                                   pali_error *err);

@@ -98,8 +98,10 @@ pali_status pali_kv_cache_reserve(pali_kv_cache *kv, const pali_model *m,
     const size_t layers = (size_t)m->cfg.info.text_layers;
     const size_t kb = pali_kv_k_bytes(&lay, g.kv_heads);
     const size_t vb = pali_kv_v_bytes(&lay, g.kv_heads);
-    kv->k = pali_aligned_alloc(layers * kb);
-    kv->v = pali_aligned_alloc(layers * vb);
+    kv->k = pali_zeroed_alloc(layers * kb);
+    kv->k_bytes = kv->k ? layers * kb : 0;
+    kv->v = pali_zeroed_alloc(layers * vb);
+    kv->v_bytes = kv->v ? layers * vb : 0;
     if (kv->k == NULL || kv->v == NULL) {
         pali_kv_cache_clear(kv);
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
@@ -108,8 +110,6 @@ pali_status pali_kv_cache_reserve(pali_kv_cache *kv, const pali_model *m,
                          (long long)capacity,
                          (double)(layers * (kb + vb)) / 1e6);
     }
-    memset(kv->k, 0, layers * kb);
-    memset(kv->v, 0, layers * vb);
     kv->lay = lay;
     kv->k_layer = kb;
     kv->v_layer = vb;
@@ -120,8 +120,8 @@ pali_status pali_kv_cache_reserve(pali_kv_cache *kv, const pali_model *m,
 
 void pali_kv_cache_clear(pali_kv_cache *kv)
 {
-    pali_aligned_free(kv->k);
-    pali_aligned_free(kv->v);
+    pali_zeroed_free(kv->k, kv->k_bytes);
+    pali_zeroed_free(kv->v, kv->v_bytes);
     memset(kv, 0, sizeof(*kv));
 }
 

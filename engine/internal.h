@@ -34,6 +34,14 @@ void *pali_calloc_array(size_t n, size_t size);
  * pali_aligned_free. */
 void *pali_aligned_alloc(size_t size);
 void pali_aligned_free(void *ptr);
+/* size bytes of zeros, aligned as pali_aligned_alloc's.  From 4 MB on
+ * they are pages fresh from the kernel (an anonymous mapping, zero until
+ * written), so nothing is written here: each page is faulted in, zeroed
+ * by the kernel, when it is first used — by whichever thread uses it —
+ * and never where it is not.  Released with pali_zeroed_free and the
+ * same size. */
+void *pali_zeroed_alloc(size_t size);
+void pali_zeroed_free(void *ptr, size_t size);
 /* Asks the kernel to back [p, p + n)'s whole pages with 2 MB pages where
  * it can (MADV_HUGEPAGE: anonymous memory, or file mappings whose page
  * cache takes large folios, e.g. ext4 on this machine's Linux 6.18).  Streaming

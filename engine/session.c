@@ -189,6 +189,11 @@ void pali_session_free(pali_session *s)
     free(s);
 }
 
+/* Prompt tokens (with <bos> and the final "\n") that set_image's work
+ * space also fits the prefill of: a task's prompt with a question or a
+ * list of objects. */
+#define PROMPT_TOKENS_EXPECTED 64
+
 /* Grows the work space to `floats` (never shrinks it). */
 static pali_status reserve_work(pali_session *s, int64_t floats,
                                 pali_error *err)
@@ -252,10 +257,16 @@ static pali_status set_image(pali_session *s, const pali_image *image,
     double t1 = pali_now_ms();
 
     // the vision tower works in the decoder's work space (never both at
-    // once): at 896 px that saves ~200 MB
+    // once): at 896 px that saves ~200 MB.  The space is made large
+    // enough for a prefill of a prompt of up to PROMPT_TOKENS_EXPECTED
+    // tokens as well, so that the pages the tower faulted in serve the
+    // prefill too (a larger area for a longer prompt would be a new
+    // mapping: at 896 px its 300 MB faulted in afresh).
     const size_t vbytes = pali_siglip_work_bytes(m, &s->compute);
-    st = reserve_work(
-        s, (int64_t)((vbytes + sizeof(float) - 1) / sizeof(float)), err);
+    int64_t floats = (int64_t)((vbytes + sizeof(float) - 1) / sizeof(float));
+    const int64_t text = pali_gemma_work_floats(m, m->cfg.info.n_image_tokens +
+                                                       PROMPT_TOKENS_EXPECTED);
+    st = reserve_work(s, floats > text ? floats : text, err);
     if (st != PALI_OK)
         return st;
     st = pali_siglip_forward(m, &s->compute, s->pixels, s->features, s->work,

@@ -102,6 +102,46 @@ void *pali_aligned_alloc(size_t size)
     return ptr;
 }
 
+void *pali_zeroed_alloc(size_t size)
+{
+    if (size < PALI_HUGE_BUFFER) {
+        void *ptr = pali_aligned_alloc(size);
+        if (ptr)
+            memset(ptr, 0, size);
+        return ptr;
+    }
+    // a mapping one 2 MB page longer, trimmed to a 2 MB boundary
+    const size_t len =
+        (size + PALI_HUGE_PAGE - 1) / PALI_HUGE_PAGE * PALI_HUGE_PAGE;
+    if (len < size || len + PALI_HUGE_PAGE < len)
+        return NULL;
+    char *raw = mmap(NULL, len + PALI_HUGE_PAGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    const uintptr_t at =
+        ((uintptr_t)raw + PALI_HUGE_PAGE - 1) / PALI_HUGE_PAGE * PALI_HUGE_PAGE;
+    char *ptr = (char *)at;
+    if (ptr > raw)
+        (void)munmap(raw, (size_t)(ptr - raw));
+    if (raw + PALI_HUGE_PAGE > ptr)
+        (void)munmap(ptr + len, (size_t)(raw + PALI_HUGE_PAGE - ptr));
+    pali_advise_huge(ptr, len);
+    return ptr;
+}
+
+void pali_zeroed_free(void *ptr, size_t size)
+{
+    if (ptr == NULL)
+        return;
+    if (size < PALI_HUGE_BUFFER) {
+        pali_aligned_free(ptr);
+        return;
+    }
+    (void)munmap(ptr,
+                 (size + PALI_HUGE_PAGE - 1) / PALI_HUGE_PAGE * PALI_HUGE_PAGE);
+}
+
 void pali_page_span(const void *p, size_t n, uintptr_t *begin, uintptr_t *end)
 {
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "internal.h"
 #include "tensor.h"
 #include "testutil.h"
 
@@ -118,6 +119,31 @@ static void test_read_f32(void)
     g_assert_cmpint(pali_tensor_numel(&t), ==, 6);
 }
 
+/* pali_zeroed_alloc: zeros, aligned (2 MB from 4 MB on), writable to the
+ * last byte, also where malloc hands back memory it had given out. */
+static void test_zeroed_alloc(void)
+{
+    const size_t sizes[] = {
+        1, 100, 4096, (4u << 20) - 1, 4u << 20, (4u << 20) + 1, 9u << 20
+    };
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+            const size_t n = sizes[i];
+            unsigned char *p = pali_zeroed_alloc(n);
+            g_assert_nonnull(p);
+            g_assert_cmpuint((uintptr_t)p % 64, ==, 0);
+            if (n >= (4u << 20))
+                g_assert_cmpuint((uintptr_t)p % (2u << 20), ==, 0);
+            for (size_t j = 0; j < n; j++)
+                if (p[j] != 0)
+                    g_error("pali_zeroed_alloc(%zu): byte %zu is %u", n, j,
+                            p[j]);
+            memset(p, 0xa5, n); // dirty, for the next round's reuse
+            pali_zeroed_free(p, n);
+        }
+    pali_zeroed_free(NULL, 1u << 22);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -126,5 +152,6 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/tensor/bf16", test_bf16);
     g_test_add_func("/engine/tensor/names", test_names);
     g_test_add_func("/engine/tensor/read-f32", test_read_f32);
+    g_test_add_func("/engine/util/zeroed-alloc", test_zeroed_alloc);
     return g_test_run();
 }
