@@ -639,6 +639,13 @@ gboolean lens_engine_has_image(LensEngine *self, GBytes *pixels)
     return self->image != NULL && pixels != NULL && self->image == pixels;
 }
 
+gboolean lens_engine_image_ready(LensEngine *self, GBytes *pixels)
+{
+    return lens_engine_has_image(self, pixels) &&
+           self->wanted_params.n_threads == self->session_params.n_threads &&
+           self->wanted_params.precision == self->session_params.precision;
+}
+
 void lens_engine_load_model_async(LensEngine *self, const char *dir,
                                   GCancellable *cancellable,
                                   GAsyncReadyCallback callback,

@@ -76,6 +76,9 @@ gboolean lens_engine_set_image_finish(LensEngine *self, GAsyncResult *result,
                                       GError **error);
 /* Whether `pixels` is the image the session holds. */
 gboolean lens_engine_has_image(LensEngine *self, GBytes *pixels);
+/* ... and the session has the threads and precision set now: a run on
+ * `pixels` would start with the prompt. */
+gboolean lens_engine_image_ready(LensEngine *self, GBytes *pixels);
 
 /* Runs a task on the current image.  `lang` NULL: English; `text` the
  * question, objects or prompt; max_new_tokens 0: the task's default.

@@ -477,6 +477,115 @@ static void test_weights(Fixture *f, gconstpointer data)
     g_settings_reset(settings, "precision");
 }
 
+/* Iterates until the engine has no job. */
+static void wait_engine_idle(Fixture *f)
+{
+    LensEngine *engine = lens_window_get_engine(f->window);
+    gint64 end = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+    while (lens_engine_get_busy(engine)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(500);
+    }
+}
+
+/* What to do the moment an image has opened (the window's first "busy"
+ * change to idle), when the picture's encoding ahead has just started. */
+typedef enum {
+    AT_OPEN_RUN,
+    AT_OPEN_RUN_STOP,
+    AT_OPEN_LOAD
+} AtOpen;
+
+typedef struct {
+    AtOpen what;
+    gboolean fired;
+    gboolean engine_busy; /* the encoding ahead was under way */
+} OpenHook;
+
+static void on_open_busy(LensWindow *w, GParamSpec *pspec, OpenHook *h)
+{
+    if (h->fired || lens_window_get_busy(w))
+        return;
+    h->fired = TRUE;
+    h->engine_busy = lens_engine_get_busy(lens_window_get_engine(w));
+    if (h->what == AT_OPEN_LOAD) {
+        lens_window_load_model(w, ui_test_tiny_model());
+        g_assert_true(lens_window_get_busy(w));
+        return;
+    }
+    lens_window_set_task(w, PALI_TASK_CAPTION, NULL);
+    g_assert_true(gtk_widget_activate_action(GTK_WIDGET(w), "win.run", NULL));
+    g_assert_true(lens_window_get_busy(w));
+    if (h->what == AT_OPEN_RUN_STOP)
+        g_assert_true(
+            gtk_widget_activate_action(GTK_WIDGET(w), "win.stop", NULL));
+}
+
+static void open_image_and(Fixture *f, const char *png, AtOpen what)
+{
+    OpenHook h = { what, FALSE, FALSE };
+    gulong id = g_signal_connect(f->window, "notify::busy",
+                                 G_CALLBACK(on_open_busy), &h);
+    open_image(f, png); /* and waits for what the hook started */
+    g_signal_handler_disconnect(f->window, id);
+    g_assert_true(h.fired);
+    g_assert_true(h.engine_busy);
+}
+
+/* A picture opened with a model loaded is encoded ahead, so the run that
+ * follows starts with the prompt; a run started meanwhile takes that
+ * encoding over, Stop stops it (and the engine stays idle), and a model
+ * load waits for it. */
+static void test_look_ahead(Fixture *f, gconstpointer data)
+{
+    load_tiny_model(f);
+    LensEngine *engine = lens_window_get_engine(f->window);
+    GtkWidget *w = GTK_WIDGET(f->window);
+    g_autofree char *png = ui_test_write_png("ahead.png", 320, 240);
+    open_image(f, png);
+    wait_engine_idle(f); /* the encoding ahead, with nothing asked */
+    run_task(f, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    LensAnswer *answer = lens_window_get_answer(f->window);
+    g_assert_true(lens_answer_is_final(answer));
+    /* the encoding is reported once, as done before the run */
+    g_assert_cmpfloat(lens_answer_get_timings(answer)->vision_ms, >, 0);
+    g_assert_true(find_label_containing(w, "image encoded ahead"));
+
+    /* a run the moment the next image opens waits for its encoding */
+    g_autofree char *png2 = ui_test_write_png("ahead2.png", 200, 300);
+    open_image_and(f, png2, AT_OPEN_RUN);
+    g_assert_null(lens_window_get_error(f->window));
+    answer = lens_window_get_answer(f->window);
+    g_assert_nonnull(answer);
+    g_assert_true(lens_answer_is_final(answer));
+    g_assert_cmpfloat(lens_answer_get_timings(answer)->vision_ms, >, 0);
+    g_assert_false(find_label_containing(w, "image encoded ahead"));
+
+    /* Stop then stops the encoding; nothing starts again by itself */
+    g_autofree char *png3 = ui_test_write_png("ahead3.png", 120, 90);
+    open_image_and(f, png3, AT_OPEN_RUN_STOP);
+    g_assert_false(lens_engine_get_busy(engine));
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_true(find_label(w, _("Stopped.")));
+    /* and the next run encodes the image itself */
+    run_task(f, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+
+    /* a model chosen while an image is encoded ahead loads after it */
+    g_autofree char *png4 = ui_test_write_png("ahead4.png", 64, 48);
+    open_image_and(f, png4, AT_OPEN_LOAD);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_nonnull(lens_engine_get_model_info(engine));
+    wait_engine_idle(f); /* the new model's session encodes it ahead */
+    run_task(f, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    g_assert_true(lens_answer_is_final(lens_window_get_answer(f->window)));
+    g_assert_true(find_label_containing(w, "image encoded ahead"));
+}
+
 static void test_zoom(Fixture *f, gconstpointer data)
 {
     g_autofree char *png = ui_test_write_png("zoom.png", 400, 300);
@@ -518,6 +627,7 @@ int main(int argc, char **argv)
     ADD("/ui/window/model-picker", test_model_picker);
     ADD("/ui/window/run", test_run);
     ADD("/ui/window/stop", test_stop);
+    ADD("/ui/window/look-ahead", test_look_ahead);
     ADD("/ui/window/weights", test_weights);
 #undef ADD
     int status = g_test_run();

@@ -100,6 +100,7 @@ static void list_folder(LensWindow *self, GFile *file)
 static void set_picture(LensWindow *self, LensPicture *picture)
 {
     g_cancellable_cancel(self->run_cancellable);
+    _lens_window_stop_look_ahead(self);
     if (picture != NULL)
         lens_picture_ref(picture);
     g_clear_pointer(&self->picture, lens_picture_unref);
@@ -141,6 +142,7 @@ static void set_picture(LensWindow *self, LensPicture *picture)
     update_folder_index(self);
     if (picture != NULL)
         lens_task_panel_focus_input(self->task_panel);
+    _lens_window_look_ahead(self);
 }
 
 static void on_picture_loaded(GObject *source, GAsyncResult *result,

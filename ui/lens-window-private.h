@@ -48,6 +48,7 @@ struct _LensWindow {
     LensPicture *picture;
     LensAnswer *answer;
     GCancellable *run_cancellable;   /* the running task */
+    GCancellable *ahead_cancellable; /* the picture encoded ahead */
     GCancellable *open_cancellable;  /* the image being decoded */
     GCancellable *model_cancellable; /* the model being loaded */
     GCancellable *folder_cancellable;
@@ -63,7 +64,11 @@ struct _LensWindow {
     gboolean running;
     gboolean opening;
     gboolean loading_model;
-    gboolean reload_pending; /* the weight format changed while busy */
+    gboolean reload_pending;  /* the weight format changed while busy */
+    gboolean ahead_adopted;   /* a run waits for the encoding ahead */
+    gboolean user_stopped;    /* Stop ended the last run */
+    gboolean run_image_ahead; /* the run found its image encoded */
+    char *pending_model;      /* to load once the encoding ahead stops */
 };
 
 /* lens-window.c */
@@ -74,6 +79,11 @@ void _lens_window_update_actions(LensWindow *self);
 /* Updates the actions, then tells "busy" watchers. */
 void _lens_window_notify_busy(LensWindow *self);
 void _lens_window_set_answer(LensWindow *self, LensAnswer *answer);
+/* Encodes the picture in the background when a model is loaded and the
+ * engine idle, so that a run on it starts with the prompt; a new picture
+ * stops the encoding of the last one. */
+void _lens_window_look_ahead(LensWindow *self);
+void _lens_window_stop_look_ahead(LensWindow *self);
 
 /* lens-window-open.c: actions win.open, win.open-recent, win.previous,
  * win.next, win.paste and their shortcuts; the drop target and the Open

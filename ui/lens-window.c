@@ -149,9 +149,12 @@ void _lens_window_update_actions(LensWindow *self)
     gboolean has_picture = self->picture != NULL;
     gboolean engine_idle = !lens_engine_get_busy(self->engine);
     gboolean has_answer = self->answer != NULL;
+    /* a run may start while the picture is encoded ahead: it waits for
+     * that encoding instead of starting its own */
+    gboolean engine_free = engine_idle || self->ahead_cancellable != NULL;
     gtk_widget_action_set_enabled(w, "win.run",
                                   has_model && has_picture && !self->running &&
-                                      engine_idle && !self->loading_model);
+                                      engine_free && !self->loading_model);
     gtk_widget_action_set_enabled(w, "win.stop", self->running);
     gtk_widget_action_set_enabled(w, "win.choose-model",
                                   !self->running && !self->loading_model);
@@ -260,6 +263,16 @@ static void on_model_loaded(GObject *source, GAsyncResult *result,
     }
     if (self->reload_pending)
         reload_model(self);
+    else
+        _lens_window_look_ahead(self);
+}
+
+static void start_model_load(LensWindow *self, const char *dir)
+{
+    lens_engine_set_weights(self->engine,
+                            g_settings_get_enum(self->settings, "weights"));
+    lens_engine_load_model_async(self->engine, dir, self->model_cancellable,
+                                 on_model_loaded, g_object_ref(self));
 }
 
 void lens_window_load_model(LensWindow *self, const char *dir)
@@ -270,13 +283,17 @@ void lens_window_load_model(LensWindow *self, const char *dir)
     self->loading_model = TRUE;
     self->reload_pending = FALSE;
     self->model_cancellable = g_cancellable_new();
-    lens_engine_set_weights(self->engine,
-                            g_settings_get_enum(self->settings, "weights"));
     update_model_label(self);
     _lens_window_notify_busy(self);
     set_progress(self, _("Loading the model…"), 0);
-    lens_engine_load_model_async(self->engine, dir, self->model_cancellable,
-                                 on_model_loaded, g_object_ref(self));
+    if (self->ahead_cancellable != NULL) {
+        /* the engine is free once the encoding ahead has stopped */
+        g_free(self->pending_model);
+        self->pending_model = g_strdup(dir);
+        g_cancellable_cancel(self->ahead_cancellable);
+        return;
+    }
+    start_model_load(self, dir);
 }
 
 static void on_weights_changed(LensWindow *self)
@@ -332,6 +349,8 @@ static void on_engine_partial(LensEngine *engine, LensAnswer *answer,
         _lens_window_set_answer(self, answer);
 }
 
+/* The run is over; a picture opened meanwhile is encoded ahead (not
+ * after Stop: the engine stays idle until asked again). */
 static void finish_run(LensWindow *self)
 {
     self->running = FALSE;
@@ -340,6 +359,8 @@ static void finish_run(LensWindow *self)
     _lens_window_notify_busy(self);
     if (self->reload_pending)
         reload_model(self);
+    else if (!self->user_stopped)
+        _lens_window_look_ahead(self);
 }
 
 /* "850 ms" or "2.31 s" */
@@ -354,14 +375,17 @@ static void show_timings(LensWindow *self, LensAnswer *answer)
     const pali_timings *t = lens_answer_get_timings(answer);
     int n = lens_answer_get_n_generated(answer);
     double image_ms = t->preprocess_ms + t->vision_ms;
+    /* the image's encoding is reported with the first answer about it;
+     * done ahead, before the run, it is not part of the run's time */
+    gboolean ahead = self->run_image_ahead && image_ms > 0;
     g_autofree char *total =
-        format_duration(image_ms + t->prefill_ms + t->decode_ms);
+        format_duration((ahead ? 0 : image_ms) + t->prefill_ms + t->decode_ms);
     g_autofree char *image_time = format_duration(image_ms);
     g_autofree char *prompt = format_duration(t->prefill_ms);
-    /* the image's encoding is reported with the first answer about it */
-    g_autofree char *image = image_ms > 0
-                                 ? g_strdup_printf(_("image %s"), image_time)
-                                 : g_strdup(_("image cached"));
+    g_autofree char *image =
+        image_ms <= 0 ? g_strdup(_("image cached"))
+        : ahead ? g_strdup_printf(_("image encoded ahead (%s)"), image_time)
+                : g_strdup_printf(_("image %s"), image_time);
     /* tokens per second over the decode steps (the first token comes from
      * the prefill) */
     double rate = t->decode_ms > 0 ? t->n_decoded * 1000.0 / t->decode_ms : 0;
@@ -399,11 +423,11 @@ static void start_generate(LensWindow *self)
         self->run_cancellable, on_generated, g_object_ref(self));
 }
 
-static void on_image_set(GObject *source, GAsyncResult *result, gpointer data)
+/* The run's image is encoded (`ok`), or not (`error`): on to the prompt,
+ * or the run ends. */
+static void run_image_set(LensWindow *self, gboolean ok, const GError *error)
 {
-    g_autoptr(LensWindow) self = data;
-    g_autoptr(GError) error = NULL;
-    if (!lens_engine_set_image_finish(self->engine, result, &error)) {
+    if (!ok) {
         finish_run(self);
         if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             gtk_label_set_text(self->timings_label, _("Stopped."));
@@ -417,6 +441,121 @@ static void on_image_set(GObject *source, GAsyncResult *result, gpointer data)
         return;
     }
     start_generate(self);
+}
+
+static void on_image_set(GObject *source, GAsyncResult *result, gpointer data)
+{
+    g_autoptr(LensWindow) self = data;
+    g_autoptr(GError) error = NULL;
+    if (self->engine == NULL) /* disposed */
+        return;
+    gboolean ok = lens_engine_set_image_finish(self->engine, result, &error);
+    run_image_set(self, ok, error);
+}
+
+/* The run's picture: encoded now unless the session holds it. */
+static void run_encode(LensWindow *self)
+{
+    if (self->picture == NULL) {
+        finish_run(self);
+        return;
+    }
+    GBytes *pixels = lens_picture_get_pixels(self->picture);
+    self->run_image_ahead = lens_engine_has_image(self->engine, pixels);
+    if (self->run_image_ahead) {
+        set_progress(self, _("Reading the prompt…"), 0);
+        start_generate(self);
+        return;
+    }
+    set_progress(self, _("Looking at the image…"), 0);
+    lens_engine_set_image_async(
+        self->engine, pixels, lens_picture_get_width(self->picture),
+        lens_picture_get_height(self->picture),
+        lens_picture_get_stride(self->picture), PALI_PIXEL_RGB8,
+        self->run_cancellable, on_image_set, g_object_ref(self));
+}
+
+/* The threads and precision the preferences ask for, for the session
+ * that the next engine job uses. */
+static void apply_session_settings(LensWindow *self)
+{
+    lens_engine_set_threads(self->engine,
+                            g_settings_get_int(self->settings, "threads"));
+    lens_engine_set_precision(self->engine,
+                              g_settings_get_enum(self->settings, "precision"));
+}
+
+/* ---- encoding the picture ahead ----------------------------------------
+ * The image's encoding (the vision tower) does not depend on the task or
+ * the prompt, and is the larger part of the wait at 448 and 896 px (4 of
+ * the 16 s before the first token of the 3B at 896): once a picture and a
+ * model are there, the engine encodes it while the user picks a task and
+ * types, and a run started meanwhile waits for that encoding. */
+
+static void on_looked_ahead(GObject *source, GAsyncResult *result,
+                            gpointer data)
+{
+    g_autoptr(LensWindow) self = data;
+    g_autoptr(GError) error = NULL;
+    gboolean ok =
+        lens_engine_set_image_finish(LENS_ENGINE(source), result, &error);
+    gboolean adopted = self->ahead_adopted;
+    g_clear_object(&self->ahead_cancellable);
+    self->ahead_adopted = FALSE;
+    if (self->engine == NULL) /* disposed */
+        return;
+    if (adopted) {
+        if (!ok && !g_cancellable_is_cancelled(self->run_cancellable))
+            run_encode(self); /* stopped before the run came */
+        else
+            run_image_set(self, ok, error);
+        return;
+    }
+    _lens_window_update_actions(self);
+    if (self->pending_model != NULL) {
+        g_autofree char *dir = g_steal_pointer(&self->pending_model);
+        start_model_load(self, dir);
+        return;
+    }
+    /* stopped for a new picture or new settings: encode what is there
+     * now (a failure is left to the run, which reports it) */
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        _lens_window_look_ahead(self);
+}
+
+void _lens_window_look_ahead(LensWindow *self)
+{
+    if (self->engine == NULL || self->ahead_cancellable != NULL ||
+        self->running || self->loading_model || self->picture == NULL ||
+        lens_engine_get_model_info(self->engine) == NULL ||
+        lens_engine_get_busy(self->engine))
+        return;
+    apply_session_settings(self);
+    GBytes *pixels = lens_picture_get_pixels(self->picture);
+    if (lens_engine_image_ready(self->engine, pixels))
+        return;
+    self->ahead_cancellable = g_cancellable_new();
+    self->ahead_adopted = FALSE;
+    lens_engine_set_image_async(
+        self->engine, pixels, lens_picture_get_width(self->picture),
+        lens_picture_get_height(self->picture),
+        lens_picture_get_stride(self->picture), PALI_PIXEL_RGB8,
+        self->ahead_cancellable, on_looked_ahead, g_object_ref(self));
+    _lens_window_update_actions(self);
+}
+
+void _lens_window_stop_look_ahead(LensWindow *self)
+{
+    if (self->ahead_cancellable != NULL && !self->ahead_adopted)
+        g_cancellable_cancel(self->ahead_cancellable);
+}
+
+/* New threads or precision: the picture is encoded again ahead, in the
+ * session that the next run will use. */
+static void on_session_setting_changed(LensWindow *self)
+{
+    _lens_window_stop_look_ahead(self);
+    _lens_window_look_ahead(self);
 }
 
 static void run_action(GtkWidget *widget, const char *name, GVariant *param)
@@ -442,33 +581,34 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
         _lens_window_show_message(self, GTK_MESSAGE_WARNING,
                                   _("Masks need the mask decoder"), detail);
     }
-    lens_engine_set_threads(self->engine,
-                            g_settings_get_int(self->settings, "threads"));
-    lens_engine_set_precision(self->engine,
-                              g_settings_get_enum(self->settings, "precision"));
+    apply_session_settings(self);
     self->running = TRUE;
-    self->run_cancellable = g_cancellable_new();
+    self->user_stopped = FALSE;
     _lens_window_set_answer(self, NULL);
     gtk_label_set_text(self->timings_label, "");
-    _lens_window_notify_busy(self);
-
-    GBytes *pixels = lens_picture_get_pixels(self->picture);
-    if (lens_engine_has_image(self->engine, pixels)) {
-        set_progress(self, _("Reading the prompt…"), 0);
-        start_generate(self);
+    if (self->ahead_cancellable != NULL) {
+        /* the picture is being encoded ahead: the run goes on from there
+         * (Stop stops that encoding); one already stopped (new settings)
+         * is waited for, then the run encodes the picture itself */
+        self->ahead_adopted = TRUE;
+        self->run_image_ahead = FALSE;
+        self->run_cancellable =
+            g_cancellable_is_cancelled(self->ahead_cancellable)
+                ? g_cancellable_new()
+                : g_object_ref(self->ahead_cancellable);
+        _lens_window_notify_busy(self);
+        set_progress(self, _("Looking at the image…"), -1);
         return;
     }
-    set_progress(self, _("Looking at the image…"), 0);
-    lens_engine_set_image_async(
-        self->engine, pixels, lens_picture_get_width(self->picture),
-        lens_picture_get_height(self->picture),
-        lens_picture_get_stride(self->picture), PALI_PIXEL_RGB8,
-        self->run_cancellable, on_image_set, g_object_ref(self));
+    self->run_cancellable = g_cancellable_new();
+    _lens_window_notify_busy(self);
+    run_encode(self);
 }
 
 static void stop_action(GtkWidget *widget, const char *name, GVariant *param)
 {
     LensWindow *self = LENS_WINDOW(widget);
+    self->user_stopped = self->running;
     g_cancellable_cancel(self->run_cancellable);
     if (self->running)
         set_progress(self, _("Stopping…"), -1);
@@ -587,6 +727,7 @@ static void lens_window_dispose(GObject *object)
     /* Stop everything this window started; the jobs hold their own
      * references and finish on their own. */
     g_cancellable_cancel(self->run_cancellable);
+    g_cancellable_cancel(self->ahead_cancellable);
     g_cancellable_cancel(self->open_cancellable);
     g_cancellable_cancel(self->model_cancellable);
     g_cancellable_cancel(self->folder_cancellable);
@@ -594,6 +735,8 @@ static void lens_window_dispose(GObject *object)
                                          self);
     gtk_widget_dispose_template(GTK_WIDGET(self), LENS_TYPE_WINDOW);
     g_clear_object(&self->run_cancellable);
+    g_clear_object(&self->ahead_cancellable);
+    g_clear_pointer(&self->pending_model, g_free);
     g_clear_object(&self->open_cancellable);
     g_clear_object(&self->model_cancellable);
     g_clear_object(&self->folder_cancellable);
@@ -777,6 +920,12 @@ static void lens_window_init(LensWindow *self)
 
     g_signal_connect_object(self->settings, "changed::weights",
                             G_CALLBACK(on_weights_changed), self,
+                            G_CONNECT_SWAPPED);
+    g_signal_connect_object(self->settings, "changed::precision",
+                            G_CALLBACK(on_session_setting_changed), self,
+                            G_CONNECT_SWAPPED);
+    g_signal_connect_object(self->settings, "changed::threads",
+                            G_CALLBACK(on_session_setting_changed), self,
                             G_CONNECT_SWAPPED);
 
     _lens_window_init_open(self);
