@@ -45,10 +45,18 @@ struct pali_session {
     float *work; /* the vision tower's, then the decoder's work space:
                     max(pali_siglip_work_bytes, pali_gemma_work_floats(n)) */
     int64_t work_floats;
-    float *logits;   /* (V) */
-    float *normed;   /* (Dt) the final norm's output */
-    float *x_lm;     /* (Dt) the LM head pre-pass's activations ... */
-    int32_t *panels; /* (V / 32 + 1) ... and candidate panels */
+    float *logits; /* (V) */
+    float *normed; /* (Dt) the final norm's output */
+    /* the last complete prefill, kept: a generate of the same ids on the
+     * same image starts from it (the KV cache still holds its positions
+     * until another prefill or a new cache) */
+    bool prefix_valid;
+    uint64_t prefix_image; /* image_key it ran on */
+    int32_t *prefix_ids;   /* (prefix_len) */
+    int64_t prefix_len, prefix_ids_capacity;
+    float *prefix_normed; /* (Dt) its last position's final norm */
+    float *x_lm;          /* (Dt) the LM head pre-pass's activations ... */
+    int32_t *panels;      /* (V / 32 + 1) ... and candidate panels */
     pali_sampler sampler;
     pali_detok *detok;
 
@@ -149,11 +157,14 @@ pali_status pali_session_new(const pali_model *model,
         pali_aligned_alloc((size_t)(N * in->text_hidden) * sizeof(float));
     s->logits = pali_aligned_alloc((size_t)in->vocab_rows * sizeof(float));
     s->normed = pali_aligned_alloc((size_t)in->text_hidden * sizeof(float));
+    s->prefix_normed =
+        pali_aligned_alloc((size_t)in->text_hidden * sizeof(float));
     s->x_lm = pali_aligned_alloc((size_t)in->text_hidden * sizeof(float));
     s->panels = pali_malloc_array(
         (size_t)(pali_matmul_panels(in->vocab_rows) + 1), sizeof(int32_t));
-    if (!s->pixels || !s->features || !s->logits || !s->normed || !s->x_lm ||
-        !s->panels || !pali_sampler_init(&s->sampler, allowed_ids(model))) {
+    if (!s->pixels || !s->features || !s->logits || !s->normed ||
+        !s->prefix_normed || !s->x_lm || !s->panels ||
+        !pali_sampler_init(&s->sampler, allowed_ids(model))) {
         pali_session_free(s);
         return pali_fail(err, PALI_ERR_OUT_OF_MEMORY,
                          "out of memory for a session");
@@ -178,6 +189,8 @@ void pali_session_free(pali_session *s)
     pali_aligned_free(s->work);
     pali_aligned_free(s->logits);
     pali_aligned_free(s->normed);
+    pali_aligned_free(s->prefix_normed);
+    free(s->prefix_ids);
     pali_aligned_free(s->x_lm);
     free(s->panels);
     pali_sampler_clear(&s->sampler);
@@ -392,6 +405,96 @@ static bool prepass_choose(pali_session *s, int32_t *id)
     return false;
 }
 
+/* The ids of `prompt` (<image>×N <bos> prompt "\n") into s->ids[0, *L),
+ * checked against the context and RAM, with room made for a generation
+ * of max_new_tokens.  A KV cache made anew drops the kept prefill. */
+static pali_status prepare_prompt(pali_session *s, const char *prompt,
+                                  int max_new_tokens, int64_t *L_out,
+                                  pali_error *err)
+{
+    const pali_model *m = s->model;
+    const pali_model_info *in = &m->cfg.info;
+    int32_t *prompt_ids = NULL;
+    size_t n_prompt = 0;
+    pali_status st = pali_prompt_ids(
+        m->tokenizer, in->n_image_tokens, in->image_token_id, in->bos_id,
+        prompt, strlen(prompt), &prompt_ids, &n_prompt, err);
+    if (st != PALI_OK)
+        return st;
+    const int64_t L = (int64_t)n_prompt;
+    // the last generated token is never fed back, hence the − 1
+    const int64_t need = L + max_new_tokens - 1;
+    if (L > s->max_context || need > s->max_context) {
+        free(prompt_ids);
+        if (L > s->max_context)
+            return pali_fail(err, PALI_ERR_TOO_LONG,
+                             "the prompt is %lld tokens (with %d image "
+                             "tokens); the model takes at most %lld",
+                             (long long)L, in->n_image_tokens,
+                             (long long)s->max_context);
+        return pali_fail(err, PALI_ERR_TOO_LONG,
+                         "%lld prompt tokens + %d new tokens exceed the "
+                         "model's %lld positions; lower max_new_tokens to "
+                         "%lld",
+                         (long long)L, max_new_tokens,
+                         (long long)s->max_context,
+                         (long long)(s->max_context - L + 1));
+    }
+    int64_t work = pali_gemma_work_floats(m, L);
+    const int64_t capacity = s->kv.capacity;
+    st = check_fits(s, work, need, err);
+    if (st == PALI_OK)
+        st = reserve_outputs(s, L + max_new_tokens, work, err);
+    if (st == PALI_OK)
+        st = pali_kv_cache_reserve(&s->kv, m, &s->compute, need, err);
+    if (s->kv.capacity != capacity || s->kv.k == NULL)
+        s->prefix_valid = false;
+    if (st != PALI_OK) {
+        free(prompt_ids);
+        return st;
+    }
+    memcpy(s->ids, prompt_ids, (size_t)L * sizeof(int32_t));
+    free(prompt_ids);
+    *L_out = L;
+    return PALI_OK;
+}
+
+/* Whether the kept prefill is that of s->ids[0, L) on the current image. */
+static bool prefix_matches(const pali_session *s, int64_t L)
+{
+    return s->prefix_valid && s->has_image && s->prefix_image == s->image_key &&
+           s->prefix_len == L &&
+           memcmp(s->prefix_ids, s->ids, (size_t)L * sizeof(int32_t)) == 0;
+}
+
+/* The prefill of s->ids[0, L) (logits too unless NULL), kept once
+ * complete. */
+static pali_status run_prefill(pali_session *s, int64_t L, float *logits,
+                               const pali_callbacks *cb, pali_error *err)
+{
+    const pali_model *m = s->model;
+    s->prefix_valid = false; // its positions are overwritten from here
+    pali_status st =
+        pali_gemma_prefill(m, &s->compute, &s->kv, s->ids, L, s->features,
+                           s->normed, logits, s->work, cb, err);
+    if (st != PALI_OK)
+        return st;
+    if (L > s->prefix_ids_capacity) {
+        int32_t *ids = realloc(s->prefix_ids, (size_t)L * sizeof(*ids));
+        if (ids == NULL)
+            return PALI_OK; // not kept: only a later request is slower
+        s->prefix_ids = ids;
+        s->prefix_ids_capacity = L;
+    }
+    memcpy(s->prefix_ids, s->ids, (size_t)L * sizeof(int32_t));
+    memcpy(s->prefix_normed, s->normed,
+           (size_t)m->cfg.info.text_hidden * sizeof(float));
+    s->prefix_len = L;
+    s->prefix_image = s->image_key;
+    s->prefix_valid = true;
+    return PALI_OK;
+}
+
 static pali_status generate(pali_session *s, const char *prompt,
                             const pali_generate_params *params,
                             const pali_callbacks *cb, const pali_output **out,
@@ -417,45 +520,10 @@ static pali_status generate(pali_session *s, const char *prompt,
         return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
                          "top_p must be in (0, 1], got %g", gp.top_p);
 
-    // ids = <image>×N <bos> prompt "\n"
-    int32_t *prompt_ids = NULL;
-    size_t n_prompt = 0;
-    pali_status st = pali_prompt_ids(
-        m->tokenizer, in->n_image_tokens, in->image_token_id, in->bos_id,
-        prompt, strlen(prompt), &prompt_ids, &n_prompt, err);
+    int64_t L = 0;
+    pali_status st = prepare_prompt(s, prompt, gp.max_new_tokens, &L, err);
     if (st != PALI_OK)
         return st;
-    const int64_t L = (int64_t)n_prompt;
-    // the last generated token is never fed back, hence the − 1
-    const int64_t need = L + gp.max_new_tokens - 1;
-    if (L > s->max_context || need > s->max_context) {
-        free(prompt_ids);
-        if (L > s->max_context)
-            return pali_fail(err, PALI_ERR_TOO_LONG,
-                             "the prompt is %lld tokens (with %d image "
-                             "tokens); the model takes at most %lld",
-                             (long long)L, in->n_image_tokens,
-                             (long long)s->max_context);
-        return pali_fail(err, PALI_ERR_TOO_LONG,
-                         "%lld prompt tokens + %d new tokens exceed the "
-                         "model's %lld positions; lower max_new_tokens to "
-                         "%lld",
-                         (long long)L, gp.max_new_tokens,
-                         (long long)s->max_context,
-                         (long long)(s->max_context - L + 1));
-    }
-    int64_t work = pali_gemma_work_floats(m, L);
-    st = check_fits(s, work, need, err);
-    if (st == PALI_OK)
-        st = reserve_outputs(s, L + gp.max_new_tokens, work, err);
-    if (st == PALI_OK)
-        st = pali_kv_cache_reserve(&s->kv, m, &s->compute, need, err);
-    if (st != PALI_OK) {
-        free(prompt_ids);
-        return st;
-    }
-    memcpy(s->ids, prompt_ids, (size_t)L * sizeof(int32_t));
-    free(prompt_ids);
     int32_t *gen = s->ids + L;
     int n_gen = 0;
 
@@ -472,11 +540,19 @@ static pali_status generate(pali_session *s, const char *prompt,
 
     double t0 = pali_now_ms();
     bool prepass = prepass_wanted(s, &gp, cb);
-    st = pali_gemma_prefill(m, &s->compute, &s->kv, s->ids, L, s->features,
-                            s->normed, prepass ? NULL : s->logits, s->work, cb,
-                            err);
-    if (st != PALI_OK)
-        return st;
+    if (!(cb && cb->tensor) && prefix_matches(s, L)) {
+        // the kept prefill: its positions are still in the cache
+        memcpy(s->normed, s->prefix_normed,
+               (size_t)in->text_hidden * sizeof(float));
+        s->kv.length = L;
+        if (!prepass)
+            pali_gemma_logits(m, &s->compute, s->normed, s->logits);
+        s->out.timings.prefill_reused = 1;
+    } else {
+        st = run_prefill(s, L, prepass ? NULL : s->logits, cb, err);
+        if (st != PALI_OK)
+            return st;
+    }
     // token 0 comes with the prefill: its time counts from the start
     double t_prev = t0;
     s->out.timings.prefill_ms = pali_now_ms() - t0;
@@ -582,6 +658,38 @@ pali_status pali_session_set_image(pali_session *s, const pali_image *image,
         return set_image(s, image, cb, err);
     set_busy(s, 1);
     const pali_status st = set_image(s, image, cb, err);
+    set_busy(s, -1);
+    return st;
+}
+
+static pali_status prefill(pali_session *s, const char *prompt,
+                           int max_new_tokens, const pali_callbacks *cb,
+                           pali_error *err)
+{
+    if (s == NULL || prompt == NULL)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT, "no prompt");
+    if (!s->has_image)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "no image: call pali_session_set_image first");
+    if (max_new_tokens <= 0)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "max_new_tokens must be positive, got %d",
+                         max_new_tokens);
+    int64_t L = 0;
+    pali_status st = prepare_prompt(s, prompt, max_new_tokens, &L, err);
+    if (st != PALI_OK || prefix_matches(s, L))
+        return st;
+    return run_prefill(s, L, NULL, cb, err);
+}
+
+pali_status pali_session_prefill(pali_session *s, const char *prompt,
+                                 int max_new_tokens, const pali_callbacks *cb,
+                                 pali_error *err)
+{
+    if (s == NULL)
+        return prefill(s, prompt, max_new_tokens, cb, err);
+    set_busy(s, 1);
+    const pali_status st = prefill(s, prompt, max_new_tokens, cb, err);
     set_busy(s, -1);
     return st;
 }

@@ -299,6 +299,107 @@ static void test_image_cache(void)
     pali_session_free(s);
 }
 
+/* Greedy ids of `prompt` on picture `seed` from a session of its own. */
+static GArray *fresh_ids(int seed, const char *prompt, int n)
+{
+    pali_session *s = new_session(2);
+    set_picture(s, seed);
+    const pali_output *out = NULL;
+    pali_error err = { 0 };
+    g_assert_cmpint(generate(s, prompt, n, NULL, &out, &err), ==, PALI_OK);
+    g_assert_cmpint(out->timings.prefill_reused, ==, 0);
+    GArray *ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+    g_array_append_vals(ids, out->generated_ids, (guint)out->n_generated);
+    pali_session_free(s);
+    return ids;
+}
+
+/* The output's ids against `want`, and whether its prefill was kept. */
+static void check_run(const pali_output *out, const GArray *want, int reused)
+{
+    g_assert_cmpint(out->timings.prefill_reused, ==, reused);
+    g_assert_cmpint(out->n_generated, ==, (int)want->len);
+    g_assert_cmpmem(out->generated_ids, out->n_generated * sizeof(int32_t),
+                    want->data, want->len * sizeof(int32_t));
+}
+
+static void no_tap(const char *name, int step, const float *data, int n_dims,
+                   const int64_t *shape, void *user_data)
+{
+    (*(int *)user_data)++;
+}
+
+/* The last prefill is kept: the same prompt on the same image starts with
+ * its first token (pali_session_prefill ahead, or an earlier generate),
+ * with the ids a session of its own gives; another prompt, another image,
+ * taps, a larger cache or an aborted prefill compute it again. */
+static void test_prefill_kept(void)
+{
+    const int n = 10;
+    g_autoptr(GArray) caption = fresh_ids(6, "caption en", n);
+    g_autoptr(GArray) detect = fresh_ids(6, "detect cat", n);
+    g_autoptr(GArray) detect7 = fresh_ids(7, "detect cat", n);
+    g_autoptr(GArray) caption_long = fresh_ids(6, "caption en", 300);
+
+    pali_session *s = new_session(2);
+    set_picture(s, 6);
+    pali_error err = { 0 };
+    const pali_output *out = NULL;
+    g_assert_cmpint(generate(s, "caption en", n, NULL, &out, &err), ==,
+                    PALI_OK);
+    check_run(out, caption, 0);
+    Probe p = { .phase = PALI_PHASE_PREFILL, .after = -1 };
+    pali_callbacks cb = probe_callbacks(&p);
+    g_assert_cmpint(generate(s, "caption en", n, &cb, &out, &err), ==, PALI_OK);
+    check_run(out, caption, 1);
+    g_assert_cmpint(p.seen, ==, 0); /* no prefill work */
+
+    // ahead of the request
+    g_assert_cmpint(pali_session_prefill(s, "detect cat", n, NULL, &err), ==,
+                    PALI_OK);
+    g_assert_cmpint(generate(s, "detect cat", n, NULL, &out, &err), ==,
+                    PALI_OK);
+    check_run(out, detect, 1);
+    // taps want the prefill's tensors: computed again
+    int taps = 0;
+    pali_callbacks tap = { .tensor = no_tap, .user_data = &taps };
+    g_assert_cmpint(generate(s, "detect cat", n, &tap, &out, &err), ==,
+                    PALI_OK);
+    check_run(out, detect, 0);
+    g_assert_cmpint(taps, >, 0);
+    // another prompt in between replaces it
+    g_assert_cmpint(pali_session_prefill(s, "caption en", n, NULL, &err), ==,
+                    PALI_OK);
+    g_assert_cmpint(generate(s, "ocr", 3, NULL, &out, &err), ==, PALI_OK);
+    g_assert_cmpint(out->timings.prefill_reused, ==, 0);
+    g_assert_cmpint(generate(s, "caption en", n, NULL, &out, &err), ==,
+                    PALI_OK);
+    check_run(out, caption, 0);
+    // a cache too small for the request: made anew, computed again
+    g_assert_cmpint(generate(s, "caption en", 300, NULL, &out, &err), ==,
+                    PALI_OK);
+    check_run(out, caption_long, 0);
+    // an aborted prefill keeps nothing
+    Probe stop = { .phase = PALI_PHASE_PREFILL, .after = 0 };
+    cb = probe_callbacks(&stop);
+    g_assert_cmpint(pali_session_prefill(s, "detect cat", n, &cb, &err), ==,
+                    PALI_ERR_ABORTED);
+    g_assert_cmpint(generate(s, "detect cat", n, NULL, &out, &err), ==,
+                    PALI_OK);
+    check_run(out, detect, 0);
+    // another image
+    set_picture(s, 7);
+    g_assert_cmpint(generate(s, "detect cat", n, NULL, &out, &err), ==,
+                    PALI_OK);
+    check_run(out, detect7, 0);
+    // refusals are generate's
+    g_assert_cmpint(pali_session_prefill(s, "caption en", 0, NULL, &err), ==,
+                    PALI_ERR_INVALID_ARGUMENT);
+    g_assert_cmpint(pali_session_prefill(s, "caption en", 1 << 30, NULL, &err),
+                    ==, PALI_ERR_TOO_LONG);
+    pali_session_free(s);
+}
+
 static void test_refusals(void)
 {
     pali_session *s = new_session(1);
@@ -369,6 +470,7 @@ int main(int argc, char **argv)
     g_test_add_func("/engine/session/stream-and-stop", test_stream_and_stop);
     g_test_add_func("/engine/session/image-cache", test_image_cache);
     g_test_add_func("/engine/session/refusals", test_refusals);
+    g_test_add_func("/engine/session/prefill-kept", test_prefill_kept);
     int rc = g_test_run();
     pali_model_free(model);
     return rc;

@@ -263,10 +263,13 @@ typedef enum pali_stop_reason {
 typedef struct pali_timings {
     double preprocess_ms, vision_ms; /* 0 when the image was cached */
     double prefill_ms;
-    double decode_ms; /* all decode steps */
-    int n_decoded;    /* decode steps (generated tokens − 1) */
-    int n_prepass;    /* greedy tokens chosen by the LM head's q8 pre-pass
-                         (exact: the full logits' choice, fewer bytes) */
+    double decode_ms;   /* all decode steps */
+    int n_decoded;      /* decode steps (generated tokens − 1) */
+    int n_prepass;      /* greedy tokens chosen by the LM head's q8 pre-pass
+                           (exact: the full logits' choice, fewer bytes) */
+    int prefill_reused; /* 1: the prompt's prefill was kept from an earlier
+                           call (pali_session_prefill); prefill_ms is then
+                           the first token's logits only */
 } pali_timings;
 
 typedef struct pali_output {
@@ -289,6 +292,19 @@ pali_status pali_session_generate(pali_session *session, const char *prompt,
                                   const pali_generate_params *params,
                                   const pali_callbacks *callbacks,
                                   const pali_output **out, pali_error *err);
+
+/* Runs the prefill of `prompt` on the current image ahead of a
+ * generation of up to max_new_tokens tokens (the refusals are
+ * pali_session_generate's), and keeps it: the next pali_session_generate
+ * of the same prompt on the same image, without tensor taps, starts with
+ * its first token (the same bits as its own prefill would give).  The
+ * session keeps the last prefill either way — a generate's own too — until
+ * another prompt, image or a larger cache replaces it.  Callbacks:
+ * should_abort, progress. */
+pali_status pali_session_prefill(pali_session *session, const char *prompt,
+                                 int max_new_tokens,
+                                 const pali_callbacks *callbacks,
+                                 pali_error *err);
 
 /* ---- tasks ------------------------------------------------------------ */
 
