@@ -76,6 +76,7 @@ typedef enum {
     JOB_LOAD_MODEL,
     JOB_SET_IMAGE,
     JOB_GENERATE,
+    JOB_PREFILL,
 } JobKind;
 
 /* One engine call: its inputs, the engine objects the worker borrows, what
@@ -394,6 +395,31 @@ static LensAnswer *worker_generate(Job *job, GError **error)
                            job->masks, output, error);
 }
 
+/* The task's prompt read ahead of a run (pali_session_prefill). */
+static gboolean worker_prefill(Job *job, GError **error)
+{
+    pali_error err = { 0 };
+    char *prompt = NULL;
+    if (pali_task_prompt(job->task, job->lang, job->text, &prompt, &err) !=
+        PALI_OK) {
+        set_error_from_pali(error, &err);
+        return FALSE;
+    }
+    const int max_new_tokens =
+        job->max_new_tokens > 0
+            ? job->max_new_tokens
+            : pali_task_max_new_tokens(job->task, job->text);
+    pali_callbacks cb = job_callbacks(job, FALSE);
+    const pali_status st =
+        pali_session_prefill(job->session, prompt, max_new_tokens, &cb, &err);
+    pali_free(prompt);
+    if (st != PALI_OK) {
+        set_error_from_pali(error, &err);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static void lower_thread_priority(void)
 {
 #ifdef __linux__
@@ -417,6 +443,12 @@ static void job_thread(GTask *task, gpointer source, gpointer data,
         break;
     case JOB_SET_IMAGE:
         if (worker_prepare(job, &error))
+            g_task_return_boolean(task, TRUE);
+        else
+            g_task_return_error(task, error);
+        break;
+    case JOB_PREFILL:
+        if (worker_prepare(job, &error) && worker_prefill(job, &error))
             g_task_return_boolean(task, TRUE);
         else
             g_task_return_error(task, error);
@@ -495,7 +527,7 @@ static void job_done(GObject *source, GAsyncResult *result, gpointer data)
         g_clear_pointer(&self->image, g_bytes_unref);
     }
     set_busy(self, FALSE);
-    if (job->kind == JOB_SET_IMAGE) {
+    if (job->kind == JOB_SET_IMAGE || job->kind == JOB_PREFILL) {
         if (g_task_propagate_boolean(G_TASK(result), &error))
             g_task_return_boolean(job->outer, TRUE);
         else
@@ -701,6 +733,40 @@ gboolean lens_engine_set_image_finish(LensEngine *self, GAsyncResult *result,
     return g_task_propagate_boolean(G_TASK(result), error);
 }
 
+/* A job on the current image for a task's prompt (generate, prefill),
+ * or NULL with `callback` told why not. */
+static Job *task_job_new(LensEngine *self, JobKind kind, pali_task task,
+                         const char *lang, const char *text, int max_new_tokens,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data,
+                         gpointer source_tag)
+{
+    if (self->session != NULL && self->image == NULL) {
+        g_autoptr(GTask) outer =
+            g_task_new(self, cancellable, callback, user_data);
+        g_task_set_source_tag(outer, source_tag);
+        g_task_return_new_error(outer, LENS_ENGINE_ERROR,
+                                PALI_ERR_INVALID_ARGUMENT,
+                                _("No image is set"));
+        return NULL;
+    }
+    Job *job =
+        job_new(self, kind, cancellable, callback, user_data, source_tag);
+    if (job == NULL)
+        return NULL;
+    job->task = task;
+    job->lang = g_strdup(lang);
+    job->text = g_strdup(text);
+    job->max_new_tokens = max_new_tokens;
+    job->pixels = g_bytes_ref(self->image);
+    job->width = self->image_width;
+    job->height = self->image_height;
+    job->stride = self->image_stride;
+    job->format = self->image_format;
+    job->image_needed = job->new_session;
+    return job;
+}
+
 void lens_engine_generate_async(LensEngine *self, pali_task task,
                                 const char *lang, const char *text,
                                 int max_new_tokens, GCancellable *cancellable,
@@ -708,31 +774,34 @@ void lens_engine_generate_async(LensEngine *self, pali_task task,
                                 gpointer user_data)
 {
     g_return_if_fail(LENS_IS_ENGINE(self));
-    if (self->session != NULL && self->image == NULL) {
-        g_autoptr(GTask) outer =
-            g_task_new(self, cancellable, callback, user_data);
-        g_task_return_new_error(outer, LENS_ENGINE_ERROR,
-                                PALI_ERR_INVALID_ARGUMENT,
-                                _("No image is set"));
-        return;
-    }
-    Job *job = job_new(self, JOB_GENERATE, cancellable, callback, user_data,
-                       lens_engine_generate_async);
+    Job *job = task_job_new(self, JOB_GENERATE, task, lang, text,
+                            max_new_tokens, cancellable, callback, user_data,
+                            lens_engine_generate_async);
     if (job == NULL)
         return;
-    job->task = task;
-    job->lang = g_strdup(lang);
-    job->text = g_strdup(text);
-    job->max_new_tokens = max_new_tokens;
     job->forced_output = g_strdup(self->forced_output);
-    job->pixels = g_bytes_ref(self->image);
-    job->width = self->image_width;
-    job->height = self->image_height;
-    job->stride = self->image_stride;
-    job->format = self->image_format;
-    job->image_needed = job->new_session;
     job->masks = lens_mask_cache_new(self->vae);
     job_start(job);
+}
+
+void lens_engine_prefill_async(LensEngine *self, pali_task task,
+                               const char *lang, const char *text,
+                               int max_new_tokens, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
+{
+    g_return_if_fail(LENS_IS_ENGINE(self));
+    Job *job = task_job_new(self, JOB_PREFILL, task, lang, text, max_new_tokens,
+                            cancellable, callback, user_data,
+                            lens_engine_prefill_async);
+    if (job != NULL)
+        job_start(job);
+}
+
+gboolean lens_engine_prefill_finish(LensEngine *self, GAsyncResult *result,
+                                    GError **error)
+{
+    g_return_val_if_fail(g_task_is_valid(result, self), FALSE);
+    return g_task_propagate_boolean(G_TASK(result), error);
 }
 
 LensAnswer *lens_engine_generate_finish(LensEngine *self, GAsyncResult *result,

@@ -92,4 +92,15 @@ void lens_engine_generate_async(LensEngine *self, pali_task task,
 LensAnswer *lens_engine_generate_finish(LensEngine *self, GAsyncResult *result,
                                         GError **error);
 
+/* Reads the task's prompt on the current image ahead of a run with the
+ * same arguments (pali_session_prefill), which then starts with its first
+ * token. */
+void lens_engine_prefill_async(LensEngine *self, pali_task task,
+                               const char *lang, const char *text,
+                               int max_new_tokens, GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+gboolean lens_engine_prefill_finish(LensEngine *self, GAsyncResult *result,
+                                    GError **error);
+
 G_END_DECLS

@@ -586,6 +586,99 @@ static void test_look_ahead(Fixture *f, gconstpointer data)
     g_assert_true(find_label_containing(w, "image encoded ahead"));
 }
 
+/* On the engine's `at`-th job start: a run (of `task`, `text`, set
+ * first). */
+typedef struct {
+    LensWindow *window;
+    int at, starts;
+    pali_task task;
+    const char *text;
+} JobHook;
+
+static void on_engine_busy(LensEngine *engine, GParamSpec *pspec, JobHook *h)
+{
+    if (!lens_engine_get_busy(engine) || ++h->starts != h->at)
+        return;
+    lens_window_set_task(h->window, h->task, h->text);
+    g_assert_true(
+        gtk_widget_activate_action(GTK_WIDGET(h->window), "win.run", NULL));
+}
+
+/* Opens `png` and runs `task` at the engine's `at`-th job start after
+ * that (1: the encoding ahead, 2: the prompt read ahead). */
+static void open_and_run_at_job(Fixture *f, const char *png, int at,
+                                pali_task task, const char *text)
+{
+    LensEngine *engine = lens_window_get_engine(f->window);
+    JobHook h = { f->window, at, 0, task, text };
+    gulong id = g_signal_connect(engine, "notify::busy",
+                                 G_CALLBACK(on_engine_busy), &h);
+    open_image(f, png);
+    gint64 end = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+    while (h.starts < at || lens_window_get_busy(f->window)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(500);
+    }
+    g_signal_handler_disconnect(engine, id);
+    wait_idle(f);
+}
+
+/* Iterates the main loop for `ms`. */
+static void iterate_for(int ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    while (g_get_monotonic_time() < end)
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+}
+
+/* After the picture, the prompt of the task shown is read ahead (its
+ * prefill kept), so the run starts with its first token; a run of that
+ * task while it is read takes it over; a run of another task stops it;
+ * a new prompt is read once the changes pause. */
+static void test_read_ahead(Fixture *f, gconstpointer data)
+{
+    load_tiny_model(f);
+    GtkWidget *w = GTK_WIDGET(f->window);
+    lens_window_set_task(f->window, PALI_TASK_CAPTION, NULL);
+    g_autofree char *png = ui_test_write_png("read.png", 160, 120);
+    open_image(f, png);
+    wait_engine_idle(f); /* the encoding, then the prompt */
+    run_task(f, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    LensAnswer *answer = lens_window_get_answer(f->window);
+    g_assert_true(lens_answer_is_final(answer));
+    g_assert_cmpint(lens_answer_get_timings(answer)->prefill_reused, ==, 1);
+    g_assert_true(find_label_containing(w, "read ahead"));
+
+    /* a run of the same task while its prompt is being read */
+    g_autofree char *png2 = ui_test_write_png("read2.png", 150, 100);
+    open_and_run_at_job(f, png2, 2, PALI_TASK_CAPTION, NULL);
+    g_assert_null(lens_window_get_error(f->window));
+    answer = lens_window_get_answer(f->window);
+    g_assert_true(lens_answer_is_final(answer));
+    g_assert_cmpint(lens_answer_get_timings(answer)->prefill_reused, ==, 1);
+
+    /* ... and of another task: that prompt read by the run itself */
+    g_autofree char *png3 = ui_test_write_png("read3.png", 140, 90);
+    open_and_run_at_job(f, png3, 2, PALI_TASK_DETECT, "cat");
+    g_assert_null(lens_window_get_error(f->window));
+    answer = lens_window_get_answer(f->window);
+    g_assert_true(lens_answer_is_final(answer));
+    g_assert_cmpint(lens_answer_get_timings(answer)->prefill_reused, ==, 0);
+
+    /* a new question, read once the typing pauses */
+    lens_window_set_task(f->window, PALI_TASK_DETECT, "dog");
+    iterate_for(2 * 600);
+    wait_engine_idle(f);
+    run_task(f, PALI_TASK_DETECT, "dog");
+    g_assert_null(lens_window_get_error(f->window));
+    answer = lens_window_get_answer(f->window);
+    g_assert_true(lens_answer_is_final(answer));
+    g_assert_cmpint(lens_answer_get_timings(answer)->prefill_reused, ==, 1);
+}
+
 static void test_zoom(Fixture *f, gconstpointer data)
 {
     g_autofree char *png = ui_test_write_png("zoom.png", 400, 300);
@@ -628,6 +721,7 @@ int main(int argc, char **argv)
     ADD("/ui/window/run", test_run);
     ADD("/ui/window/stop", test_stop);
     ADD("/ui/window/look-ahead", test_look_ahead);
+    ADD("/ui/window/read-ahead", test_read_ahead);
     ADD("/ui/window/weights", test_weights);
 #undef ADD
     int status = g_test_run();

@@ -48,7 +48,10 @@ struct _LensWindow {
     LensPicture *picture;
     LensAnswer *answer;
     GCancellable *run_cancellable;   /* the running task */
-    GCancellable *ahead_cancellable; /* the picture encoded ahead */
+    GCancellable *ahead_cancellable; /* the picture encoded ahead, or the
+                                        prompt read ahead */
+    char *ahead_key;                 /* the latter: its run_key, else NULL */
+    guint read_ahead_timeout;        /* the prompt changed: read it then */
     GCancellable *open_cancellable;  /* the image being decoded */
     GCancellable *model_cancellable; /* the model being loaded */
     GCancellable *folder_cancellable;

@@ -381,7 +381,10 @@ static void show_timings(LensWindow *self, LensAnswer *answer)
     g_autofree char *total =
         format_duration((ahead ? 0 : image_ms) + t->prefill_ms + t->decode_ms);
     g_autofree char *image_time = format_duration(image_ms);
-    g_autofree char *prompt = format_duration(t->prefill_ms);
+    g_autofree char *prompt_time = format_duration(t->prefill_ms);
+    /* the prompt read ahead (its prefill kept from before the run) */
+    g_autofree char *prompt =
+        t->prefill_reused ? g_strdup(_("read ahead")) : g_strdup(prompt_time);
     g_autofree char *image =
         image_ms <= 0 ? g_strdup(_("image cached"))
         : ahead ? g_strdup_printf(_("image encoded ahead (%s)"), image_time)
@@ -485,28 +488,61 @@ static void apply_session_settings(LensWindow *self)
                               g_settings_get_enum(self->settings, "precision"));
 }
 
-/* ---- encoding the picture ahead ----------------------------------------
- * The image's encoding (the vision tower) does not depend on the task or
- * the prompt, and is the larger part of the wait at 448 and 896 px (4 of
- * the 16 s before the first token of the 3B at 896): once a picture and a
- * model are there, the engine encodes it while the user picks a task and
- * types, and a run started meanwhile waits for that encoding. */
+/* ---- looking ahead -------------------------------------------------------
+ * Once a picture and a model are there, the engine encodes the picture
+ * (the vision tower: it does not depend on the task) and then reads the
+ * prompt of the task the panel shows (the prefill; the session keeps it),
+ * while the user picks a task and types: 4 and 11 of the 16 s before the
+ * first token of the 3B at 896 px.  A run started meanwhile takes the job
+ * over when it is the run's own (the encoding, or its prompt's prefill);
+ * another prompt's prefill is stopped.  A change in the panel stops the
+ * prefill and reads the new prompt once the typing pauses. */
+
+/* Pause after a change in the task panel before its prompt is read
+ * ahead. */
+#define READ_AHEAD_DELAY_MS 600
+
+/* The run's arguments: the task panel's, and max-new-tokens. */
+static char *run_key(LensWindow *self)
+{
+    LensTaskPanel *panel = self->task_panel;
+    return g_strdup_printf(
+        "%d\x1f%s\x1f%s\x1f%d", (int)lens_task_panel_get_task(panel),
+        lens_task_panel_get_language(panel),
+        lens_task_panel_get_text(panel) ? lens_task_panel_get_text(panel) : "",
+        g_settings_get_int(self->settings, "max-new-tokens"));
+}
+
+/* Whether the job ahead is one the run wants done: the encoding, or the
+ * prefill of the run's own prompt. */
+static gboolean ahead_serves_run(LensWindow *self)
+{
+    if (self->ahead_key == NULL)
+        return TRUE;
+    g_autofree char *key = run_key(self);
+    return strcmp(key, self->ahead_key) == 0;
+}
 
 static void on_looked_ahead(GObject *source, GAsyncResult *result,
                             gpointer data)
 {
     g_autoptr(LensWindow) self = data;
     g_autoptr(GError) error = NULL;
+    const gboolean read = self->ahead_key != NULL;
     gboolean ok =
-        lens_engine_set_image_finish(LENS_ENGINE(source), result, &error);
+        read
+            ? lens_engine_prefill_finish(LENS_ENGINE(source), result, &error)
+            : lens_engine_set_image_finish(LENS_ENGINE(source), result, &error);
     gboolean adopted = self->ahead_adopted;
     g_clear_object(&self->ahead_cancellable);
+    g_clear_pointer(&self->ahead_key, g_free);
     self->ahead_adopted = FALSE;
     if (self->engine == NULL) /* disposed */
         return;
     if (adopted) {
         if (!ok && !g_cancellable_is_cancelled(self->run_cancellable))
-            run_encode(self); /* stopped before the run came */
+            run_encode(self); /* stopped before the run came, or failed:
+                                 the run's own job reports it */
         else
             run_image_set(self, ok, error);
         return;
@@ -517,9 +553,11 @@ static void on_looked_ahead(GObject *source, GAsyncResult *result,
         start_model_load(self, dir);
         return;
     }
-    /* stopped for a new picture or new settings: encode what is there
-     * now (a failure is left to the run, which reports it) */
-    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    /* encoded: on to the prompt; stopped for a new picture, new settings
+     * or a new prompt: what is there now (a failure is left to the run,
+     * which reports it) */
+    if ((ok && !read) ||
+        g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         _lens_window_look_ahead(self);
 }
 
@@ -532,8 +570,25 @@ void _lens_window_look_ahead(LensWindow *self)
         return;
     apply_session_settings(self);
     GBytes *pixels = lens_picture_get_pixels(self->picture);
-    if (lens_engine_image_ready(self->engine, pixels))
+    if (lens_engine_image_ready(self->engine, pixels)) {
+        /* the prompt (its prefill is kept; the same one again costs only
+         * its tokenization) */
+        if (self->read_ahead_timeout != 0 ||
+            !lens_task_panel_is_ready(self->task_panel))
+            return;
+        LensTaskPanel *panel = self->task_panel;
+        self->ahead_cancellable = g_cancellable_new();
+        self->ahead_adopted = FALSE;
+        self->ahead_key = run_key(self);
+        lens_engine_prefill_async(
+            self->engine, lens_task_panel_get_task(panel),
+            lens_task_panel_get_language(panel),
+            lens_task_panel_get_text(panel),
+            g_settings_get_int(self->settings, "max-new-tokens"),
+            self->ahead_cancellable, on_looked_ahead, g_object_ref(self));
+        _lens_window_update_actions(self);
         return;
+    }
     self->ahead_cancellable = g_cancellable_new();
     self->ahead_adopted = FALSE;
     lens_engine_set_image_async(
@@ -556,6 +611,26 @@ static void on_session_setting_changed(LensWindow *self)
 {
     _lens_window_stop_look_ahead(self);
     _lens_window_look_ahead(self);
+}
+
+static gboolean read_ahead_due(gpointer data)
+{
+    LensWindow *self = data;
+    self->read_ahead_timeout = 0;
+    _lens_window_look_ahead(self);
+    return G_SOURCE_REMOVE;
+}
+
+/* Another task, language, text or length: the prefill ahead (of the last
+ * prompt) stops, and the new prompt is read once the changes pause. */
+static void on_prompt_changed(LensWindow *self)
+{
+    if (self->ahead_key != NULL && !self->ahead_adopted)
+        g_cancellable_cancel(self->ahead_cancellable);
+    if (self->read_ahead_timeout != 0)
+        g_source_remove(self->read_ahead_timeout);
+    self->read_ahead_timeout =
+        g_timeout_add(READ_AHEAD_DELAY_MS, read_ahead_due, self);
 }
 
 static void run_action(GtkWidget *widget, const char *name, GVariant *param)
@@ -582,14 +657,21 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
                                   _("Masks need the mask decoder"), detail);
     }
     apply_session_settings(self);
+    if (self->read_ahead_timeout != 0) { /* the run reads its own prompt */
+        g_source_remove(self->read_ahead_timeout);
+        self->read_ahead_timeout = 0;
+    }
     self->running = TRUE;
     self->user_stopped = FALSE;
     _lens_window_set_answer(self, NULL);
     gtk_label_set_text(self->timings_label, "");
     if (self->ahead_cancellable != NULL) {
-        /* the picture is being encoded ahead: the run goes on from there
-         * (Stop stops that encoding); one already stopped (new settings)
-         * is waited for, then the run encodes the picture itself */
+        /* the picture being encoded ahead, or the run's prompt read: the
+         * run goes on from there (Stop stops that job); a job already
+         * stopped (new settings), or another prompt's prefill, is waited
+         * for, then the run does its own work */
+        if (!ahead_serves_run(self))
+            g_cancellable_cancel(self->ahead_cancellable);
         self->ahead_adopted = TRUE;
         self->run_image_ahead = FALSE;
         self->run_cancellable =
@@ -597,7 +679,10 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
                 ? g_cancellable_new()
                 : g_object_ref(self->ahead_cancellable);
         _lens_window_notify_busy(self);
-        set_progress(self, _("Looking at the image…"), -1);
+        set_progress(self,
+                     self->ahead_key ? _("Reading the prompt…")
+                                     : _("Looking at the image…"),
+                     -1);
         return;
     }
     self->run_cancellable = g_cancellable_new();
@@ -736,7 +821,12 @@ static void lens_window_dispose(GObject *object)
     gtk_widget_dispose_template(GTK_WIDGET(self), LENS_TYPE_WINDOW);
     g_clear_object(&self->run_cancellable);
     g_clear_object(&self->ahead_cancellable);
+    g_clear_pointer(&self->ahead_key, g_free);
     g_clear_pointer(&self->pending_model, g_free);
+    if (self->read_ahead_timeout != 0) {
+        g_source_remove(self->read_ahead_timeout);
+        self->read_ahead_timeout = 0;
+    }
     g_clear_object(&self->open_cancellable);
     g_clear_object(&self->model_cancellable);
     g_clear_object(&self->folder_cancellable);
@@ -927,6 +1017,16 @@ static void lens_window_init(LensWindow *self)
     g_signal_connect_object(self->settings, "changed::threads",
                             G_CALLBACK(on_session_setting_changed), self,
                             G_CONNECT_SWAPPED);
+    g_signal_connect_object(self->settings, "changed::max-new-tokens",
+                            G_CALLBACK(on_prompt_changed), self,
+                            G_CONNECT_SWAPPED);
+    static const char *const prompt_props[] = { "notify::task",
+                                                "notify::language",
+                                                "notify::text" };
+    for (gsize i = 0; i < G_N_ELEMENTS(prompt_props); i++)
+        g_signal_connect_object(self->task_panel, prompt_props[i],
+                                G_CALLBACK(on_prompt_changed), self,
+                                G_CONNECT_SWAPPED);
 
     _lens_window_init_open(self);
 
