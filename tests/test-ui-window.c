@@ -677,6 +677,23 @@ static void test_read_ahead(Fixture *f, gconstpointer data)
     answer = lens_window_get_answer(f->window);
     g_assert_true(lens_answer_is_final(answer));
     g_assert_cmpint(lens_answer_get_timings(answer)->prefill_reused, ==, 1);
+
+    /* Work ahead off (Preferences): the engine waits for Run */
+    g_autoptr(GSettings) settings = g_settings_new(APP_ID);
+    g_settings_set_boolean(settings, "work-ahead", FALSE);
+    g_autofree char *png4 = ui_test_write_png("read4.png", 100, 70);
+    open_image(f, png4);
+    iterate_for(2 * 600);
+    g_assert_false(lens_engine_get_busy(lens_window_get_engine(f->window)));
+    run_task(f, PALI_TASK_DETECT, "dog");
+    g_assert_null(lens_window_get_error(f->window));
+    answer = lens_window_get_answer(f->window);
+    g_assert_true(lens_answer_is_final(answer));
+    g_assert_cmpint(lens_answer_get_timings(answer)->prefill_reused, ==, 0);
+    g_assert_cmpfloat(lens_answer_get_timings(answer)->vision_ms, >, 0);
+    g_assert_false(find_label_containing(w, "encoded ahead"));
+    g_assert_false(find_label_containing(w, "read ahead"));
+    g_settings_reset(settings, "work-ahead");
 }
 
 static void test_zoom(Fixture *f, gconstpointer data)

@@ -17,6 +17,7 @@ struct _LensPreferences {
     GtkDropDown *language_dropdown;
     GtkDropDown *precision_dropdown;
     GtkDropDown *weights_dropdown;
+    GtkCheckButton *ahead_check;
     GtkCheckButton *boxes_check;
     GtkCheckButton *masks_check;
     GtkCheckButton *labels_check;
@@ -111,6 +112,7 @@ static void lens_preferences_class_init(LensPreferencesClass *klass)
     BIND(language_dropdown);
     BIND(precision_dropdown);
     BIND(weights_dropdown);
+    BIND(ahead_check);
     BIND(boxes_check);
     BIND(masks_check);
     BIND(labels_check);
@@ -147,6 +149,8 @@ static void lens_preferences_init(LensPreferences *self)
                                  "selected", G_SETTINGS_BIND_DEFAULT,
                                  nick_get_mapping, nick_set_mapping,
                                  (gpointer)weights_nicks, NULL);
+    g_settings_bind(s, "work-ahead", self->ahead_check, "active",
+                    G_SETTINGS_BIND_DEFAULT);
     g_settings_bind(s, "show-boxes", self->boxes_check, "active",
                     G_SETTINGS_BIND_DEFAULT);
     g_settings_bind(s, "show-masks", self->masks_check, "active",

@@ -564,6 +564,7 @@ static void on_looked_ahead(GObject *source, GAsyncResult *result,
 void _lens_window_look_ahead(LensWindow *self)
 {
     if (self->engine == NULL || self->ahead_cancellable != NULL ||
+        !g_settings_get_boolean(self->settings, "work-ahead") ||
         self->running || self->loading_model || self->picture == NULL ||
         lens_engine_get_model_info(self->engine) == NULL ||
         lens_engine_get_busy(self->engine))
@@ -1015,6 +1016,9 @@ static void lens_window_init(LensWindow *self)
                             G_CALLBACK(on_session_setting_changed), self,
                             G_CONNECT_SWAPPED);
     g_signal_connect_object(self->settings, "changed::threads",
+                            G_CALLBACK(on_session_setting_changed), self,
+                            G_CONNECT_SWAPPED);
+    g_signal_connect_object(self->settings, "changed::work-ahead",
                             G_CALLBACK(on_session_setting_changed), self,
                             G_CONNECT_SWAPPED);
     g_signal_connect_object(self->settings, "changed::max-new-tokens",
