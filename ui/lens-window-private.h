@@ -82,11 +82,27 @@ void _lens_window_update_actions(LensWindow *self);
 /* Updates the actions, then tells "busy" watchers. */
 void _lens_window_notify_busy(LensWindow *self);
 void _lens_window_set_answer(LensWindow *self, LensAnswer *answer);
-/* Encodes the picture in the background when a model is loaded and the
- * engine idle, so that a run on it starts with the prompt; a new picture
- * stops the encoding of the last one. */
+/* The run's image is encoded (`ok`), or not (`error`): on to the prompt,
+ * or the run ends. */
+void _lens_window_run_image_set(LensWindow *self, gboolean ok,
+                                const GError *error);
+/* The run's picture: encoded now unless the session holds it. */
+void _lens_window_run_encode(LensWindow *self);
+/* The threads and precision the preferences ask for, for the session
+ * that the next engine job uses. */
+void _lens_window_apply_session_settings(LensWindow *self);
+void _lens_window_start_model_load(LensWindow *self, const char *dir);
+
+/* lens-window-ahead.c: the work ahead of a run.  look_ahead encodes the
+ * picture, or reads the prompt of the task shown, when a model is loaded
+ * and the engine idle; stop_look_ahead stops that job unless a run took it
+ * over; ahead_serves_run: whether the job is one the run wants done (the
+ * encoding, or its own prompt's prefill). */
+void _lens_window_init_ahead(LensWindow *self);
+void _lens_window_dispose_ahead(LensWindow *self);
 void _lens_window_look_ahead(LensWindow *self);
 void _lens_window_stop_look_ahead(LensWindow *self);
+gboolean _lens_window_ahead_serves_run(LensWindow *self);
 
 /* lens-window-open.c: actions win.open, win.open-recent, win.previous,
  * win.next, win.paste and their shortcuts; the drop target and the Open

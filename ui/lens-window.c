@@ -267,7 +267,7 @@ static void on_model_loaded(GObject *source, GAsyncResult *result,
         _lens_window_look_ahead(self);
 }
 
-static void start_model_load(LensWindow *self, const char *dir)
+void _lens_window_start_model_load(LensWindow *self, const char *dir)
 {
     lens_engine_set_weights(self->engine,
                             g_settings_get_enum(self->settings, "weights"));
@@ -293,7 +293,7 @@ void lens_window_load_model(LensWindow *self, const char *dir)
         g_cancellable_cancel(self->ahead_cancellable);
         return;
     }
-    start_model_load(self, dir);
+    _lens_window_start_model_load(self, dir);
 }
 
 static void on_weights_changed(LensWindow *self)
@@ -426,9 +426,8 @@ static void start_generate(LensWindow *self)
         self->run_cancellable, on_generated, g_object_ref(self));
 }
 
-/* The run's image is encoded (`ok`), or not (`error`): on to the prompt,
- * or the run ends. */
-static void run_image_set(LensWindow *self, gboolean ok, const GError *error)
+void _lens_window_run_image_set(LensWindow *self, gboolean ok,
+                                const GError *error)
 {
     if (!ok) {
         finish_run(self);
@@ -453,11 +452,10 @@ static void on_image_set(GObject *source, GAsyncResult *result, gpointer data)
     if (self->engine == NULL) /* disposed */
         return;
     gboolean ok = lens_engine_set_image_finish(self->engine, result, &error);
-    run_image_set(self, ok, error);
+    _lens_window_run_image_set(self, ok, error);
 }
 
-/* The run's picture: encoded now unless the session holds it. */
-static void run_encode(LensWindow *self)
+void _lens_window_run_encode(LensWindow *self)
 {
     if (self->picture == NULL) {
         finish_run(self);
@@ -478,160 +476,12 @@ static void run_encode(LensWindow *self)
         self->run_cancellable, on_image_set, g_object_ref(self));
 }
 
-/* The threads and precision the preferences ask for, for the session
- * that the next engine job uses. */
-static void apply_session_settings(LensWindow *self)
+void _lens_window_apply_session_settings(LensWindow *self)
 {
     lens_engine_set_threads(self->engine,
                             g_settings_get_int(self->settings, "threads"));
     lens_engine_set_precision(self->engine,
                               g_settings_get_enum(self->settings, "precision"));
-}
-
-/* ---- looking ahead -------------------------------------------------------
- * Once a picture and a model are there, the engine encodes the picture
- * (the vision tower: it does not depend on the task) and then reads the
- * prompt of the task the panel shows (the prefill; the session keeps it),
- * while the user picks a task and types: 4 and 11 of the 16 s before the
- * first token of the 3B at 896 px.  A run started meanwhile takes the job
- * over when it is the run's own (the encoding, or its prompt's prefill);
- * another prompt's prefill is stopped.  A change in the panel stops the
- * prefill and reads the new prompt once the typing pauses. */
-
-/* Pause after a change in the task panel before its prompt is read
- * ahead. */
-#define READ_AHEAD_DELAY_MS 600
-
-/* The run's arguments: the task panel's, and max-new-tokens. */
-static char *run_key(LensWindow *self)
-{
-    LensTaskPanel *panel = self->task_panel;
-    return g_strdup_printf(
-        "%d\x1f%s\x1f%s\x1f%d", (int)lens_task_panel_get_task(panel),
-        lens_task_panel_get_language(panel),
-        lens_task_panel_get_text(panel) ? lens_task_panel_get_text(panel) : "",
-        g_settings_get_int(self->settings, "max-new-tokens"));
-}
-
-/* Whether the job ahead is one the run wants done: the encoding, or the
- * prefill of the run's own prompt. */
-static gboolean ahead_serves_run(LensWindow *self)
-{
-    if (self->ahead_key == NULL)
-        return TRUE;
-    g_autofree char *key = run_key(self);
-    return strcmp(key, self->ahead_key) == 0;
-}
-
-static void on_looked_ahead(GObject *source, GAsyncResult *result,
-                            gpointer data)
-{
-    g_autoptr(LensWindow) self = data;
-    g_autoptr(GError) error = NULL;
-    const gboolean read = self->ahead_key != NULL;
-    gboolean ok =
-        read
-            ? lens_engine_prefill_finish(LENS_ENGINE(source), result, &error)
-            : lens_engine_set_image_finish(LENS_ENGINE(source), result, &error);
-    gboolean adopted = self->ahead_adopted;
-    g_clear_object(&self->ahead_cancellable);
-    g_clear_pointer(&self->ahead_key, g_free);
-    self->ahead_adopted = FALSE;
-    if (self->engine == NULL) /* disposed */
-        return;
-    if (adopted) {
-        if (!ok && !g_cancellable_is_cancelled(self->run_cancellable))
-            run_encode(self); /* stopped before the run came, or failed:
-                                 the run's own job reports it */
-        else
-            run_image_set(self, ok, error);
-        return;
-    }
-    _lens_window_update_actions(self);
-    if (self->pending_model != NULL) {
-        g_autofree char *dir = g_steal_pointer(&self->pending_model);
-        start_model_load(self, dir);
-        return;
-    }
-    /* encoded: on to the prompt; stopped for a new picture, new settings
-     * or a new prompt: what is there now (a failure is left to the run,
-     * which reports it) */
-    if ((ok && !read) ||
-        g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        _lens_window_look_ahead(self);
-}
-
-void _lens_window_look_ahead(LensWindow *self)
-{
-    if (self->engine == NULL || self->ahead_cancellable != NULL ||
-        !g_settings_get_boolean(self->settings, "work-ahead") ||
-        self->running || self->loading_model || self->picture == NULL ||
-        lens_engine_get_model_info(self->engine) == NULL ||
-        lens_engine_get_busy(self->engine))
-        return;
-    apply_session_settings(self);
-    GBytes *pixels = lens_picture_get_pixels(self->picture);
-    if (lens_engine_image_ready(self->engine, pixels)) {
-        /* the prompt (its prefill is kept; the same one again costs only
-         * its tokenization) */
-        if (self->read_ahead_timeout != 0 ||
-            !lens_task_panel_is_ready(self->task_panel))
-            return;
-        LensTaskPanel *panel = self->task_panel;
-        self->ahead_cancellable = g_cancellable_new();
-        self->ahead_adopted = FALSE;
-        self->ahead_key = run_key(self);
-        lens_engine_prefill_async(
-            self->engine, lens_task_panel_get_task(panel),
-            lens_task_panel_get_language(panel),
-            lens_task_panel_get_text(panel),
-            g_settings_get_int(self->settings, "max-new-tokens"),
-            self->ahead_cancellable, on_looked_ahead, g_object_ref(self));
-        _lens_window_update_actions(self);
-        return;
-    }
-    self->ahead_cancellable = g_cancellable_new();
-    self->ahead_adopted = FALSE;
-    lens_engine_set_image_async(
-        self->engine, pixels, lens_picture_get_width(self->picture),
-        lens_picture_get_height(self->picture),
-        lens_picture_get_stride(self->picture), PALI_PIXEL_RGB8,
-        self->ahead_cancellable, on_looked_ahead, g_object_ref(self));
-    _lens_window_update_actions(self);
-}
-
-void _lens_window_stop_look_ahead(LensWindow *self)
-{
-    if (self->ahead_cancellable != NULL && !self->ahead_adopted)
-        g_cancellable_cancel(self->ahead_cancellable);
-}
-
-/* New threads or precision: the picture is encoded again ahead, in the
- * session that the next run will use. */
-static void on_session_setting_changed(LensWindow *self)
-{
-    _lens_window_stop_look_ahead(self);
-    _lens_window_look_ahead(self);
-}
-
-static gboolean read_ahead_due(gpointer data)
-{
-    LensWindow *self = data;
-    self->read_ahead_timeout = 0;
-    _lens_window_look_ahead(self);
-    return G_SOURCE_REMOVE;
-}
-
-/* Another task, language, text or length: the prefill ahead (of the last
- * prompt) stops, and the new prompt is read once the changes pause. */
-static void on_prompt_changed(LensWindow *self)
-{
-    if (self->ahead_key != NULL && !self->ahead_adopted)
-        g_cancellable_cancel(self->ahead_cancellable);
-    if (self->read_ahead_timeout != 0)
-        g_source_remove(self->read_ahead_timeout);
-    self->read_ahead_timeout =
-        g_timeout_add(READ_AHEAD_DELAY_MS, read_ahead_due, self);
 }
 
 static void run_action(GtkWidget *widget, const char *name, GVariant *param)
@@ -657,7 +507,7 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
         _lens_window_show_message(self, GTK_MESSAGE_WARNING,
                                   _("Masks need the mask decoder"), detail);
     }
-    apply_session_settings(self);
+    _lens_window_apply_session_settings(self);
     if (self->read_ahead_timeout != 0) { /* the run reads its own prompt */
         g_source_remove(self->read_ahead_timeout);
         self->read_ahead_timeout = 0;
@@ -671,7 +521,7 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
          * run goes on from there (Stop stops that job); a job already
          * stopped (new settings), or another prompt's prefill, is waited
          * for, then the run does its own work */
-        if (!ahead_serves_run(self))
+        if (!_lens_window_ahead_serves_run(self))
             g_cancellable_cancel(self->ahead_cancellable);
         self->ahead_adopted = TRUE;
         self->run_image_ahead = FALSE;
@@ -688,7 +538,7 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
     }
     self->run_cancellable = g_cancellable_new();
     _lens_window_notify_busy(self);
-    run_encode(self);
+    _lens_window_run_encode(self);
 }
 
 static void stop_action(GtkWidget *widget, const char *name, GVariant *param)
@@ -813,7 +663,6 @@ static void lens_window_dispose(GObject *object)
     /* Stop everything this window started; the jobs hold their own
      * references and finish on their own. */
     g_cancellable_cancel(self->run_cancellable);
-    g_cancellable_cancel(self->ahead_cancellable);
     g_cancellable_cancel(self->open_cancellable);
     g_cancellable_cancel(self->model_cancellable);
     g_cancellable_cancel(self->folder_cancellable);
@@ -821,13 +670,7 @@ static void lens_window_dispose(GObject *object)
                                          self);
     gtk_widget_dispose_template(GTK_WIDGET(self), LENS_TYPE_WINDOW);
     g_clear_object(&self->run_cancellable);
-    g_clear_object(&self->ahead_cancellable);
-    g_clear_pointer(&self->ahead_key, g_free);
-    g_clear_pointer(&self->pending_model, g_free);
-    if (self->read_ahead_timeout != 0) {
-        g_source_remove(self->read_ahead_timeout);
-        self->read_ahead_timeout = 0;
-    }
+    _lens_window_dispose_ahead(self);
     g_clear_object(&self->open_cancellable);
     g_clear_object(&self->model_cancellable);
     g_clear_object(&self->folder_cancellable);
@@ -1012,27 +855,8 @@ static void lens_window_init(LensWindow *self)
     g_signal_connect_object(self->settings, "changed::weights",
                             G_CALLBACK(on_weights_changed), self,
                             G_CONNECT_SWAPPED);
-    g_signal_connect_object(self->settings, "changed::precision",
-                            G_CALLBACK(on_session_setting_changed), self,
-                            G_CONNECT_SWAPPED);
-    g_signal_connect_object(self->settings, "changed::threads",
-                            G_CALLBACK(on_session_setting_changed), self,
-                            G_CONNECT_SWAPPED);
-    g_signal_connect_object(self->settings, "changed::work-ahead",
-                            G_CALLBACK(on_session_setting_changed), self,
-                            G_CONNECT_SWAPPED);
-    g_signal_connect_object(self->settings, "changed::max-new-tokens",
-                            G_CALLBACK(on_prompt_changed), self,
-                            G_CONNECT_SWAPPED);
-    static const char *const prompt_props[] = { "notify::task",
-                                                "notify::language",
-                                                "notify::text" };
-    for (gsize i = 0; i < G_N_ELEMENTS(prompt_props); i++)
-        g_signal_connect_object(self->task_panel, prompt_props[i],
-                                G_CALLBACK(on_prompt_changed), self,
-                                G_CONNECT_SWAPPED);
-
     _lens_window_init_open(self);
+    _lens_window_init_ahead(self);
 
     g_signal_connect_object(self->image_view, "notify::zoom",
                             G_CALLBACK(update_zoom_label), self,
