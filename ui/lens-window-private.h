@@ -71,6 +71,7 @@ struct _LensWindow {
     gboolean ahead_adopted;   /* a run waits for the encoding ahead */
     gboolean user_stopped;    /* Stop ended the last run */
     gboolean run_image_ahead; /* the run found its image encoded */
+    gint64 run_start_us;      /* monotonic time of the last Run */
     char *pending_model;      /* to load once the encoding ahead stops */
 };
 

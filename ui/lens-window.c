@@ -375,11 +375,13 @@ static void show_timings(LensWindow *self, LensAnswer *answer)
     const pali_timings *t = lens_answer_get_timings(answer);
     int n = lens_answer_get_n_generated(answer);
     double image_ms = t->preprocess_ms + t->vision_ms;
-    /* the image's encoding is reported with the first answer about it;
-     * done ahead, before the run, it is not part of the run's time */
+    /* the image's encoding is reported with the first answer about it,
+     * as done ahead when the run found it done; the total is the wait
+     * from Run to the answer (which leaves out work done ahead and counts
+     * the part of it the run waited for) */
     gboolean ahead = self->run_image_ahead && image_ms > 0;
-    g_autofree char *total =
-        format_duration((ahead ? 0 : image_ms) + t->prefill_ms + t->decode_ms);
+    g_autofree char *total = format_duration(
+        (double)(g_get_monotonic_time() - self->run_start_us) / 1000.0);
     g_autofree char *image_time = format_duration(image_ms);
     g_autofree char *prompt_time = format_duration(t->prefill_ms);
     /* the prompt read ahead (its prefill kept from before the run) */
@@ -513,6 +515,7 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
         self->read_ahead_timeout = 0;
     }
     self->running = TRUE;
+    self->run_start_us = g_get_monotonic_time();
     self->user_stopped = FALSE;
     _lens_window_set_answer(self, NULL);
     gtk_label_set_text(self->timings_label, "");
