@@ -2,7 +2,8 @@
  *
  * Call flow: pali_model_load() → pali_session_new() → pali_session_set_image()
  * (runs the vision tower once per image) → pali_session_generate() (prefill +
- * decode) → pali_result_parse() (boxes and masks).
+ * decode; pali_session_prefill() may run the prefill ahead) →
+ * pali_result_parse() (boxes and masks).
  *
  * Threads: a pali_model or pali_tokenizer is immutable after loading and may
  * be shared by any number of threads.  A pali_session or pali_vae may be used
