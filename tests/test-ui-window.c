@@ -652,13 +652,15 @@ static void test_read_ahead(Fixture *f, gconstpointer data)
     g_assert_cmpint(lens_answer_get_timings(answer)->prefill_reused, ==, 1);
     g_assert_true(find_label_containing(w, "read ahead"));
 
-    /* a run of the same task while its prompt is being read */
+    /* a run of the same task while its prompt is being read (the
+     * timings then give the wait for the rest of it) */
     g_autofree char *png2 = ui_test_write_png("read2.png", 150, 100);
     open_and_run_at_job(f, png2, 2, PALI_TASK_CAPTION, NULL);
     g_assert_null(lens_window_get_error(f->window));
     answer = lens_window_get_answer(f->window);
     g_assert_true(lens_answer_is_final(answer));
     g_assert_cmpint(lens_answer_get_timings(answer)->prefill_reused, ==, 1);
+    g_assert_false(find_label_containing(w, "read ahead"));
 
     /* ... and of another task: that prompt read by the run itself */
     g_autofree char *png3 = ui_test_write_png("read3.png", 140, 90);

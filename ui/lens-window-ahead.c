@@ -54,6 +54,10 @@ static void on_looked_ahead(GObject *source, GAsyncResult *result,
     if (self->engine == NULL) /* disposed */
         return;
     if (adopted) {
+        /* the run waited this long for the rest of the prompt's prefill */
+        if (read && ok)
+            self->run_prompt_wait_ms =
+                (double)(g_get_monotonic_time() - self->run_start_us) / 1000.0;
         if (!ok && !g_cancellable_is_cancelled(self->run_cancellable))
             _lens_window_run_encode(self); /* stopped before the run came, or
                                  failed: the run's own job reports it */

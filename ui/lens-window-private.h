@@ -67,12 +67,14 @@ struct _LensWindow {
     gboolean running;
     gboolean opening;
     gboolean loading_model;
-    gboolean reload_pending;  /* the weight format changed while busy */
-    gboolean ahead_adopted;   /* a run waits for the encoding ahead */
-    gboolean user_stopped;    /* Stop ended the last run */
-    gboolean run_image_ahead; /* the run found its image encoded */
-    gint64 run_start_us;      /* monotonic time of the last Run */
-    char *pending_model;      /* to load once the encoding ahead stops */
+    gboolean reload_pending;   /* the weight format changed while busy */
+    gboolean ahead_adopted;    /* a run waits for the encoding ahead */
+    gboolean user_stopped;     /* Stop ended the last run */
+    gboolean run_image_ahead;  /* the run found its image encoded */
+    gint64 run_start_us;       /* monotonic time of the last Run */
+    double run_prompt_wait_ms; /* the run took over the prompt's prefill
+                                  and waited this long for it; else 0 */
+    char *pending_model;       /* to load once the encoding ahead stops */
 };
 
 /* lens-window.c */

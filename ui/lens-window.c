@@ -383,10 +383,13 @@ static void show_timings(LensWindow *self, LensAnswer *answer)
     g_autofree char *total = format_duration(
         (double)(g_get_monotonic_time() - self->run_start_us) / 1000.0);
     g_autofree char *image_time = format_duration(image_ms);
-    g_autofree char *prompt_time = format_duration(t->prefill_ms);
-    /* the prompt read ahead (its prefill kept from before the run) */
-    g_autofree char *prompt =
-        t->prefill_reused ? g_strdup(_("read ahead")) : g_strdup(prompt_time);
+    /* the prompt read ahead (its prefill kept from before the run): what
+     * the run waited for the rest of it, if anything */
+    g_autofree char *prompt = !t->prefill_reused
+                                  ? format_duration(t->prefill_ms)
+                              : self->run_prompt_wait_ms > 0
+                                  ? format_duration(self->run_prompt_wait_ms)
+                                  : g_strdup(_("read ahead"));
     g_autofree char *image =
         image_ms <= 0 ? g_strdup(_("image cached"))
         : ahead ? g_strdup_printf(_("image encoded ahead (%s)"), image_time)
@@ -516,6 +519,7 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
     }
     self->running = TRUE;
     self->run_start_us = g_get_monotonic_time();
+    self->run_prompt_wait_ms = 0;
     self->user_stopped = FALSE;
     _lens_window_set_answer(self, NULL);
     gtk_label_set_text(self->timings_label, "");
