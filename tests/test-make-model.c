@@ -576,6 +576,23 @@ static void test_bench_json(void)
     g_assert_cmpuint(reads->len, ==, 2);
     pali_json_free(doc);
 
+    // --ahead: each run followed by one whose image and prompt were
+    // prepared ahead, which uses the kept prefill
+    char *argv_ahead[] = {
+        bench,          "--model", dir,        "--prompt", "caption en",
+        "--new-tokens", "3",       "--repeat", "2",        "--quick-limits",
+        "--ahead",      "--json",  NULL
+    };
+    doc = run_json(argv_ahead);
+    root = pali_json_root(doc);
+    g_assert_cmpfloat(number_at(root, "ahead_ttft_ms"), >, 0);
+    g_assert_cmpfloat(number_at(root, "ahead_prefill_reused"), ==, 2);
+    const pali_json *aheads =
+        pali_json_get(pali_json_get(root, "samples"), "ahead_ttft_ms");
+    g_assert_true(aheads != NULL && aheads->type == PALI_JSON_ARRAY);
+    g_assert_cmpuint(aheads->len, ==, 2);
+    pali_json_free(doc);
+
     g_autofree char *missing = g_build_filename(dir, "absent", NULL);
     char *argv_bad[] = { bench,    "--model", missing, "--quick-limits",
                          "--json", NULL };

@@ -48,7 +48,7 @@
 typedef struct {
     char *model, *image, *prompt, *precision, *weights;
     int new_tokens, threads, repeat;
-    gboolean json, quick_limits, greedy;
+    gboolean json, quick_limits, greedy, ahead;
 } Options;
 
 static void options_clear(Options *o)
@@ -217,6 +217,8 @@ typedef struct {
     GArray *load, *preprocess, *vision, *prefill, *ttft, *decode;
     /* after each run: the weights' read rate, and decode against it */
     GArray *weights_read, *decode_over_read;
+    /* --ahead: request to first token with the work done ahead */
+    GArray *ahead_ttft;
 } Samples;
 
 static void samples_clear(Samples *s)
@@ -224,7 +226,8 @@ static void samples_clear(Samples *s)
     GArray **all[] = { &s->load,         &s->preprocess,
                        &s->vision,       &s->prefill,
                        &s->ttft,         &s->decode,
-                       &s->weights_read, &s->decode_over_read };
+                       &s->weights_read, &s->decode_over_read,
+                       &s->ahead_ttft };
     for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
         g_clear_pointer(all[i], g_array_unref);
 }
@@ -254,6 +257,15 @@ static double weights_read_gbps(const pali_model *m, int threads)
     pali_lmhead_drop_pages(m);
     reset_peak_rss();
     return seconds > 0 ? bytes / seconds / 1e9 : 0;
+}
+
+/* The time of the first token's callback (--ahead). */
+static bool first_token_at(const pali_token_event *ev, void *user_data)
+{
+    double *at = user_data;
+    if (ev->index == 0)
+        *at = pali_now_ms();
+    return true;
 }
 
 static GArray *samples_new(void)
@@ -295,6 +307,12 @@ static gboolean parse_args(int argc, char **argv, Options *o)
           "Choose tokens greedily (up to N, stopping at <eos>) instead of "
           "forcing N, once the model's background work is done (its "
           "LM head's pre-pass built)",
+          NULL },
+        { "ahead", 0, 0, G_OPTION_ARG_NONE, &o->ahead,
+          "After each run, another on a new image whose encoding and "
+          "prompt were prepared ahead (pali_session_prefill, as the "
+          "application works ahead): the time from the request to its "
+          "first token",
           NULL },
         { NULL },
     };
@@ -431,9 +449,9 @@ int main(int argc, char **argv)
     const double weights_mb = (double)pali_model_resident_bytes(model) / 1e6;
     g_clear_pointer(&model, pali_model_free);
 
-    g_auto(Samples)
-        s = { samples_new(), samples_new(), samples_new(), samples_new(),
-              samples_new(), samples_new(), samples_new(), samples_new() };
+    g_auto(Samples) s = { samples_new(), samples_new(), samples_new(),
+                          samples_new(), samples_new(), samples_new(),
+                          samples_new(), samples_new(), samples_new() };
     int64_t prompt_tokens = 0;
     // opening, --repeat times; then one model for every run, as an
     // application keeps it (each run a new session: vision runs again)
@@ -468,7 +486,7 @@ int main(int argc, char **argv)
         pali_model_settle(model);
         settle_ms = pali_now_ms() - t_settle;
     }
-    int prepass_tokens = 0, greedy_tokens = 0;
+    int prepass_tokens = 0, greedy_tokens = 0, ahead_reused = 0;
     double run_peak = 0;
     for (int r = 0; r < o.repeat; r++) {
         pixels[0] = (uint8_t)(first_pixel ^ (r % 2 ? 1 : 2));
@@ -504,6 +522,26 @@ int main(int argc, char **argv)
         // read pass maps every page of the files, which the engine's own
         // figures leave out (peak_rss: the largest before each pass)
         run_peak = MAX(run_peak, peak_rss_mb());
+        // --ahead: another image, encoded and its prompt read before the
+        // request (as the application works ahead), then the request
+        if (o.ahead) {
+            pixels[0] = (uint8_t)(first_pixel ^ (r % 2 ? 5 : 6));
+            const int max_new = o.greedy ? gp.max_new_tokens : gp.n_forced;
+            if (pali_session_set_image(session, &img, NULL, &err) != PALI_OK ||
+                pali_session_prefill(session, prompt, max_new, NULL, &err) !=
+                    PALI_OK)
+                return fail(&err);
+            double first = 0;
+            pali_callbacks cb = { .token = first_token_at,
+                                  .user_data = &first };
+            const double asked = pali_now_ms();
+            const pali_output *ahead = NULL;
+            if (pali_session_generate(session, prompt, &gp, &cb, &ahead,
+                                      &err) != PALI_OK)
+                return fail(&err);
+            add(s.ahead_ttft, first - asked);
+            ahead_reused += ahead->timings.prefill_reused;
+        }
         if (t->n_decoded > 0) {
             const double gbps = weights_read_gbps(model, threads);
             const Work wr = count_work(&info, out->n_input, o.new_tokens,
@@ -590,6 +628,12 @@ int main(int argc, char **argv)
             lens_json_int(j, prepass_tokens);
             lens_json_key(j, "settle_ms");
             lens_json_double(j, settle_ms);
+        }
+        if (o.ahead) {
+            lens_json_key(j, "ahead_ttft_ms");
+            lens_json_double(j, median(s.ahead_ttft));
+            lens_json_key(j, "ahead_prefill_reused");
+            lens_json_int(j, ahead_reused);
         }
         lens_json_key(j, "first_load_ms");
         lens_json_double(j, first_load_ms);
@@ -713,6 +757,8 @@ int main(int argc, char **argv)
         json_samples(j, "vision_ms", s.vision);
         json_samples(j, "prefill_ms", s.prefill);
         json_samples(j, "ttft_ms", s.ttft);
+        if (o.ahead)
+            json_samples(j, "ahead_ttft_ms", s.ahead_ttft);
         json_samples(j, "decode_ms_per_token", s.decode);
         json_samples(j, "weights_read_gbps", s.weights_read);
         json_samples(j, "decode_over_weights_read", s.decode_over_read);
@@ -765,6 +811,10 @@ int main(int argc, char **argv)
         printf("           first run %.1f ms (fresh session buffers, and "
                "the weights' pages mapped)\n",
                first_ttft_ms);
+        if (o.ahead)
+            printf("           %.1f ms with the image and prompt prepared "
+                   "ahead (the kept prefill used in %d of %d runs)\n",
+                   median(s.ahead_ttft), ahead_reused, o.repeat);
         if (ttft_floor_loop > 0)
             printf("           tile loop floor %.1f ms (%.0f GFLOP/s): "
                    "%.2f×\n",
