@@ -354,23 +354,32 @@ static GArray *encode_forced(const pali_tokenizer *tok, const char *text,
     return forced;
 }
 
-static LensAnswer *worker_generate(Job *job, GError **error)
+/* The job's task as the engine's prompt (NULL on error), and the most new
+ * tokens (the setting, or the task's default). */
+static char *job_prompt(Job *job, int *max_new_tokens, GError **error)
 {
     pali_error err = { 0 };
-    g_autofree char *prompt = NULL;
     char *engine_prompt = NULL;
     if (pali_task_prompt(job->task, job->lang, job->text, &engine_prompt,
                          &err) != PALI_OK) {
         set_error_from_pali(error, &err);
         return NULL;
     }
-    prompt = g_strdup(engine_prompt);
+    char *prompt = g_strdup(engine_prompt);
     pali_free(engine_prompt);
+    *max_new_tokens = job->max_new_tokens > 0
+                          ? job->max_new_tokens
+                          : pali_task_max_new_tokens(job->task, job->text);
+    return prompt;
+}
 
+static LensAnswer *worker_generate(Job *job, GError **error)
+{
+    pali_error err = { 0 };
     pali_generate_params gp = pali_generate_default_params();
-    gp.max_new_tokens = job->max_new_tokens > 0
-                            ? job->max_new_tokens
-                            : pali_task_max_new_tokens(job->task, job->text);
+    g_autofree char *prompt = job_prompt(job, &gp.max_new_tokens, error);
+    if (prompt == NULL)
+        return NULL;
     g_autoptr(GArray) forced = NULL;
     if (job->forced_output != NULL) {
         forced = encode_forced(pali_model_get_tokenizer(job->model),
@@ -399,21 +408,13 @@ static LensAnswer *worker_generate(Job *job, GError **error)
 static gboolean worker_prefill(Job *job, GError **error)
 {
     pali_error err = { 0 };
-    char *prompt = NULL;
-    if (pali_task_prompt(job->task, job->lang, job->text, &prompt, &err) !=
-        PALI_OK) {
-        set_error_from_pali(error, &err);
+    int max_new_tokens = 0;
+    g_autofree char *prompt = job_prompt(job, &max_new_tokens, error);
+    if (prompt == NULL)
         return FALSE;
-    }
-    const int max_new_tokens =
-        job->max_new_tokens > 0
-            ? job->max_new_tokens
-            : pali_task_max_new_tokens(job->task, job->text);
     pali_callbacks cb = job_callbacks(job, FALSE);
-    const pali_status st =
-        pali_session_prefill(job->session, prompt, max_new_tokens, &cb, &err);
-    pali_free(prompt);
-    if (st != PALI_OK) {
+    if (pali_session_prefill(job->session, prompt, max_new_tokens, &cb, &err) !=
+        PALI_OK) {
         set_error_from_pali(error, &err);
         return FALSE;
     }

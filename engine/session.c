@@ -405,6 +405,23 @@ static bool prepass_choose(pali_session *s, int32_t *id)
     return false;
 }
 
+/* What a request needs before any work: a prompt, an image, and at
+ * least one token to make. */
+static pali_status check_request(const pali_session *s, const char *prompt,
+                                 int max_new_tokens, pali_error *err)
+{
+    if (s == NULL || prompt == NULL)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT, "no prompt");
+    if (!s->has_image)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "no image: call pali_session_set_image first");
+    if (max_new_tokens <= 0)
+        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
+                         "max_new_tokens must be positive, got %d",
+                         max_new_tokens);
+    return PALI_OK;
+}
+
 /* The ids of `prompt` (<image>×N <bos> prompt "\n") into s->ids[0, *L),
  * checked against the context and RAM, with room made for a generation
  * of max_new_tokens.  A KV cache made anew drops the kept prefill. */
@@ -447,7 +464,7 @@ static pali_status prepare_prompt(pali_session *s, const char *prompt,
         st = reserve_outputs(s, L + max_new_tokens, work, err);
     if (st == PALI_OK)
         st = pali_kv_cache_reserve(&s->kv, m, &s->compute, need, err);
-    if (s->kv.capacity != capacity || s->kv.k == NULL)
+    if (s->kv.capacity != capacity)
         s->prefix_valid = false;
     if (st != PALI_OK) {
         free(prompt_ids);
@@ -502,26 +519,20 @@ static pali_status generate(pali_session *s, const char *prompt,
 {
     if (out)
         *out = NULL;
-    if (s == NULL || prompt == NULL)
-        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT, "no prompt");
-    if (!s->has_image)
-        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
-                         "no image: call pali_session_set_image first");
-    const pali_model *m = s->model;
-    const pali_model_info *in = &m->cfg.info;
     pali_generate_params gp = params ? *params : pali_generate_default_params();
     if (gp.forced_ids != NULL && gp.n_forced > 0)
         gp.max_new_tokens = gp.n_forced;
-    if (gp.max_new_tokens <= 0)
-        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
-                         "max_new_tokens must be positive, got %d",
-                         gp.max_new_tokens);
+    pali_status st = check_request(s, prompt, gp.max_new_tokens, err);
+    if (st != PALI_OK)
+        return st;
+    const pali_model *m = s->model;
+    const pali_model_info *in = &m->cfg.info;
     if (gp.temperature > 0 && (gp.top_p <= 0 || gp.top_p > 1))
         return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
                          "top_p must be in (0, 1], got %g", gp.top_p);
 
     int64_t L = 0;
-    pali_status st = prepare_prompt(s, prompt, gp.max_new_tokens, &L, err);
+    st = prepare_prompt(s, prompt, gp.max_new_tokens, &L, err);
     if (st != PALI_OK)
         return st;
     int32_t *gen = s->ids + L;
@@ -647,6 +658,8 @@ static pali_status generate(pali_session *s, const char *prompt,
  * session computes: it would take memory bandwidth and cores from it. */
 static void set_busy(const pali_session *s, int delta)
 {
+    if (s == NULL)
+        return;
     pali_lmhead *f = (pali_lmhead *)&s->model->lmhead; // only the counter
     atomic_fetch_add(&f->busy, delta);
 }
@@ -654,8 +667,6 @@ static void set_busy(const pali_session *s, int delta)
 pali_status pali_session_set_image(pali_session *s, const pali_image *image,
                                    const pali_callbacks *cb, pali_error *err)
 {
-    if (s == NULL)
-        return set_image(s, image, cb, err);
     set_busy(s, 1);
     const pali_status st = set_image(s, image, cb, err);
     set_busy(s, -1);
@@ -666,17 +677,11 @@ static pali_status prefill(pali_session *s, const char *prompt,
                            int max_new_tokens, const pali_callbacks *cb,
                            pali_error *err)
 {
-    if (s == NULL || prompt == NULL)
-        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT, "no prompt");
-    if (!s->has_image)
-        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
-                         "no image: call pali_session_set_image first");
-    if (max_new_tokens <= 0)
-        return pali_fail(err, PALI_ERR_INVALID_ARGUMENT,
-                         "max_new_tokens must be positive, got %d",
-                         max_new_tokens);
+    pali_status st = check_request(s, prompt, max_new_tokens, err);
+    if (st != PALI_OK)
+        return st;
     int64_t L = 0;
-    pali_status st = prepare_prompt(s, prompt, max_new_tokens, &L, err);
+    st = prepare_prompt(s, prompt, max_new_tokens, &L, err);
     if (st != PALI_OK || prefix_matches(s, L))
         return st;
     return run_prefill(s, L, NULL, cb, err);
@@ -686,8 +691,6 @@ pali_status pali_session_prefill(pali_session *s, const char *prompt,
                                  int max_new_tokens, const pali_callbacks *cb,
                                  pali_error *err)
 {
-    if (s == NULL)
-        return prefill(s, prompt, max_new_tokens, cb, err);
     set_busy(s, 1);
     const pali_status st = prefill(s, prompt, max_new_tokens, cb, err);
     set_busy(s, -1);
@@ -699,8 +702,6 @@ pali_status pali_session_generate(pali_session *s, const char *prompt,
                                   const pali_callbacks *cb,
                                   const pali_output **out, pali_error *err)
 {
-    if (s == NULL)
-        return generate(s, prompt, params, cb, out, err);
     set_busy(s, 1);
     const pali_status st = generate(s, prompt, params, cb, out, err);
     set_busy(s, -1);

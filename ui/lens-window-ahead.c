@@ -88,16 +88,17 @@ void _lens_window_look_ahead(LensWindow *self)
         lens_engine_get_busy(self->engine))
         return;
     _lens_window_apply_session_settings(self);
-    GBytes *pixels = lens_picture_get_pixels(self->picture);
-    if (lens_engine_image_ready(self->engine, pixels)) {
-        /* the prompt (its prefill is kept; the same one again costs only
-         * its tokenization) */
-        if (self->read_ahead_timeout != 0 ||
-            !lens_task_panel_is_ready(self->task_panel))
-            return;
+    // the picture encoded, then the prompt (its prefill is kept; the same
+    // one again costs only its tokenization)
+    const gboolean read = lens_engine_image_ready(
+        self->engine, lens_picture_get_pixels(self->picture));
+    if (read && (self->read_ahead_timeout != 0 ||
+                 !lens_task_panel_is_ready(self->task_panel)))
+        return;
+    self->ahead_cancellable = g_cancellable_new();
+    self->ahead_adopted = FALSE;
+    if (read) {
         LensTaskPanel *panel = self->task_panel;
-        self->ahead_cancellable = g_cancellable_new();
-        self->ahead_adopted = FALSE;
         self->ahead_key = run_key(self);
         lens_engine_prefill_async(
             self->engine, lens_task_panel_get_task(panel),
@@ -105,16 +106,10 @@ void _lens_window_look_ahead(LensWindow *self)
             lens_task_panel_get_text(panel),
             g_settings_get_int(self->settings, "max-new-tokens"),
             self->ahead_cancellable, on_looked_ahead, g_object_ref(self));
-        _lens_window_update_actions(self);
-        return;
+    } else {
+        _lens_window_encode_picture(self, self->ahead_cancellable,
+                                    on_looked_ahead);
     }
-    self->ahead_cancellable = g_cancellable_new();
-    self->ahead_adopted = FALSE;
-    lens_engine_set_image_async(
-        self->engine, pixels, lens_picture_get_width(self->picture),
-        lens_picture_get_height(self->picture),
-        lens_picture_get_stride(self->picture), PALI_PIXEL_RGB8,
-        self->ahead_cancellable, on_looked_ahead, g_object_ref(self));
     _lens_window_update_actions(self);
 }
 
@@ -146,8 +141,7 @@ static void on_prompt_changed(LensWindow *self)
 {
     if (self->ahead_key != NULL && !self->ahead_adopted)
         g_cancellable_cancel(self->ahead_cancellable);
-    if (self->read_ahead_timeout != 0)
-        g_source_remove(self->read_ahead_timeout);
+    g_clear_handle_id(&self->read_ahead_timeout, g_source_remove);
     self->read_ahead_timeout =
         g_timeout_add(READ_AHEAD_DELAY_MS, read_ahead_due, self);
 }
@@ -179,8 +173,5 @@ void _lens_window_dispose_ahead(LensWindow *self)
     g_clear_object(&self->ahead_cancellable);
     g_clear_pointer(&self->ahead_key, g_free);
     g_clear_pointer(&self->pending_model, g_free);
-    if (self->read_ahead_timeout != 0) {
-        g_source_remove(self->read_ahead_timeout);
-        self->read_ahead_timeout = 0;
-    }
+    g_clear_handle_id(&self->read_ahead_timeout, g_source_remove);
 }

@@ -68,13 +68,13 @@ struct _LensWindow {
     gboolean opening;
     gboolean loading_model;
     gboolean reload_pending;   /* the weight format changed while busy */
-    gboolean ahead_adopted;    /* a run waits for the encoding ahead */
+    gboolean ahead_adopted;    /* a run waits for the job ahead */
     gboolean user_stopped;     /* Stop ended the last run */
     gboolean run_image_ahead;  /* the run found its image encoded */
     gint64 run_start_us;       /* monotonic time of the last Run */
     double run_prompt_wait_ms; /* the run took over the prompt's prefill
                                   and waited this long for it; else 0 */
-    char *pending_model;       /* to load once the encoding ahead stops */
+    char *pending_model;       /* to load once the job ahead stops */
 };
 
 /* lens-window.c */
@@ -91,6 +91,10 @@ void _lens_window_run_image_set(LensWindow *self, gboolean ok,
                                 const GError *error);
 /* The run's picture: encoded now unless the session holds it. */
 void _lens_window_run_encode(LensWindow *self);
+/* The picture into the engine's session, `callback` getting a reference
+ * to self as its data. */
+void _lens_window_encode_picture(LensWindow *self, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback);
 /* The threads and precision the preferences ask for, for the session
  * that the next engine job uses. */
 void _lens_window_apply_session_settings(LensWindow *self);

@@ -287,7 +287,7 @@ void lens_window_load_model(LensWindow *self, const char *dir)
     _lens_window_notify_busy(self);
     set_progress(self, _("Loading the model…"), 0);
     if (self->ahead_cancellable != NULL) {
-        /* the engine is free once the encoding ahead has stopped */
+        /* the engine is free once the job ahead has stopped */
         g_free(self->pending_model);
         self->pending_model = g_strdup(dir);
         g_cancellable_cancel(self->ahead_cancellable);
@@ -460,6 +460,17 @@ static void on_image_set(GObject *source, GAsyncResult *result, gpointer data)
     _lens_window_run_image_set(self, ok, error);
 }
 
+void _lens_window_encode_picture(LensWindow *self, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback)
+{
+    lens_engine_set_image_async(
+        self->engine, lens_picture_get_pixels(self->picture),
+        lens_picture_get_width(self->picture),
+        lens_picture_get_height(self->picture),
+        lens_picture_get_stride(self->picture), PALI_PIXEL_RGB8, cancellable,
+        callback, g_object_ref(self));
+}
+
 void _lens_window_run_encode(LensWindow *self)
 {
     if (self->picture == NULL) {
@@ -474,11 +485,7 @@ void _lens_window_run_encode(LensWindow *self)
         return;
     }
     set_progress(self, _("Looking at the image…"), 0);
-    lens_engine_set_image_async(
-        self->engine, pixels, lens_picture_get_width(self->picture),
-        lens_picture_get_height(self->picture),
-        lens_picture_get_stride(self->picture), PALI_PIXEL_RGB8,
-        self->run_cancellable, on_image_set, g_object_ref(self));
+    _lens_window_encode_picture(self, self->run_cancellable, on_image_set);
 }
 
 void _lens_window_apply_session_settings(LensWindow *self)
@@ -513,10 +520,8 @@ static void run_action(GtkWidget *widget, const char *name, GVariant *param)
                                   _("Masks need the mask decoder"), detail);
     }
     _lens_window_apply_session_settings(self);
-    if (self->read_ahead_timeout != 0) { /* the run reads its own prompt */
-        g_source_remove(self->read_ahead_timeout);
-        self->read_ahead_timeout = 0;
-    }
+    /* the run reads its own prompt */
+    g_clear_handle_id(&self->read_ahead_timeout, g_source_remove);
     self->running = TRUE;
     self->run_start_us = g_get_monotonic_time();
     self->run_prompt_wait_ms = 0;
