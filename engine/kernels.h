@@ -59,6 +59,11 @@ typedef struct pali_mm {
      * holds x's column c − shift, zero outside [0, k).  pack_shift picks
      * it; 0 for activations a producer stored in PACKED. */
     int shift;
+    /* GEMVs: nonzero, the same for every call of one product (its claims
+     * on the pool) and never reused for another, so that a kernel may keep
+     * what it made of x in its thread's scratch from one call to the next
+     * (pali_gemv_x_kept).  0: make it again. */
+    uint64_t x_serial;
 } pali_mm;
 
 /* ---- attention's key/value layout ---------------------------------------
@@ -197,6 +202,23 @@ const pali_kernels *pali_kernels_get(pali_kernel k);
 /* Scratch bytes per thread attention needs for n_keys keys and head
  * dimension hd (the scores block, bf16 copies of q and p). */
 size_t pali_attn_scratch_bytes(int64_t n_keys, int hd);
+
+/* A GEMV kernel that keeps what it made of x (converted, quantized) from
+ * one call of a product to the next puts it PALI_GEMV_X_HEAD bytes into
+ * its scratch, behind a tag: pali_gemv_x_kept says whether the scratch
+ * holds it for mm's product; pali_gemv_x_keep marks it so once made (ok)
+ * or not (!ok, and after anything else used the scratch). */
+#define PALI_GEMV_X_HEAD 64
+
+static inline bool pali_gemv_x_kept(const pali_mm *mm, const void *scratch)
+{
+    return mm->x_serial != 0 && *(const uint64_t *)scratch == mm->x_serial;
+}
+
+static inline void pali_gemv_x_keep(const pali_mm *mm, void *scratch, bool ok)
+{
+    *(uint64_t *)scratch = ok ? mm->x_serial : 0;
+}
 
 /* Reference pieces the vector sets reuse for what they do not speed up
  * (kernels-scalar.c). */

@@ -13,6 +13,7 @@
  * all threads into a shared buffer.  No BLAS: the
  * sets' own f32 kernels are what the exact precision runs on, so no
  * library's CPU detection can make it silently slow. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,6 +226,10 @@ static void packed_worker(void *arg, int ith, int nth)
 static void run_claimed(const pali_compute *c, matmul_job *job,
                         pali_pool_fn worker, int64_t units)
 {
+    // a serial for what the kernels make of x (pali_mm.x_serial): unique
+    // in the process, whatever the session
+    static atomic_uint_fast64_t serials;
+    job->mm.x_serial = atomic_fetch_add(&serials, 1) + 1;
     pali_work_reset(c->work, units);
     pali_pool_run(c->pool, worker, job);
 }

@@ -297,11 +297,14 @@ typedef struct {
 
 /* Small enough for the sanitizer build, shaped to reach every tail: rows
  * of x around the GEMV limit and the GEMM row blocks, k below, at and past
- * the packed panel (256) and AMX's 32, m around the 32-column panels. */
+ * the packed panel (256) and AMX's 32, m around the 32-column panels; and
+ * GEMVs of many claims (8 panels each), whose threads make x over once
+ * for all of their claims (pali_gemv_x_kept). */
 static const Shape shapes[] = {
-    { 1, 64, 33 },   { 2, 96, 64 },   { 4, 608, 40 },  { 5, 32, 31 },
-    { 13, 128, 97 }, { 16, 288, 64 }, { 33, 320, 48 }, { 40, 96, 129 },
-    { 70, 544, 70 }, { 3, 1152, 17 }, { 1, 1152, 45 }, { 1, 512, 16 },
+    { 1, 64, 33 },    { 2, 96, 64 },    { 4, 608, 40 },  { 5, 32, 31 },
+    { 13, 128, 97 },  { 16, 288, 64 },  { 33, 320, 48 }, { 40, 96, 129 },
+    { 70, 544, 70 },  { 3, 1152, 17 },  { 1, 1152, 45 }, { 1, 512, 16 },
+    { 1, 256, 1100 }, { 2, 128, 1030 },
 };
 /* Float formats also get k that is not a multiple of 32 (SigLIP's 588
  * patch inputs, 4304 MLP inputs). */

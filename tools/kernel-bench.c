@@ -3,8 +3,8 @@
  * a single product or attention call come from here):
  *
  *   palilens-kernel-bench matmul N K M [--copies C] [--products P]
- *                                      [--repeat R]
- *       y (N, M) = x (N, K) · Wᵀ, bf16 weights, C distinct weight
+ *                                      [--repeat R] [--weights W]
+ *       y (N, M) = x (N, K) · Wᵀ, bf16 (or q8, q4) weights, C distinct weight
  *       matrices in turn so that they stream from memory as a model's do;
  *       with P > 1, P products of the same x in one call (as attention's
  *       q, k and v are), C sets of P;
@@ -28,10 +28,12 @@
 #include "attention.h"
 #include "compute.h"
 #include "internal.h"
+#include "quant.h"
 
 /* g_copies 0: the operation's default (matmul 4, mlp 1) */
 static int g_repeat = 5, g_copies = 0, g_threads = 0, g_products = 1;
 static gboolean g_exact;
+static char *g_weights; /* matmul: bf16 (NULL), q8 or q4 */
 
 /* The median of n times in ms (sorts t). */
 static double median_ms(double *t, int n)
@@ -67,6 +69,31 @@ static pali_tensor random_weights(GRand *rng, int64_t m, int64_t k)
                           .nbytes = (size_t)(m * k) * 2 };
 }
 
+/* w made q8 or q4 (fmt) in place of its bf16 values (which it frees);
+ * false when k is no multiple of the quantization block. */
+static bool quantize_weights(pali_tensor *w, pali_dtype fmt)
+{
+    const int64_t m = pali_tensor_rows(w), k = pali_tensor_cols(w);
+    if (k % PALI_QUANT_BLOCK != 0 || w->data == NULL)
+        return false;
+    pali_tensor q = *w;
+    q.dtype = fmt;
+    q.nbytes = pali_quant_nbytes(fmt, m, k);
+    void *data = pali_aligned_alloc(q.nbytes);
+    float *row = g_new(float, k);
+    q.data = data;
+    for (int64_t r = 0; data && r < m; r++) {
+        for (int64_t j = 0; j < k; j++)
+            row[j] = pali_bf16_to_f32(((const uint16_t *)w->data)[r * k + j]);
+        pali_quantize_row(fmt, row, k, (uint8_t *)pali_quant_codes(&q, r),
+                          (uint16_t *)pali_quant_scales(&q, r));
+    }
+    g_free(row);
+    pali_aligned_free((void *)w->data);
+    *w = q;
+    return data != NULL;
+}
+
 static bool compute_new(pali_compute *c, int64_t max_k, size_t extra)
 {
     pali_error err = { 0 };
@@ -93,8 +120,18 @@ static int bench_matmul(GRand *rng, int64_t n, int64_t k, int64_t m)
           *y = pali_aligned_alloc((size_t)(n * m * np) * 4);
     pali_tensor *w = g_new(pali_tensor, copies * np);
     pali_product *p = g_new0(pali_product, copies * np);
+    const pali_dtype fmt = g_strcmp0(g_weights, "q8") == 0   ? PALI_DTYPE_Q8
+                           : g_strcmp0(g_weights, "q4") == 0 ? PALI_DTYPE_Q4
+                                                             : PALI_DTYPE_BF16;
     for (int i = 0; i < copies * np; i++) {
         w[i] = random_weights(rng, m, k);
+        if (fmt != PALI_DTYPE_BF16 && !quantize_weights(&w[i], fmt)) {
+            fprintf(stderr,
+                    "palilens-kernel-bench: --weights %s needs K a "
+                    "multiple of %d\n",
+                    g_weights, PALI_QUANT_BLOCK);
+            return 1;
+        }
         p[i] = (pali_product){ &w[i],         NULL, y + (i % np) * n * m,
                                PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS };
     }
@@ -110,10 +147,12 @@ static int bench_matmul(GRand *rng, int64_t n, int64_t k, int64_t m)
     char times[16] = "";
     if (np > 1)
         snprintf(times, sizeof times, " ×%d", np);
-    printf("matmul n=%lld k=%lld m=%lld%s (%s%s): %.2f ms, %.0f GFLOP/s\n",
+    printf("matmul n=%lld k=%lld m=%lld%s (%s%s, %s): %.2f ms, %.0f GFLOP/s, "
+           "weights %.1f GB/s\n",
            (long long)n, (long long)k, (long long)m, times,
-           pali_compute_kernel_name(&c), g_exact ? ", exact" : "", ms,
-           2.0 * n * k * m * np / ms / 1e6);
+           pali_compute_kernel_name(&c), g_exact ? ", exact" : "",
+           pali_dtype_name(fmt), ms, 2.0 * n * k * m * np / ms / 1e6,
+           (double)w[0].nbytes * np / ms / 1e6);
     for (int i = 0; i < copies * np; i++)
         pali_aligned_free((void *)w[i].data);
     g_free(w);
@@ -250,6 +289,8 @@ int main(int argc, char **argv)
           "matmul: products of the same x per call (1)", "P" },
         { "threads", 0, 0, G_OPTION_ARG_INT, &g_threads,
           "Threads (default: all cores)", "N" },
+        { "weights", 0, 0, G_OPTION_ARG_STRING, &g_weights,
+          "matmul: bf16 (default), q8 or q4", "W" },
         { "exact", 0, 0, G_OPTION_ARG_NONE, &g_exact,
           "Exact precision (f32 arithmetic)", NULL },
         { NULL },
