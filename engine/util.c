@@ -102,6 +102,13 @@ void *pali_aligned_alloc(size_t size)
     return ptr;
 }
 
+/* n up to a whole number of 2 MB pages (0 where that overflows). */
+static uintptr_t huge_round(uintptr_t n)
+{
+    const uintptr_t up = n + PALI_HUGE_PAGE - 1;
+    return up < n ? 0 : up / PALI_HUGE_PAGE * PALI_HUGE_PAGE;
+}
+
 void *pali_zeroed_alloc(size_t size)
 {
     if (size < PALI_HUGE_BUFFER) {
@@ -111,17 +118,14 @@ void *pali_zeroed_alloc(size_t size)
         return ptr;
     }
     // a mapping one 2 MB page longer, trimmed to a 2 MB boundary
-    const size_t len =
-        (size + PALI_HUGE_PAGE - 1) / PALI_HUGE_PAGE * PALI_HUGE_PAGE;
-    if (len < size || len + PALI_HUGE_PAGE < len)
+    const size_t len = huge_round(size);
+    if (len == 0 || len + PALI_HUGE_PAGE < len)
         return NULL;
     char *raw = mmap(NULL, len + PALI_HUGE_PAGE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED)
         return NULL;
-    const uintptr_t at =
-        ((uintptr_t)raw + PALI_HUGE_PAGE - 1) / PALI_HUGE_PAGE * PALI_HUGE_PAGE;
-    char *ptr = (char *)at;
+    char *ptr = (char *)huge_round((uintptr_t)raw);
     if (ptr > raw)
         (void)munmap(raw, (size_t)(ptr - raw));
     if (raw + PALI_HUGE_PAGE > ptr)
@@ -138,8 +142,7 @@ void pali_zeroed_free(void *ptr, size_t size)
         pali_aligned_free(ptr);
         return;
     }
-    (void)munmap(ptr,
-                 (size + PALI_HUGE_PAGE - 1) / PALI_HUGE_PAGE * PALI_HUGE_PAGE);
+    (void)munmap(ptr, huge_round(size));
 }
 
 void pali_page_span(const void *p, size_t n, uintptr_t *begin, uintptr_t *end)

@@ -83,8 +83,7 @@ static bool quantize_weights(pali_tensor *w, pali_dtype fmt)
     float *row = g_new(float, k);
     q.data = data;
     for (int64_t r = 0; data && r < m; r++) {
-        for (int64_t j = 0; j < k; j++)
-            row[j] = pali_bf16_to_f32(((const uint16_t *)w->data)[r * k + j]);
+        pali_weights_read_f32(w, r * k, k, row);
         pali_quantize_row(fmt, row, k, (uint8_t *)pali_quant_codes(&q, r),
                           (uint16_t *)pali_quant_scales(&q, r));
     }

@@ -146,25 +146,30 @@ static void on_prompt_changed(LensWindow *self)
         g_timeout_add(READ_AHEAD_DELAY_MS, read_ahead_due, self);
 }
 
+/* handler(self) on each of instance's signals, for self's lifetime. */
+static void connect_each(gpointer instance, const char *const *signals, gsize n,
+                         GCallback handler, LensWindow *self)
+{
+    for (gsize i = 0; i < n; i++)
+        g_signal_connect_object(instance, signals[i], handler, self,
+                                G_CONNECT_SWAPPED);
+}
+
 void _lens_window_init_ahead(LensWindow *self)
 {
     static const char *const session_keys[] = { "changed::precision",
                                                 "changed::threads",
                                                 "changed::work-ahead" };
-    for (gsize i = 0; i < G_N_ELEMENTS(session_keys); i++)
-        g_signal_connect_object(self->settings, session_keys[i],
-                                G_CALLBACK(on_session_setting_changed), self,
-                                G_CONNECT_SWAPPED);
-    g_signal_connect_object(self->settings, "changed::max-new-tokens",
-                            G_CALLBACK(on_prompt_changed), self,
-                            G_CONNECT_SWAPPED);
+    static const char *const prompt_keys[] = { "changed::max-new-tokens" };
     static const char *const prompt_props[] = { "notify::task",
                                                 "notify::language",
                                                 "notify::text" };
-    for (gsize i = 0; i < G_N_ELEMENTS(prompt_props); i++)
-        g_signal_connect_object(self->task_panel, prompt_props[i],
-                                G_CALLBACK(on_prompt_changed), self,
-                                G_CONNECT_SWAPPED);
+    connect_each(self->settings, session_keys, G_N_ELEMENTS(session_keys),
+                 G_CALLBACK(on_session_setting_changed), self);
+    connect_each(self->settings, prompt_keys, G_N_ELEMENTS(prompt_keys),
+                 G_CALLBACK(on_prompt_changed), self);
+    connect_each(self->task_panel, prompt_props, G_N_ELEMENTS(prompt_props),
+                 G_CALLBACK(on_prompt_changed), self);
 }
 
 void _lens_window_dispose_ahead(LensWindow *self)
