@@ -548,6 +548,19 @@ static a_operand weight_block(const pali_mm *mm, int64_t j0, int rows,
     return op;
 }
 
+/* The end of the k block that starts at k0 of kpad packed columns:
+ * AMX_KC on, but a block of rows read in place takes a last step that
+ * would be a block of its own with it (a shifted k = 2304 is 73 steps:
+ * its tenth block of one step would load and store the C tiles of every
+ * token block for 4 tile products): `merge`, where every panel's rows
+ * are read in place (staged and converted blocks fill wconv, AMX_KC
+ * wide). */
+static int64_t k_block_end(int64_t k0, int64_t kpad, bool merge)
+{
+    const int64_t end = k0 + AMX_KC;
+    return end >= kpad || (merge && end + 32 >= kpad) ? kpad : end;
+}
+
 /* Weights to fetch ahead of the tile products that read them: per_row
  * cache lines of each of 32 rows, rows 0–15 from at[0] and 16–31 from
  * at[1], `stride` bytes apart; for q8/q4 also scale_lines lines of the
@@ -575,7 +588,7 @@ static const char *line_start(const void *p)
  * panel is not fetched). */
 static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
                                     int64_t following, int64_t j0, int64_t k0,
-                                    int64_t kpad)
+                                    int64_t kpad, bool merge)
 {
     next_block nb = { 0 };
     const pali_tensor *w = mm->w;
@@ -588,7 +601,7 @@ static next_block next_weight_block(const pali_mm *mm, int64_t g0, int64_t g1,
     int64_t j = j0 + width, kn = k0;
     if (j >= g1) {
         j = g0;
-        kn = k0 + AMX_KC;
+        kn = k_block_end(k0, kpad, merge);
         if (kn >= kpad) {
             j = following;
             kn = 0;
@@ -708,9 +721,12 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
         const int64_t steps = ntb * (kpad / 32);
         per_step = (int)((next.total + steps - 1) / steps);
     }
-    for (int64_t k0 = 0; k0 < kpad; k0 += AMX_KC) {
-        const int64_t kc = kpad - k0 < AMX_KC ? kpad - k0 : AMX_KC;
-        const bool last = k0 + kc == kpad;
+    // (a partial panel is staged: its blocks must fit wconv)
+    const bool merge = in_place && g0 + round_up(g1 - g0, width) <= m;
+    for (int64_t k0 = 0, k1; k0 < kpad; k0 = k1) {
+        k1 = k_block_end(k0, kpad, merge);
+        const int64_t kc = k1 - k0;
+        const bool last = k1 == kpad;
         for (int64_t j0 = g0; j0 < g1; j0 += width) {
             const int rows =
                 (int)(m - j0 < width ? (m > j0 ? m - j0 : 0) : width);
@@ -722,7 +738,8 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
             // codes) wait on memory unless the next block is on its
             // way: its lines, spread over this block's tile products.
             if (!whole) {
-                next = next_weight_block(mm, g0, g1, following, j0, k0, kpad);
+                next = next_weight_block(mm, g0, g1, following, j0, k0, kpad,
+                                         merge);
                 const int steps = (int)(ntb * (kc / 32));
                 per_step = (next.total + steps - 1) / steps;
                 line = 0;

@@ -1059,14 +1059,16 @@ static void test_matmul_offsets(gconstpointer data)
         return;
     // rows of x, k, outputs: k read in place on AMX (a multiple of 32
     // whose row stride spreads over L1), at and past one k block, a
-    // partial last panel, whole and in groups of panels
+    // partial last panel, whole and in groups of panels; a last step
+    // taken into the block before (k = 256, 288 and 1280 with the
+    // shift's step, whole and in a group)
     static const int64_t off_shapes[][3] = {
         { 40, 64, 48 },   { 17, 96, 33 },    { 33, 256, 64 },
-        { 70, 288, 100 }, { 600, 1152, 40 },
+        { 70, 288, 100 }, { 600, 1152, 40 }, { 520, 1280, 32 },
     };
     static const int offs[] = { 0, 2, 8, 24, 40, 62 };
-    pali_compute *cr = compute_new(PALI_KERNEL_SCALAR, 1, true, 1152, 0, 0);
-    pali_compute *c = compute_new(kernel, 2, true, 1152, 0, 0);
+    pali_compute *cr = compute_new(PALI_KERNEL_SCALAR, 1, true, 1280, 0, 0);
+    pali_compute *c = compute_new(kernel, 2, true, 1280, 0, 0);
     const bool layouts = pali_matmul_layouts(c, 16);
     const MatmulCase mc = { kernel, true, PALI_DTYPE_BF16 };
     GRand *rng = g_rand_new_with_seed(77);

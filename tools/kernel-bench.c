@@ -4,11 +4,12 @@
  *
  *   palilens-kernel-bench matmul N K M [--copies C] [--products P]
  *                                      [--repeat R] [--weights W]
+ *                                      [--offset B]
  *       y (N, M) = x (N, K) · Wᵀ, bf16 (or q8, q4) weights, C distinct weight
  *       matrices in turn so that they stream from memory as a model's do;
  *       with P > 1, P products of the same x in one call (as attention's
  *       q, k and v are), C sets of P;
- *   palilens-kernel-bench mlp N D FF [--copies C] [--repeat R]
+ *   palilens-kernel-bench mlp N D FF [--copies C] [--repeat R] [--offset B]
  *       Gemma 2's MLP the way gemma2.c runs it (gate and up as one gated
  *       product into down's packed input where the kernel set packs, else
  *       up, gelu(gate)·up and down in rows), C distinct sets of weights
@@ -32,6 +33,10 @@
 
 /* g_copies 0: the operation's default (matmul 4, mlp 1) */
 static int g_repeat = 5, g_copies = 0, g_threads = 0, g_products = 1;
+/* bf16 weights start this many bytes past a cache line, as a
+ * checkpoint's tensors do where the file puts them (safetensors aligns
+ * them to 8 bytes only) */
+static int g_offset = 0;
 static gboolean g_exact;
 static char *g_weights; /* matmul: bf16 (NULL), q8 or q4 */
 
@@ -58,7 +63,9 @@ static float *random_floats(GRand *rng, int64_t n, double scale)
 /* An (m, k) bf16 weight tensor of random values. */
 static pali_tensor random_weights(GRand *rng, int64_t m, int64_t k)
 {
-    uint16_t *w = pali_aligned_alloc((size_t)(m * k) * sizeof(uint16_t));
+    char *base = pali_aligned_alloc((size_t)(m * k) * sizeof(uint16_t) +
+                                    (size_t)g_offset);
+    uint16_t *w = base ? (uint16_t *)(base + g_offset) : NULL;
     for (int64_t i = 0; w && i < m * k; i++)
         w[i] = pali_f32_to_bf16((float)g_rand_double_range(rng, -0.05, 0.05));
     return (pali_tensor){ .name = "w",
@@ -67,6 +74,15 @@ static pali_tensor random_weights(GRand *rng, int64_t m, int64_t k)
                           .shape = { m, k },
                           .data = w,
                           .nbytes = (size_t)(m * k) * 2 };
+}
+
+/* Frees random_weights' (or quantize_weights') data. */
+static void free_weights(const pali_tensor *w)
+{
+    const char *data = w->data;
+    if (data != NULL && w->dtype == PALI_DTYPE_BF16)
+        data -= g_offset;
+    pali_aligned_free((void *)data);
 }
 
 /* w made q8 or q4 (fmt) in place of its bf16 values (which it frees);
@@ -88,7 +104,7 @@ static bool quantize_weights(pali_tensor *w, pali_dtype fmt)
                           (uint16_t *)pali_quant_scales(&q, r));
     }
     g_free(row);
-    pali_aligned_free((void *)w->data);
+    free_weights(w);
     *w = q;
     return data != NULL;
 }
@@ -153,7 +169,7 @@ static int bench_matmul(GRand *rng, int64_t n, int64_t k, int64_t m)
            pali_dtype_name(fmt), ms, 2.0 * n * k * m * np / ms / 1e6,
            (double)w[0].nbytes * np / ms / 1e6);
     for (int i = 0; i < copies * np; i++)
-        pali_aligned_free((void *)w[i].data);
+        free_weights(&w[i]);
     g_free(w);
     g_free(p);
     g_free(t);
@@ -209,7 +225,7 @@ static int bench_mlp(GRand *rng, int64_t n, int64_t d, int64_t ff)
            pali_compute_kernel_name(&c), tiled ? ", gated, packed" : "", ms,
            6.0 * n * d * ff / ms / 1e6);
     for (int i = 0; i < 3 * copies; i++)
-        pali_aligned_free((void *)w[i].data);
+        free_weights(&w[i]);
     g_free(w);
     g_free(t);
     pali_aligned_free(x);
@@ -286,6 +302,9 @@ int main(int argc, char **argv)
           "Weight sets in turn (matmul 4, mlp 1)", "C" },
         { "products", 0, 0, G_OPTION_ARG_INT, &g_products,
           "matmul: products of the same x per call (1)", "P" },
+        { "offset", 0, 0, G_OPTION_ARG_INT, &g_offset,
+          "bf16 weights this many bytes past a cache line (0; even, < 64)",
+          "B" },
         { "threads", 0, 0, G_OPTION_ARG_INT, &g_threads,
           "Threads (default: all cores)", "N" },
         { "weights", 0, 0, G_OPTION_ARG_STRING, &g_weights,
@@ -312,6 +331,7 @@ int main(int argc, char **argv)
     g_repeat = MAX(g_repeat, 1);
     g_copies = MAX(g_copies, 0);
     g_products = CLAMP(g_products, 1, 16);
+    g_offset = CLAMP(g_offset, 0, 62) & ~1;
     if (argc == 5 && strcmp(argv[1], "matmul") == 0 && a[0] > 0 && a[1] > 0 &&
         a[2] > 0)
         rc = bench_matmul(rng, a[0], a[1], a[2]);
