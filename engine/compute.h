@@ -133,16 +133,25 @@ bool pali_gemv_panels(const pali_compute *c, const float *x,
 /* Where a product's outputs go.  ROWS: y (n, m) f32, row-major.  PACKED
  * only where pali_matmul_layouts says so: bf16, rounded to nearest even,
  * in the layout in which that set takes the x of a product with k = m
- * (pali_matmul_prepacked): (2·NT, ⌈m/32⌉·16, 16, 2), NT = ⌈n/32⌉, output
- * j of row t at ((t/16)·(⌈m/32⌉·16) + j/2)·32 + (t%16)·2 + j%2, every
- * element past n or m zero. */
+ * (pali_matmul_prepacked of the product's `reader`):
+ * (2·NT, R/2, 16, 2), NT = ⌈n/32⌉, R = ⌈(m + s)/32⌉·32, output j of row t
+ * at ((t/16)·(R/2) + (j + s)/2)·32 + (t%16)·2 + (j + s)%2, every other
+ * element zero.  s, the layout's shift, is what the set asks of the
+ * reader's weights (pali_matmul_shift: where they lie against cache
+ * lines, an even number, 0 for most; 0 with no reader). */
 typedef enum pali_layout {
     PALI_LAYOUT_ROWS,
     PALI_LAYOUT_PACKED,
 } pali_layout;
 
-/* Bytes of a product's output of n rows and m columns in `layout`. */
+/* Bytes of a product's output of n rows and m columns in `layout` (in
+ * PACKED for any reader). */
 size_t pali_layout_bytes(pali_layout layout, int64_t n, int64_t m);
+
+/* The shift s of the PACKED layout of n rows for `reader` (compute.h
+ * above; 0 for NULL). */
+int pali_matmul_shift(const pali_compute *c, int64_t n,
+                      const pali_tensor *reader);
 
 /* One product of pali_matmul_many. */
 typedef struct pali_product {
@@ -157,6 +166,10 @@ typedef struct pali_product {
      * x·wᵀ, the two never stored apart (the same bits as the product of
      * other_w in ROWS passed as `other`) */
     const pali_tensor *other_w;
+    /* for PACKED: the weights of the product that will read y
+     * (pali_matmul_prepacked's w), whose layout it is stored in; NULL:
+     * shift 0, for a reader whose set asks none */
+    const pali_tensor *reader;
 } pali_product;
 
 /* Several products of the same x (n, k), in order (a later one's `other`
@@ -170,8 +183,9 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
 bool pali_matmul_layouts(const pali_compute *c, int64_t n);
 
 /* y (n, m) = x · wᵀ + bias for an x of n rows that a product of w's k
- * columns stored as PALI_LAYOUT_PACKED (pali_matmul_layouts must hold):
- * the bits of pali_matmul on that product's ROWS output. */
+ * columns stored as PALI_LAYOUT_PACKED with w as its reader
+ * (pali_matmul_layouts must hold): the bits of pali_matmul on that
+ * product's ROWS output. */
 void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
                            const pali_tensor *w, const float *bias, float *y);
 

@@ -254,7 +254,7 @@ static void layer_forward(const pali_model *m, const pali_compute *c,
             const pali_product gated = { &L->gate_w, NULL,
                                          b->gate,    PALI_ACT_GELU_TANH_MUL,
                                          NULL,       PALI_LAYOUT_PACKED,
-                                         &L->up_w };
+                                         &L->up_w,   &L->down_w };
             pali_matmul_many(c, hr, rows, &gated, 1);
             pali_matmul_prepacked(c, b->gate, rows, &L->down_w, NULL,
                                   o + r * g.d);

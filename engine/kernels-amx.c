@@ -266,7 +266,9 @@ static void epilogue_slice(epilogue *e)
     float *lo = e->buf + 512 * h, *hi = lo + 256;
     uint16_t *dst =
         (uint16_t *)mm->y +
-        ((e->tg / 16 + h) * (round_up(mm->m, 32) / 2) + e->j0 / 2) * 32;
+        ((e->tg / 16 + h) * (round_up(mm->m + mm->y_shift, 32) / 2) +
+         (e->j0 + mm->y_shift) / 2) *
+            32;
     if (gated) {
         tile_finish(mm, lo, e->rows0, tok, bias0, hi);
         store_pairs(lo, NULL, 8, dst);
@@ -443,22 +445,39 @@ static bool direct_bf16(const pali_mm *mm)
 }
 
 /* Whether tiles may read bf16 weights of k columns in place: k a multiple
- * of 32 (no padding to add) and a row stride that spreads a tile's 16
- * rows over at least 8 offsets of L1's 64 sets, so that a panel's block
- * (32 rows × 8 lines) stays in L1 across the token blocks at 4 lines per
- * set.  k = 2304 or 1152 do; k = 2048 or 9216 (a stride of 4 KB times 1
- * or 4.5) would put 16 or 32 rows on the same sets. */
-static bool in_place_stride(int64_t k)
+ * of 32 (no padding to add) and a row stride that does not put every row
+ * on the same sets of L1 (64 of them, a line each).  IN_PLACE: one that
+ * spreads a tile's 16 rows over at least 8 offsets, so that a panel's
+ * block (32 rows × 8 lines) stays in L1 across the token blocks at 4
+ * lines per set (k = 2304, 1152).  IN_PLACE_ALIGNED: 2 or 4 offsets (k =
+ * 9216, 3584, 4608): the block does not stay in L1, but reading it from
+ * L2 beats copying it (whose loads wait on the rows' lines while the
+ * tiles idle) — where the rows' lines start where the tiles' steps do
+ * (the shift, amx_pack_shift), else not (`palilens-kernel-bench matmul N
+ * K M --offset 40`, interleaved: 262 × 9216 × 2304 5.6–6.1 against
+ * 6.2–6.9 ms copied, 6.7 with rows across lines; 16 tokens 1.55 against
+ * 2.33; 1030 tokens 21.2–23.1 against 22.0–23.5; 262 × 3584 × 4096
+ * 3.56 against 4.23–4.60, × 4608 4.44–4.68 against 5.36).  IN_PLACE_NONE: all
+ * rows on the same sets (k = 2048, 14336, 36864: a stride of whole 4 KB
+ * pages; 262 × 2048 × 2304 the same either way, × 36864 × 4608 100–107
+ * against 89–91 ms copied). */
+typedef enum in_place_kind {
+    IN_PLACE_NONE,
+    IN_PLACE,
+    IN_PLACE_ALIGNED,
+} in_place_kind;
+
+static in_place_kind in_place_stride(int64_t k)
 {
     if (k % 32 != 0)
-        return false;
+        return IN_PLACE_NONE;
     int64_t lines = (2 * k / 64) % 64, g = 64; // gcd(lines, 64)
     while (lines != 0) {
         const int64_t t = g % lines;
         g = lines;
         lines = t;
     }
-    return g <= 8;
+    return g <= 8 ? IN_PLACE : g < 64 ? IN_PLACE_ALIGNED : IN_PLACE_NONE;
 }
 
 /* The shift (pali_mm) that puts the tile loads of rows read in place on
@@ -467,15 +486,19 @@ static bool in_place_stride(int64_t k)
  * tile would span two lines — 12–15 % slower; starting the packed columns
  * `shift` before x's first makes the A tiles start where the rows cross
  * a 64-byte boundary.  (In place, k is a multiple of 32: every row is off
- * by the same bytes.)  A gated product's two tensors must be off alike;
- * 0 for other products. */
+ * by the same bytes.)  Whole pairs of columns only — an offset of 4·i
+ * bytes, as every 8-byte-aligned tensor's is — so that a producer can
+ * store the activations so shifted (PACKED, compute.h) and its reader
+ * give the bits it gives on them from f32.  A gated product's two tensors
+ * must be off alike; 0 for other products. */
 static int amx_pack_shift(const pali_mm *mm)
 {
     if (!mm->fast || mm->n < AMX_MIN_ROWS || !direct_bf16(mm) ||
-        !in_place_stride(mm->k))
+        in_place_stride(mm->k) == IN_PLACE_NONE)
         return 0;
     const uintptr_t off = (uintptr_t)mm->w->data % 64;
-    if (mm->other_w && (uintptr_t)mm->other_w->data % 64 != off)
+    if (off % 4 != 0 ||
+        (mm->other_w && (uintptr_t)mm->other_w->data % 64 != off))
         return 0;
     return (int)(off / 2);
 }
@@ -819,6 +842,20 @@ amx_gemm_group(const pali_mm *mm, const uint16_t *xp, int64_t t0, int64_t nt,
     }
 }
 
+/* Whether mm's bf16 rows are read in place (in_place_stride): always
+ * where their stride allows it, else where their lines start where the
+ * tiles' steps do (the shift of the packed activations says where). */
+static bool reads_in_place(const pali_mm *mm)
+{
+    const in_place_kind kind = in_place_stride(mm->k);
+    if (kind != IN_PLACE_ALIGNED)
+        return kind == IN_PLACE;
+    const uintptr_t off = (uintptr_t)(2 * mm->shift);
+    return ((uintptr_t)mm->w->data - off) % 64 == 0 &&
+           (mm->other_w == NULL ||
+            ((uintptr_t)mm->other_w->data - off) % 64 == 0);
+}
+
 /* Whether each panel of mm may be a group of its own (amx_gemm_packed):
  * weights read in place as bf16 or q8/q4 codes, k a multiple of 32. */
 static bool whole_panels(const pali_mm *mm)
@@ -900,7 +937,7 @@ static void amx_gemm_packed(const pali_mm *mms, int count, const void *packed,
             const int64_t u1 = after < c1 ? after : c1;
             const int64_t m = mm->m;
             const bool direct = direct_bf16(mm);
-            const bool in_place = direct && in_place_stride(mm->k);
+            const bool in_place = direct && reads_in_place(mm);
             const int64_t group = panel_width(mm) * (whole ? 1 : AMX_GROUP);
             const int64_t o1 = (u1 - first) * PALI_MATMUL_PANEL < m
                                    ? (u1 - first) * PALI_MATMUL_PANEL

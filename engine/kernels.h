@@ -54,10 +54,13 @@ typedef struct pali_mm {
      * it other_w (pali_product) in place of other. */
     pali_layout layout;
     const pali_tensor *other_w;
+    /* PACKED y: its layout's shift (compute.h) */
+    int y_shift;
     /* Packed products only (pack, matmul_packed): the packed activations
      * start `shift` columns (0–31) before x's first, i.e. packed column c
      * holds x's column c − shift, zero outside [0, k).  pack_shift picks
-     * it; 0 for activations a producer stored in PACKED. */
+     * it; for activations a producer stored in PACKED, that layout's
+     * (pali_matmul_shift). */
     int shift;
     /* GEMVs: nonzero, the same for every call of one product (its claims
      * on the pool) and never reused for another, so that a kernel may keep

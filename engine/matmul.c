@@ -250,6 +250,9 @@ static pali_mm product_mm(const pali_compute *c, const float *x, int64_t n,
         .other = p->other,
         .layout = p->layout,
         .other_w = p->other_w,
+        .y_shift = p->layout == PALI_LAYOUT_PACKED
+                       ? pali_matmul_shift(c, n, p->reader)
+                       : 0,
     };
 }
 
@@ -285,6 +288,38 @@ static int64_t packed_chunk_rows(const pali_compute *c, pali_mm *mm)
     const pali_kernels *k = c->kernels;
     mm->shift = k->pack_shift ? k->pack_shift(mm) : 0;
     return c->packed && k->pack_rows ? k->pack_rows(mm) : 0;
+}
+
+/* The columns of a PACKED layout of shift s > 0 that no output falls in
+ * (compute.h; m a multiple of 32, pali_matmul_shift): [0, s) and
+ * [s + m, R) of every 16-row block. */
+static void packed_margins_zero(uint16_t *y, int64_t n, int64_t m, int s)
+{
+    const int64_t r = (m + s + 31) / 32 * 32, blocks = (n + 31) / 32 * 2;
+    for (int64_t b = 0; b < blocks; b++) {
+        uint16_t *block = y + b * r * 16;
+        memset(block, 0, (size_t)s * 16 * sizeof(uint16_t));
+        memset(block + (s + m) * 16, 0,
+               (size_t)(r - s - m) * 16 * sizeof(uint16_t));
+    }
+}
+
+int pali_matmul_shift(const pali_compute *c, int64_t n,
+                      const pali_tensor *reader)
+{
+    const pali_kernels *k = c->kernels;
+    if (reader == NULL || k->pack_shift == NULL)
+        return 0;
+    const pali_mm mm = {
+        .n = n,
+        .k = pali_tensor_cols(reader),
+        .m = pali_tensor_rows(reader),
+        .w = reader,
+        .fast = c->precision == PALI_PRECISION_FAST,
+    };
+    const int s = k->pack_shift(&mm);
+    // whole pairs of the layout, and its producer's panels ending on m
+    return s % 2 == 0 && mm.k % 32 == 0 ? s : 0;
 }
 
 void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
@@ -325,6 +360,11 @@ void pali_matmul_many(const pali_compute *c, const float *x, int64_t n,
         pali_pool_run(c->pool, pack_worker, &job);
         packed_runs(&job, x, n, products, count, shift);
     }
+    for (int i = 0; i < count; i++) {
+        const pali_mm mi = product_mm(c, x, n, &products[i]);
+        if (mi.layout == PALI_LAYOUT_PACKED && mi.y_shift > 0)
+            packed_margins_zero((uint16_t *)mi.y, n, mi.m, mi.y_shift);
+    }
 }
 
 static int64_t round_up(int64_t n, int64_t to)
@@ -336,7 +376,9 @@ size_t pali_layout_bytes(pali_layout layout, int64_t n, int64_t m)
 {
     if (layout == PALI_LAYOUT_ROWS)
         return (size_t)(n * m) * sizeof(float);
-    return (size_t)(round_up(n, 32) * round_up(m, 32)) * sizeof(uint16_t);
+    // room for a shift (below 32)
+    return (size_t)(round_up(n, 32) * (round_up(m, 32) + 32)) *
+           sizeof(uint16_t);
 }
 
 bool pali_matmul_layouts(const pali_compute *c, int64_t n)
@@ -364,12 +406,13 @@ void pali_matmul_prepacked(const pali_compute *c, const void *xp, int64_t n,
     if (job.mm.m <= 0)
         return;
     // the chunks pali_matmul_many would pack, found where the producer
-    // stored them: 16-row blocks of round_up(k, 32) bf16
+    // stored them: 16-row blocks of round_up(k + shift, 32) bf16
+    job.mm.shift = pali_matmul_shift(c, n, w);
     const int64_t rows =
         c->kernels->pack_rows ? c->kernels->pack_rows(&job.mm) : 0;
     if (rows <= 0) // not a set that packs (pali_matmul_layouts is false)
         return;
-    const int64_t kpad = round_up(job.mm.k, 32);
+    const int64_t kpad = round_up(job.mm.k + job.mm.shift, 32);
     for (job.t0 = 0; job.t0 < n; job.t0 += rows) {
         job.nt = n - job.t0 < rows ? n - job.t0 : rows;
         job.packed = (const uint16_t *)xp + (job.t0 / 16) * kpad * 16;

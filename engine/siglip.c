@@ -200,7 +200,8 @@ pali_status pali_siglip_forward(const pali_model *m, const pali_compute *c,
         if (pali_matmul_layouts(c, s.n)) {
             const pali_product fc1 = { &L->fc1_w, L->fc1_b,
                                        mlp,       PALI_ACT_GELU_TANH,
-                                       NULL,      PALI_LAYOUT_PACKED };
+                                       NULL,      PALI_LAYOUT_PACKED,
+                                       NULL,      &L->fc2_w };
             pali_matmul_many(c, h, s.n, &fc1, 1);
             pali_matmul_prepacked(c, mlp, s.n, &L->fc2_w, L->fc2_b, h);
         } else {

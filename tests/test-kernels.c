@@ -1160,6 +1160,105 @@ static void test_matmul_offsets(gconstpointer data)
     compute_free(cr);
 }
 
+/* A PACKED output stored for a reader whose weights lie off a cache line
+ * (pali_product.reader): the layout takes the reader's shift (compute.h:
+ * its outputs `shift` columns on, zeros around them, every element
+ * written), and the reader's pali_matmul_prepacked gives the bits of
+ * pali_matmul on the same product in ROWS — with the reader's rows read
+ * in place where that shift lines them up (down's k = 512 and 1024: two
+ * and four offsets of L1's sets, kernels-amx.c), or copied where it
+ * cannot be a whole pair (an odd shift). */
+static void test_layout_shift(gconstpointer data)
+{
+    const int kernel = GPOINTER_TO_INT(data);
+    if (!supported(kernel))
+        return;
+    // rows of x, k, outputs of up/gate (= down's k), outputs of down
+    static const int64_t shift_shapes[][4] = {
+        { 40, 64, 512, 24 },
+        { 70, 96, 1024, 40 },
+        { 17, 32, 512, 36 },
+    };
+    static const int offs[] = { 0, 8, 40, 6 };
+    pali_compute *c = compute_new(kernel, 2, true, 1024, 0, 0);
+    if (!pali_matmul_layouts(c, 16)) {
+        compute_free(c);
+        return;
+    }
+    GRand *rng = g_rand_new_with_seed(57);
+    bool shifted = false;
+    for (size_t si = 0; si < G_N_ELEMENTS(shift_shapes); si++) {
+        const int64_t n = shift_shapes[si][0], k = shift_shapes[si][1],
+                      ff = shift_shapes[si][2], d = shift_shapes[si][3];
+        float *x = g_new(float, n *k), *wu = g_new(float, ff *k),
+              *wg = g_new(float, ff *k), *wd = g_new(float, d *ff);
+        fill(rng, x, n * k, 2.0);
+        fill(rng, wu, ff * k, 0.2);
+        fill(rng, wg, ff * k, 0.2);
+        fill(rng, wd, d * ff, 0.2);
+        TestWeights tu, tg;
+        weights_make(&tu, PALI_DTYPE_BF16, wu, ff, k);
+        weights_make(&tg, PALI_DTYPE_BF16, wg, ff, k);
+        float *up = g_new(float, n *ff), *gate = g_new(float, n *ff);
+        const size_t pbytes = pali_layout_bytes(PALI_LAYOUT_PACKED, n, ff);
+        uint16_t *packed = g_malloc(pbytes);
+        float *y = g_new(float, n *d), *y_p = g_new(float, n *d);
+        const pali_product rows[2] = {
+            { &tu.t, NULL, up, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
+            { &tg.t, NULL, gate, PALI_ACT_GELU_TANH_MUL, up, PALI_LAYOUT_ROWS },
+        };
+        pali_matmul_many(c, x, n, rows, 2);
+        for (size_t o = 0; o < G_N_ELEMENTS(offs); o++) {
+            OffWeights od;
+            off_weights_make(&od, wd, d, ff, offs[o]);
+            const int sh = pali_matmul_shift(c, n, &od.t);
+            // an even shift where the offset is whole pairs, else none
+            g_assert_cmpint(sh, ==, offs[o] % 4 == 0 ? offs[o] / 2 : 0);
+            shifted = shifted || sh > 0;
+            for (size_t i = 0; i < pbytes / 2; i++)
+                packed[i] = 0xffc1; // NaN: every element must be written
+            const pali_product gated = { &tg.t,
+                                         NULL,
+                                         (float *)packed,
+                                         PALI_ACT_GELU_TANH_MUL,
+                                         NULL,
+                                         PALI_LAYOUT_PACKED,
+                                         &tu.t,
+                                         &od.t };
+            pali_matmul_many(c, x, n, &gated, 1);
+            const int64_t r = (ff + sh + 31) / 32 * 32;
+            for (int64_t t = 0; t < (n + 31) / 32 * 32; t++)
+                for (int64_t col = 0; col < r; col++) {
+                    const uint16_t g =
+                        packed[((t / 16) * (r / 2) + col / 2) * 32 +
+                               (t % 16) * 2 + col % 2];
+                    const bool in = t < n && col >= sh && col < sh + ff;
+                    g_assert_cmpuint(
+                        g, ==,
+                        in ? pali_f32_to_bf16(gate[t * ff + col - sh]) : 0);
+                }
+            pali_matmul(c, gate, n, &od.t, NULL, y);
+            pali_matmul_prepacked(c, packed, n, &od.t, NULL, y_p);
+            g_assert_cmpmem(y, (size_t)(n * d) * 4, y_p, (size_t)(n * d) * 4);
+            pali_aligned_free(od.base);
+        }
+        weights_clear(&tu);
+        weights_clear(&tg);
+        g_free(x);
+        g_free(wu);
+        g_free(wg);
+        g_free(wd);
+        g_free(up);
+        g_free(gate);
+        g_free(packed);
+        g_free(y);
+        g_free(y_p);
+    }
+    g_assert_true(shifted);
+    g_rand_free(rng);
+    compute_free(c);
+}
+
 /* ---- products of one x in one call ----------------------------------- */
 
 /* pali_matmul_many runs the products of one x together (AMX: one claimed
@@ -1366,6 +1465,9 @@ int main(int argc, char **argv)
         g_autofree char *offsets =
             g_strdup_printf("/engine/kernels/%s/matmul-offsets", name);
         g_test_add_data_func(offsets, GINT_TO_POINTER(k), test_matmul_offsets);
+        g_autofree char *shifted =
+            g_strdup_printf("/engine/kernels/%s/layout-shift", name);
+        g_test_add_data_func(shifted, GINT_TO_POINTER(k), test_layout_shift);
         g_autofree char *runs =
             g_strdup_printf("/engine/kernels/%s/matmul-runs", name);
         g_test_add_data_func(runs, GINT_TO_POINTER(k), test_matmul_runs);

@@ -201,9 +201,10 @@ static int bench_mlp(GRand *rng, int64_t n, int64_t d, int64_t ff)
     for (int r = -1; r < g_repeat; r++) {
         const pali_tensor *wu = &w[3 * ((r + 1) % copies)], *wg = wu + 1,
                           *wd = wu + 2;
-        const pali_product gated = {
-            wg, NULL, gate, PALI_ACT_GELU_TANH_MUL, NULL, PALI_LAYOUT_PACKED, wu
-        };
+        const pali_product gated = { wg,   NULL,
+                                     gate, PALI_ACT_GELU_TANH_MUL,
+                                     NULL, PALI_LAYOUT_PACKED,
+                                     wu,   wd };
         const pali_product p[2] = {
             { wu, NULL, up, PALI_ACT_NONE, NULL, PALI_LAYOUT_ROWS },
             { wg, NULL, gate, PALI_ACT_GELU_TANH_MUL, up, PALI_LAYOUT_ROWS },
