@@ -1061,10 +1061,14 @@ static void test_matmul_offsets(gconstpointer data)
     // whose row stride spreads over L1), at and past one k block, a
     // partial last panel, whole and in groups of panels; a last step
     // taken into the block before (k = 256, 288 and 1280 with the
-    // shift's step, whole and in a group)
+    // shift's step, whole and in a group); rows on 2 and 4 offsets of
+    // L1's sets, read in place only where the shift lines them up (k =
+    // 1024 and 512: in place at 8, 24 and 40 bytes off, copied at 2 and
+    // 62)
     static const int64_t off_shapes[][3] = {
         { 40, 64, 48 },   { 17, 96, 33 },    { 33, 256, 64 },
         { 70, 288, 100 }, { 600, 1152, 40 }, { 520, 1280, 32 },
+        { 40, 1024, 40 }, { 300, 512, 72 },
     };
     static const int offs[] = { 0, 2, 8, 24, 40, 62 };
     pali_compute *cr = compute_new(PALI_KERNEL_SCALAR, 1, true, 1280, 0, 0);
