@@ -43,17 +43,22 @@ done
 [ ${#shapes[@]} -gt 0 ] || shapes=(2304:4096 2048:2304 2304:18432 9216:2304
   1152:3456 1152:1152 1152:4304 4304:1152)
 
-onednn=$(../shared/tools/refpy tools/onednn-products.py "$tokens" \
-  "${shapes[@]}" --copies "$copies" --repeat "$repeat")
+# one JSON line per shape, in the shapes' order
+mapfile -t onednn < <(../shared/tools/refpy tools/onednn-products.py \
+  "$tokens" "${shapes[@]}" --copies "$copies" --repeat "$repeat")
+[ ${#onednn[@]} -eq ${#shapes[@]} ] || {
+  echo "onednn-products.py gave ${#onednn[@]} lines for ${#shapes[@]} shapes" >&2
+  exit 1
+}
 
 printf '%-22s %18s %18s %18s %8s %8s\n' "tokens x k x m" "PaliLens" \
   "oneDNN" "oneDNN prepacked" "ratio" "ratio pp"
-while read -r line; do
-  k=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["k"])' "$line")
-  m=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["m"])' "$line")
+for i in "${!shapes[@]}"; do
+  k=${shapes[i]%%:*}
+  m=${shapes[i]#*:}
   out=$("$bench" matmul "$tokens" "$k" "$m" --copies "$copies" \
     --repeat "$repeat" --offset "$offset")
-  python3 - "$line" "$out" "$tokens" <<'EOF'
+  python3 - "${onednn[i]}" "$out" "$tokens" <<'EOF'
 import json, re, sys
 d = json.loads(sys.argv[1])
 ms = float(re.search(r"([0-9.]+) ms", sys.argv[2]).group(1))
@@ -66,4 +71,4 @@ print(f"{sys.argv[3] + ' x ' + str(d['k']) + ' x ' + str(d['m']):22s} "
       f"{cell(pp) if pp else '-':>18s} {d['plain_ms'] / ms:7.2f}x "
       f"{(pp / ms) if pp else 0:7.2f}x")
 EOF
-done <<<"$onednn"
+done
